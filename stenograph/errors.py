@@ -1,0 +1,91 @@
+"""Stenograph's exception tree. Every error the package raises on purpose derives from one root.
+
+::
+
+    StenographError
+    ├── ConfigurationError          settings that cannot work together
+    ├── NotFoundError               an unknown task, recording or worker id
+    ├── TransitionError             a guarded state change found the task in another state
+    ├── TaskError                   raised by a task handler; decides the retry
+    │   ├── RetryableError          transient: retried with backoff (LLM server down, timeout)
+    │   ├── PermanentError          retrying cannot fix it: fails at once
+    │   │   ├── MediaError          not media, no audio stream, truncated past recovery
+    │   │   └── DependencyFailed    the task this one depends on failed
+    │   └── TaskCancelled           the handler saw a cancel request and stopped
+    └── LLMError                    an LLM backend failed (see stenograph.llm.errors)
+
+The API maps these to HTTP answers in one handler (``stenograph.api.errors``).
+"""
+
+from __future__ import annotations
+
+
+class StenographError(Exception):
+    """Root of every error Stenograph raises on purpose."""
+
+    code = "error"
+
+
+class ConfigurationError(StenographError):
+    code = "configuration_error"
+
+
+class NotFoundError(StenographError):
+    code = "not_found"
+
+
+class TransitionError(StenographError):
+    """A guarded transition changed nothing: the task was not in a state it may leave that way.
+
+    Attributes:
+        task_id: the task.
+        status: its current status, or None when it does not exist.
+    """
+
+    code = "illegal_transition"
+
+    def __init__(self, message: str, *, task_id: int, status: str | None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.status = status
+
+
+class TaskError(StenographError):
+    """Base of errors raised by task handlers. ``kind`` is stored as the task's error kind."""
+
+    kind = "task_error"
+    retryable = True
+
+    def __init__(self, message: str, *, kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+
+
+class RetryableError(TaskError):
+    kind = "retryable"
+    retryable = True
+
+
+class PermanentError(TaskError):
+    kind = "permanent"
+    retryable = False
+
+
+class MediaError(PermanentError):
+    kind = "bad_media"
+
+
+class DependencyFailed(PermanentError):
+    kind = "dependency_failed"
+
+
+class TaskCancelled(TaskError):
+    """Raised by ``TaskContext.raise_if_cancelled`` when a cancel was requested."""
+
+    kind = "cancelled"
+    retryable = False
+
+
+class LLMError(StenographError):
+    code = "llm_error"

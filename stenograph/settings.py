@@ -1,0 +1,199 @@
+"""Stenograph's one settings class.
+
+Every setting is read from, in this order of precedence (first wins):
+
+1. keyword arguments passed to :func:`build_settings` (the CLI passes its flags here),
+2. environment variables prefixed ``STENOGRAPH_`` (``STENOGRAPH_POLL_INTERVAL=2``),
+3. a ``.env`` file in the current working directory,
+4. the defaults below.
+
+``tests/unit/test_settings.py`` pins this order. No settings object is created at import time:
+call :func:`build_settings` (or the cached :func:`get_settings`).
+
+Times are in seconds, sizes in bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: Task types a worker knows. The pipeline's steps, in order.
+PIPELINE_STEPS: tuple[str, ...] = ("transcription", "correction", "summary")
+
+
+class Settings(BaseSettings):
+    """All of Stenograph's configuration (env prefix ``STENOGRAPH_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STENOGRAPH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path("data"), description="Directory for the database, uploads and models.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/stenograph.db. "
+        "postgresql+psycopg://... for many workers on many machines.",
+    )
+
+    # --- API -----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    api_token: str | None = Field(default=None, description="Bearer token; required to bind a non-loopback host.")
+    max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, description="Per-file upload limit in bytes.")
+
+    # --- worker and queue ----------------------------------------------------------------------
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes started by `stenograph serve`.")
+    concurrency: int = Field(default=1, ge=1, le=64, description="Task slots (child processes) per worker.")
+    poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls of the task table.")
+    lease_seconds: float = Field(default=60.0, gt=0, description="Lease a running task holds, in seconds.")
+    heartbeat_seconds: float = Field(default=10.0, gt=0, description="Seconds between lease renewals.")
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="Time running tasks get on SIGTERM.")
+    cancel_grace_seconds: float = Field(
+        default=10.0, ge=0, description="Time a handler gets to honour a cancel before its child is killed."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Attempts per task, the first one included.")
+    backoff_base_seconds: float = Field(default=2.0, ge=0, description="Backoff before the first retry.")
+    backoff_cap_seconds: float = Field(default=300.0, ge=0, description="Longest backoff between retries.")
+    task_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per task type timeout in seconds, JSON: {"summary": 900}. None by default.',
+    )
+    worker_live_seconds: float | None = Field(
+        default=None, description="A worker is live when its heartbeat is this recent; default 3 heartbeats."
+    )
+
+    # --- pipeline ------------------------------------------------------------------------------
+    pipeline_steps: list[str] = Field(
+        default_factory=lambda: list(PIPELINE_STEPS), description="Steps each upload runs, comma separated."
+    )
+    whisper_model: str = Field(default="tiny.en", description="faster-whisper model name or local path.")
+    whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
+    whisper_compute_type: str = Field(default="auto", description="auto: float16 on CUDA, int8 on CPU.")
+    whisper_threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0 lets CTranslate2 pick.")
+    whisper_allow_download: bool = Field(
+        default=False, description="Allow downloading a model by name from the Hugging Face hub."
+    )
+    whisper_beam_size: int = Field(default=5, ge=1)
+    whisper_vad: bool = True
+    no_speech_threshold: float = Field(default=0.6, ge=0, le=1, description="Drop a segment above this ...")
+    logprob_threshold: float = Field(default=-1.0, description="... when its avg log-probability is below this.")
+    repetition_max_repeats: int = Field(
+        default=2, ge=1, description="A phrase repeated more often than this in a row is collapsed."
+    )
+    corpus_dir: Path = Field(default=Path("../shared/audio"), description="Speech corpus for tests and benchmarks.")
+
+    # --- LLM -----------------------------------------------------------------------------------
+    llm: Literal["auto", "openai", "ollama", "embedded", "none"] = "auto"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    llm_gguf_path: str | None = Field(default=None, description="Local GGUF file for the embedded engine.")
+    llm_context_tokens: int | None = Field(default=None, ge=256, description="Override the model's context size.")
+    ollama_url: str = "http://127.0.0.1:11434"
+    correction_max_edit_ratio: float = Field(
+        default=0.35, ge=0, le=1, description="A corrected segment changing more than this fraction is rejected."
+    )
+    glossary: list[str] = Field(default_factory=list, description="Global names and terms, comma separated.")
+    summary_template: str = "meeting-notes"
+
+    @field_validator("pipeline_steps", "glossary", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("pipeline_steps")
+    @classmethod
+    def _known_steps(cls, value: list[str]) -> list[str]:
+        unknown = [step for step in value if step not in PIPELINE_STEPS]
+        if unknown:
+            raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit precedence: flags (init) > environment > .env > defaults.
+        return (init_settings, env_settings, dotenv_settings)
+
+    # --- derived values ------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the setting, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'stenograph.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def live_seconds(self) -> float:
+        """Seconds within which a worker's heartbeat counts as live."""
+        return self.worker_live_seconds or max(3 * self.heartbeat_seconds, 5.0)
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def wakeup_dir(self) -> Path:
+        """Folder of the Unix datagram sockets that wake local workers when a task is enqueued."""
+        return self.data_dir / "wakeup"
+
+    def timeout_for(self, task_type: str) -> float | None:
+        """The timeout in seconds for a task type, or None for no timeout."""
+        return self.task_timeouts.get(task_type)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when ``host`` names this machine only (127.0.0.0/8, ::1 or localhost)."""
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build_settings(**overrides: Any) -> Settings:
+    """Build settings; ``overrides`` (None values ignored) win over environment and ``.env``.
+
+    Raises:
+        pydantic.ValidationError: a setting has an invalid value.
+    """
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, built once on first use."""
+    return build_settings()
