@@ -1,0 +1,1 @@
+"""The pipeline's steps: transcription, correction and summary, and what they share."""
