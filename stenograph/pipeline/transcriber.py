@@ -1,0 +1,532 @@
+"""Speech to text: the :class:`Transcriber` seam, its faster-whisper implementation and a scripted fake.
+
+The queue's transcription handler calls::
+
+    run = transcriber.transcribe(path, options, start_at=resume_s, should_stop=ctx.cancel_requested,
+                                 first_index=len(stored))
+    for segment in run.segments:          # lazy: each segment as soon as Whisper produced it
+        store(segment); report(segment.end / run.info.duration_s)
+    if run.stopped: ...                   # should_stop() answered True
+
+How :class:`FasterWhisperTranscriber` works:
+
+* The audio is decoded in windows of ``window_s`` seconds (300 by default; :func:`iter_audio_windows`), so
+  memory does not grow with the recording's length. Each window goes through faster-whisper
+  (``WhisperModel.transcribe``) with Silero VAD when ``options.vad``.
+* Seams: of a window that is not the last, only segments ending before ``window end - seam_margin_s`` are
+  kept; the next window starts at the end of the last kept segment, so the words around a seam are
+  transcribed once, from a window where they are whole. Resuming an interrupted run with ``start_at`` = end
+  of the last stored segment is the same rule.
+* Language: ``options.language``, else "en" for English-only models, else detected once, on the first
+  30 s of speech that Silero VAD finds (``WhisperModel.detect_language`` on the speech chunks only, so
+  leading silence or music does not decide it), then fixed for every window and channel. faster-whisper
+  1.2.1 itself detects on the VAD-filtered audio of each ``transcribe`` call, which for us would be each
+  window on its own. On resume pass the language of the first run in ``options.language``.
+* ``channels="split"``: each channel transcribed on its own ("left"/"right" for stereo, else "ch1", "ch2"...)
+  and the segments merged by start time.
+* Guards (:mod:`stenograph.pipeline.guards`): segments judged made up over silence are dropped, phrases
+  looping inside a segment and segments repeating the previous ones are collapsed.
+* ``should_stop`` is checked before each window and after each segment; a stopped run ends its iteration and
+  sets ``run.stopped``. Whisper decodes 30 s of audio at a time, so a stop takes effect within one such
+  decode (about 1-3 s with tiny.en on a CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from stenograph.errors import PermanentError
+from stenograph.pipeline.guards import (
+    RepeatedSegmentFilter,
+    collapse_repetitions,
+    collapse_word_repetitions,
+    is_hallucinated,
+)
+from stenograph.pipeline.media import AudioWindow, iter_audio_windows, probe
+from stenograph.pipeline.types import Segment, TranscriptInfo, Word
+from stenograph.pipeline.whisper_models import load_whisper, loaded_model_name
+from stenograph.settings import Settings
+
+__all__ = [
+    "FasterWhisperTranscriber",
+    "ScriptedTranscriber",
+    "Transcriber",
+    "TranscriptionOptions",
+    "TranscriptionRun",
+    "channel_labels",
+]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+#: Seconds of audio decoded at a time while filling a window.
+DECODE_CHUNK_S = 30.0
+#: Speech (seconds) used for language detection: one Whisper input.
+LANGUAGE_DETECTION_S = 30.0
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionOptions:
+    """What a person asked for one transcription.
+
+    Attributes:
+        language: ISO 639-1 code, or None to detect it.
+        initial_prompt: text Whisper is conditioned on for every window (style, spellings).
+        hotwords: names and terms to favour (faster-whisper's ``hotwords``, joined with ", ").
+        word_timestamps: also time each word (slower).
+        vad: skip non-speech with Silero VAD.
+        beam_size: beam width; None uses ``settings.whisper_beam_size``.
+        channels: ``"mix"`` (downmix to mono) or ``"split"`` (each channel on its own).
+
+    Raises:
+        PermanentError: (kind ``bad_options``) on invalid values.
+    """
+
+    language: str | None = None
+    initial_prompt: str | None = None
+    hotwords: Sequence[str] = ()
+    word_timestamps: bool = False
+    vad: bool = True
+    beam_size: int | None = None
+    channels: Literal["mix", "split"] = "mix"
+
+    def __post_init__(self) -> None:
+        if self.channels not in ("mix", "split"):
+            raise PermanentError(
+                f"channels must be 'mix' or 'split', not {self.channels!r}", kind="bad_options"
+            )
+        if self.beam_size is not None and self.beam_size < 1:
+            raise PermanentError("beam_size must be at least 1", kind="bad_options")
+        if isinstance(self.hotwords, str):
+            raise PermanentError("hotwords must be a list of strings", kind="bad_options")
+        object.__setattr__(self, "hotwords", tuple(w.strip() for w in self.hotwords if w.strip()))
+        if self.language is not None:
+            object.__setattr__(self, "language", self.language.strip().lower() or None)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TranscriptionOptions:
+        """Options from a JSON object (a task's payload); unknown keys raise ``PermanentError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PermanentError(f"unknown transcription options: {', '.join(unknown)}", kind="bad_options")
+        return cls(**dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["hotwords"] = list(self.hotwords)
+        return data
+
+
+class TranscriptionRun:
+    """One transcription in progress.
+
+    Attributes:
+        info: language, duration and model; ``info.warnings`` grows while the audio is decoded, and
+            ``info.language`` may be filled in during iteration when no speech came before.
+        segments: iterator of :class:`Segment`, lazily produced in time order with absolute times.
+        stopped: True once iteration ended because ``should_stop()`` answered True.
+    """
+
+    def __init__(
+        self, info: TranscriptInfo, segments: Callable[[TranscriptionRun], Iterator[Segment]]
+    ) -> None:
+        self.info = info
+        self.stopped = False
+        self.segments: Iterator[Segment] = segments(self)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return self.segments
+
+
+class Transcriber(Protocol):
+    """Turns a recording into segments. See the module docstring for the meaning of each argument."""
+
+    def transcribe(
+        self,
+        path: str | os.PathLike[str],
+        options: TranscriptionOptions,
+        *,
+        start_at: float = 0.0,
+        should_stop: Callable[[], bool] = _never,
+        first_index: int = 0,
+    ) -> TranscriptionRun:
+        """Start transcribing ``path`` from ``start_at`` seconds; segments are numbered from ``first_index``.
+
+        Raises:
+            MediaError: the file is not readable audio (raised here, before any segment).
+        """
+        ...
+
+
+def channel_labels(channels: int) -> list[str]:
+    """Labels of split channels: ``["left", "right"]`` for stereo, else ``["ch1", "ch2", ...]``."""
+    if channels == 2:
+        return ["left", "right"]
+    return [f"ch{i + 1}" for i in range(channels)]
+
+
+class _Language:
+    """The language of a run: fixed once known."""
+
+    def __init__(self, code: str | None, probability: float) -> None:
+        self.code = code
+        self.probability = probability
+
+
+class _AudioBuffer:
+    """Rolling buffer over :func:`iter_audio_windows`: hands out windows starting at increasing positions."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], channel: int | None, start_s: float, warnings: list[str]
+    ):
+        self._chunks: Iterator[AudioWindow] = iter_audio_windows(
+            path, start_s=start_s, window_s=DECODE_CHUNK_S, sample_rate=SAMPLE_RATE, channel=channel
+        )
+        self._parts: list[npt.NDArray[np.float32]] = []
+        self._start = start_s  # time of the buffer's first sample
+        self._samples = 0
+        self._exhausted = False
+        self._warnings = warnings
+
+    def _pull(self) -> bool:
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self._exhausted = True
+            return False
+        self._warnings.extend(chunk.warnings)
+        if not self._parts and self._samples == 0:
+            self._start = chunk.start_s
+        self._parts.append(chunk.samples)
+        self._samples += len(chunk.samples)
+        return True
+
+    def window(self, position: float, length_s: float) -> tuple[float, npt.NDArray[np.float32], bool]:
+        """Audio from ``position``, up to ``length_s`` seconds: (start time, samples, whether it is the last).
+
+        ``position`` must not go back before an earlier call's.
+        """
+        wanted = round(length_s * SAMPLE_RATE)
+        drop = max(0, round((position - self._start) * SAMPLE_RATE))
+        # Read one sample past the window, to know whether more audio follows.
+        while not self._exhausted and self._samples - drop <= wanted:
+            self._pull()
+        if len(self._parts) > 1:
+            self._parts = [np.concatenate(self._parts)]
+        data = self._parts[0] if self._parts else np.zeros(0, dtype=np.float32)
+        drop = min(drop, len(data))
+        data = data[drop:]
+        self._start += drop / SAMPLE_RATE
+        self._parts = [data] if len(data) else []
+        self._samples = len(data)
+        return self._start, data[:wanted], self._exhausted and len(data) <= wanted
+
+
+class FasterWhisperTranscriber:
+    """:class:`Transcriber` running faster-whisper (see the module docstring).
+
+    Args:
+        settings: model, device, beam size and guard thresholds.
+        window_s: seconds of audio transcribed at a time (at least 60).
+        seam_margin_s: segments ending in the last this many seconds of a window are left to the next one.
+        model: a loaded ``faster_whisper.WhisperModel`` to use instead of :func:`load_whisper` (tests).
+    """
+
+    def __init__(
+        self, settings: Settings, *, window_s: float = 300.0, seam_margin_s: float = 5.0, model: Any = None
+    ) -> None:
+        if window_s < 60 or not 0 < seam_margin_s < window_s / 4:
+            raise ValueError("window_s must be at least 60 s and seam_margin_s between 0 and window_s / 4")
+        self.settings = settings
+        self.window_s = window_s
+        self.seam_margin_s = seam_margin_s
+        self._model = model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = load_whisper(self.settings)
+        return self._model
+
+    def transcribe(
+        self,
+        path: str | os.PathLike[str],
+        options: TranscriptionOptions,
+        *,
+        start_at: float = 0.0,
+        should_stop: Callable[[], bool] = _never,
+        first_index: int = 0,
+    ) -> TranscriptionRun:
+        """See :class:`Transcriber`. Probes the file and, when needed, detects the language before returning.
+
+        Raises:
+            MediaError: from :func:`probe`.
+            PermanentError: (``bad_options``) a language the model does not know.
+            ValueError: ``start_at`` negative.
+        """
+        if start_at < 0:
+            raise ValueError("start_at must not be negative")
+        media = probe(path)
+        model = self.model
+        warnings: list[str] = []
+        language = self._initial_language(model, options)
+        if options.channels == "split" and media.channels > 1:
+            labels: list[str | None] = list(channel_labels(media.channels))
+            channels: list[int | None] = list(range(media.channels))
+        else:
+            labels, channels = [None], [None]
+        buffers = [_AudioBuffer(path, ch, start_at, warnings) for ch in channels]
+        # Detect the language now when the first window has speech, so info is complete for the caller.
+        first_window = buffers[0].window(start_at, self.window_s) if language.code is None else None
+        if first_window is not None:
+            self._detect(model, first_window[1], language)
+        info = TranscriptInfo(
+            language=language.code,
+            language_probability=language.probability,
+            duration_s=media.duration_s,
+            model=loaded_model_name(self.settings),
+            warnings=warnings,
+        )
+
+        def produce(run: TranscriptionRun) -> Iterator[Segment]:
+            streams = [
+                self._channel_segments(model, buffer, label, start_at, options, language, run, should_stop)
+                for buffer, label in zip(buffers, labels, strict=True)
+            ]
+            merged: Iterable[Segment] = (
+                streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda s: (s.start, s.end))
+            )
+            repeats = RepeatedSegmentFilter(self.settings.repetition_max_repeats)
+            index = first_index
+            for segment in merged:
+                if run.info.language is None and language.code is not None:
+                    run.info.language, run.info.language_probability = language.code, language.probability
+                if not repeats.accept(segment):
+                    continue
+                yield dataclasses.replace(segment, index=index)
+                index += 1
+                if should_stop():
+                    run.stopped = True
+                    return
+
+        return TranscriptionRun(info, produce)
+
+    def _initial_language(self, model: Any, options: TranscriptionOptions) -> _Language:
+        if not model.model.is_multilingual:
+            return _Language("en", 1.0)
+        if options.language is not None:
+            if options.language not in model.supported_languages:
+                raise PermanentError(
+                    f"language {options.language!r} is not one Whisper knows "
+                    "(ISO 639-1 codes such as en, de, fr)",
+                    kind="bad_options",
+                )
+            return _Language(options.language, 1.0)
+        return _Language(None, 0.0)
+
+    def _detect(self, model: Any, audio: npt.NDArray[np.float32], language: _Language) -> None:
+        """Detect the language on the speech Silero VAD finds in ``audio``; leaves it unknown when none."""
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        chunks = get_speech_timestamps(audio, VadOptions())
+        if not chunks:
+            return
+        speech = np.concatenate(collect_chunks(audio, chunks)[0])[: round(LANGUAGE_DETECTION_S * SAMPLE_RATE)]
+        code, probability, _ = model.detect_language(audio=speech)
+        language.code, language.probability = code, float(probability)
+        logger.info(
+            "detected language %s (p=%.2f) on %.1f s of speech", code, probability, len(speech) / 16000
+        )
+
+    def _channel_segments(
+        self,
+        model: Any,
+        buffer: _AudioBuffer,
+        label: str | None,
+        start_at: float,
+        options: TranscriptionOptions,
+        language: _Language,
+        run: TranscriptionRun,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[Segment]:
+        """Segments of one channel (or the mix), window by window, with absolute times; index left at -1."""
+        settings = self.settings
+        position = start_at
+        while True:
+            if should_stop():
+                run.stopped = True
+                return
+            window_start, audio, last = buffer.window(position, self.window_s)
+            if len(audio) == 0:
+                return
+            if language.code is None:
+                self._detect(model, audio, language)
+            window_end = window_start + len(audio) / SAMPLE_RATE
+            cutoff = float("inf") if last else window_end - self.seam_margin_s
+            raw, _ = model.transcribe(
+                audio,
+                language=language.code,
+                beam_size=options.beam_size or settings.whisper_beam_size,
+                initial_prompt=options.initial_prompt or None,
+                hotwords=", ".join(options.hotwords) or None,
+                word_timestamps=options.word_timestamps,
+                vad_filter=options.vad,
+                no_speech_threshold=settings.no_speech_threshold,
+                log_prob_threshold=settings.logprob_threshold,
+            )
+            last_kept_end: float | None = None
+            next_start: float | None = None
+            for produced in raw:
+                segment = self._convert(produced, window_start, window_end, label, options)
+                if segment.end > cutoff:
+                    next_start = segment.start
+                    break
+                last_kept_end = segment.end
+                guarded = self.guard(segment)
+                if guarded is not None:
+                    yield guarded
+                if should_stop():
+                    run.stopped = True
+                    return
+            if last:
+                return
+            if last_kept_end is not None:
+                position = max(last_kept_end, position + 1.0)
+            elif next_start is not None and next_start > position + 1.0:
+                position = next_start
+            else:
+                position = max(cutoff, position + 1.0)
+
+    def _convert(
+        self,
+        produced: Any,
+        offset: float,
+        window_end: float,
+        label: str | None,
+        options: TranscriptionOptions,
+    ) -> Segment:
+        words: tuple[Word, ...] | None = None
+        if options.word_timestamps and produced.words is not None:
+            words = tuple(
+                Word(
+                    start=round(offset + w.start, 3),
+                    end=round(min(offset + w.end, window_end), 3),
+                    word=w.word,
+                    probability=float(w.probability),
+                )
+                for w in produced.words
+            )
+        return Segment(
+            index=-1,
+            start=round(offset + produced.start, 3),
+            end=round(min(offset + produced.end, window_end), 3),
+            text=produced.text.strip(),
+            avg_logprob=float(produced.avg_logprob),
+            no_speech_prob=float(produced.no_speech_prob),
+            words=words,
+            channel=label,
+        )
+
+    def _keep(self, segment: Segment) -> Segment | None:
+        """The segment after the in-segment guards, or None to drop it."""
+        settings = self.settings
+        if not segment.text or is_hallucinated(
+            segment, settings.no_speech_threshold, settings.logprob_threshold
+        ):
+            return None
+        return segment
+
+    def guard(self, segment: Segment) -> Segment | None:
+        """Apply the guards to one segment: None when dropped, else with loops collapsed."""
+        kept = self._keep(segment)
+        if kept is None:
+            return None
+        max_repeats = self.settings.repetition_max_repeats
+        if kept.words:
+            words = collapse_word_repetitions(kept.words, max_repeats)
+            if len(words) != len(kept.words):
+                text = "".join(w.word for w in words).strip()
+                return dataclasses.replace(kept, words=tuple(words), text=text)
+            return kept
+        text = collapse_repetitions(kept.text, max_repeats)
+        return dataclasses.replace(kept, text=text) if text != kept.text else kept
+
+
+@dataclass
+class ScriptedCall:
+    """One call of :meth:`ScriptedTranscriber.transcribe`, for assertions."""
+
+    path: str
+    options: TranscriptionOptions
+    start_at: float
+    first_index: int
+
+
+@dataclass
+class ScriptedTranscriber:
+    """A fake :class:`Transcriber` yielding given segments, for tests of the queue and the API.
+
+    Segments starting before ``start_at`` are skipped (the resume rule); the others are numbered from
+    ``first_index``. ``delay_s`` sleeps before each segment (a slow transcription); ``before_segment`` is
+    called with each segment before it is yielded (tests block on an event there); ``error`` is raised before
+    segment number ``error_after`` (0-based, counted in this call), or by ``transcribe`` itself when
+    ``error_after`` is None. ``should_stop`` is checked before each segment.
+    """
+
+    segments: Sequence[Segment] = ()
+    info: TranscriptInfo | None = None
+    delay_s: float = 0.0
+    before_segment: Callable[[Segment], None] | None = None
+    error: BaseException | None = None
+    error_after: int | None = None
+    calls: list[ScriptedCall] = field(default_factory=list)
+
+    def transcribe(
+        self,
+        path: str | os.PathLike[str],
+        options: TranscriptionOptions,
+        *,
+        start_at: float = 0.0,
+        should_stop: Callable[[], bool] = _never,
+        first_index: int = 0,
+    ) -> TranscriptionRun:
+        self.calls.append(ScriptedCall(os.fspath(path), options, start_at, first_index))
+        if self.error is not None and self.error_after is None:
+            raise self.error
+        info = self.info or TranscriptInfo(
+            language=options.language or "en",
+            language_probability=1.0,
+            duration_s=max((s.end for s in self.segments), default=0.0),
+            model="scripted",
+        )
+        chosen = [s for s in self.segments if s.start >= start_at - 1e-6]
+
+        def produce(run: TranscriptionRun) -> Iterator[Segment]:
+            for number, segment in enumerate(chosen):
+                if should_stop():
+                    run.stopped = True
+                    return
+                if self.error is not None and self.error_after == number:
+                    raise self.error
+                if self.delay_s:
+                    time.sleep(self.delay_s)
+                out = dataclasses.replace(segment, index=first_index + number)
+                if self.before_segment is not None:
+                    self.before_segment(out)
+                yield out
+
+        return TranscriptionRun(info, produce)
