@@ -1,0 +1,384 @@
+"""Transcript correction: an LLM proposes fixes, a guard decides what to keep; glossary-only without one.
+
+With an LLM (:func:`correct_segments` given a client):
+
+1. Consecutive segments are grouped in chunks that fit the model's context (prompt, the segments as
+   JSON, and room for the answer: :func:`plan_chunk`). The last :data:`CONTEXT_LINES` segments before
+   the chunk are shown as read-only context.
+2. The model answers ``{"segments": [{"id", "text"}]}`` (JSON schema :data:`CORRECTION_SCHEMA`): the
+   corrected text of each segment by id, so every segment keeps its index, start and end.
+3. The guard (:func:`guard_chunk`) keeps the original text of a segment when the proposal is missing
+   (the model merged or dropped it), duplicated, empties it, or changes more than ``max_edit_ratio`` of
+   its characters (:func:`edit_ratio`); it ignores proposals for unknown ids (invented segments). When
+   more than half of a chunk's segments are rejected, the whole chunk is distrusted and kept as it was
+   (``chunk_unreliable``): a model that is wrong that often is guessing. A weak model is thus harmless.
+4. A malformed answer gets one repair prompt (:func:`stenograph.llm.structured.chat_json`); if that
+   fails too, the chunk keeps its original text (``malformed``). A context-overflow error halves the
+   chunk budget and retries; a single segment that still overflows is kept as it was (``too_long``).
+
+Without an LLM, near-miss spellings of glossary terms are replaced (:mod:`stenograph.pipeline.glossary`)
+and the result says no LLM was used (``method == "glossary"``).
+
+Progress is reported per chunk as ``on_progress(fraction, message)``; ``should_stop()`` is checked
+before each chunk and raises :class:`stenograph.errors.TaskCancelled`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stenograph.errors import TaskCancelled
+from stenograph.llm.base import ChatMessage, LLMClient, LLMDescription
+from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
+from stenograph.llm.structured import chat_json, schema_prompt
+from stenograph.pipeline.glossary import apply_glossary
+from stenograph.pipeline.types import Segment
+
+__all__ = [
+    "CONTEXT_LINES",
+    "CORRECTION_SCHEMA",
+    "SEGMENTS_MARKER",
+    "CorrectionResult",
+    "CorrectionStats",
+    "correct_segments",
+    "edit_ratio",
+    "guard_chunk",
+    "parse_correction_request",
+    "plan_chunk",
+]
+
+#: Segments of the previous chunk shown as read-only context.
+CONTEXT_LINES = 3
+#: Most segments per request, whatever the context: long lists make small models lose ids.
+MAX_SEGMENTS_PER_CHUNK = 40
+#: Room kept for the answer, as a multiple of the chunk's JSON tokens (corrections add a little text).
+ANSWER_FACTOR = 1.25
+#: Tokens kept free for chat-template tokens and rounding.
+SAFETY_TOKENS = 64
+#: The line before the chunk's JSON in the user message (the fake client reads the request after it).
+SEGMENTS_MARKER = "Segments to correct (JSON):"
+
+CORRECTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "segments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "text": {"type": "string"}},
+                "required": ["id", "text"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["segments"],
+    "additionalProperties": False,
+}
+
+LANGUAGE_NAMES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
+    "nl": "Dutch", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "pl": "Polish",
+    "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "ar": "Arabic", "hi": "Hindi",
+}  # fmt: skip
+
+Progress = Callable[[float, str], None]
+Rejection = Literal[
+    "missing", "unknown_id", "duplicate_id", "emptied", "edit_ratio", "chunk_unreliable", "malformed",
+    "too_long",
+]  # fmt: skip
+
+
+@dataclass(slots=True)
+class CorrectionStats:
+    """What the correction did. Counts are segments unless named otherwise.
+
+    ``proposed``: segments for which the model proposed a different text; ``accepted``: those applied;
+    ``unchanged``: segments the model returned as they were; ``rejected_by_reason``: segments kept as
+    they were, by reason (``unknown_id`` counts invented proposals); ``repairs``: repair prompts sent;
+    ``failed_chunks``: chunks kept whole after a malformed answer; ``llm_seconds``/``completion_tokens``:
+    model time and output tokens (None when the server did not say).
+    """
+
+    segments: int = 0
+    chunks: int = 0
+    proposed: int = 0
+    accepted: int = 0
+    unchanged: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    repairs: int = 0
+    failed_chunks: int = 0
+    glossary_replacements: int = 0
+    llm_calls: int = 0
+    llm_seconds: float = 0.0
+    completion_tokens: int | None = None
+
+    def reject(self, reason: Rejection, count: int = 1) -> None:
+        if count > 0:
+            self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + count
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class CorrectionResult:
+    """The corrected segments (same count, indices, starts and ends as the input), the stats, and
+    which LLM did it (None with ``method == "glossary"``: no LLM was used)."""
+
+    segments: list[Segment]
+    stats: CorrectionStats
+    llm_description: LLMDescription | None
+    method: Literal["llm", "glossary"]
+
+    @property
+    def llm_used(self) -> bool:
+        return self.method == "llm"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``segments`` (``Segment.to_dict``), ``stats``, ``method``, ``llm``."""
+        return {
+            "segments": [segment.to_dict() for segment in self.segments],
+            "stats": self.stats.to_dict(),
+            "method": self.method,
+            "llm": self.llm_description.to_dict() if self.llm_description else None,
+        }
+
+
+def edit_ratio(original: str, proposed: str) -> float:
+    """The fraction of ``original``'s characters a proposal changes: edits / ``len(original)``.
+
+    Edits are counted on :class:`difflib.SequenceMatcher`'s character alignment: each replace, delete
+    or insert block counts ``max(old length, new length)``. This is an upper bound of the Levenshtein
+    distance (0 for equal strings; 1.0 or more for a rewrite). Leading/trailing spaces are ignored.
+    """
+    a, b = original.strip(), proposed.strip()
+    if a == b:
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    edits = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+    return edits / max(len(a), 1)
+
+
+def _segment_json(segment: Segment) -> str:
+    return json.dumps({"id": segment.index, "text": segment.text.strip()}, ensure_ascii=False)
+
+
+def plan_chunk(costs: Sequence[int], budget: int, *, max_segments: int = MAX_SEGMENTS_PER_CHUNK) -> int:
+    """How many of the next segments fit one request: the longest prefix of ``costs`` (tokens per
+    segment, request and answer together) whose sum is at most ``budget``, at least 1, at most
+    ``max_segments``."""
+    total, count = 0, 0
+    for cost in costs[:max_segments]:
+        if count and total + cost > budget:
+            break
+        total += cost
+        count += 1
+    return max(1, min(count, len(costs))) if costs else 0
+
+
+def guard_chunk(
+    chunk: Sequence[Segment],
+    proposals: Sequence[tuple[int, str]],
+    max_edit_ratio: float,
+    stats: CorrectionStats,
+) -> dict[int, str]:
+    """Decide which proposals to apply to ``chunk``; returns ``{segment index: new text}``.
+
+    Counts every decision in ``stats`` (see the module doc for the rules).
+    """
+    by_id: dict[int, list[str]] = {}
+    known = {segment.index for segment in chunk}
+    for seg_id, text in proposals:
+        if seg_id not in known:
+            stats.reject("unknown_id")
+            continue
+        by_id.setdefault(seg_id, []).append(text)
+    accepted: dict[int, str] = {}
+    rejected = 0
+    for segment in chunk:
+        texts = by_id.get(segment.index)
+        reason: Rejection | None = None
+        if not texts:
+            reason = "missing"
+        elif len(texts) > 1:
+            reason = "duplicate_id"
+        elif texts[0].strip() == segment.text.strip():
+            stats.unchanged += 1
+            continue
+        else:
+            stats.proposed += 1
+            if not texts[0].strip():
+                reason = "emptied"
+            elif edit_ratio(segment.text, texts[0]) > max_edit_ratio:
+                reason = "edit_ratio"
+        if reason is not None:
+            stats.reject(reason)
+            rejected += 1
+            continue
+        leading = segment.text[: len(segment.text) - len(segment.text.lstrip())]
+        accepted[segment.index] = leading + texts[0].strip()
+    if rejected * 2 > len(chunk) and accepted:
+        stats.reject("chunk_unreliable", len(accepted))
+        return {}
+    stats.accepted += len(accepted)
+    return accepted
+
+
+def parse_correction_request(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The ``[{"id", "text"}]`` a correction request asks about (for fakes and tests).
+
+    Raises:
+        ValueError: the last user message carries no correction request.
+    """
+    for message in reversed(messages):
+        if message["role"] == "user" and SEGMENTS_MARKER in message["content"]:
+            payload = message["content"].rsplit(SEGMENTS_MARKER, 1)[1]
+            return list(json.loads(payload)["segments"])
+    raise ValueError("no correction request in the messages")
+
+
+def _system_prompt(language: str | None, glossary: Sequence[str]) -> str:
+    language_name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
+    lines = [
+        "You correct automatic speech recognition transcripts"
+        + (f" in {language_name}." if language_name else "."),
+        "For each segment, return its text with recognition errors fixed: misheard words, names and terms, "
+        "spelling, punctuation and capitalisation.",
+        "Keep the speaker's words, style and language. Do not translate, summarise, rephrase, merge, split, "
+        "add or remove segments. Return a segment that is already correct unchanged.",
+        "Return every id exactly once, with its full corrected text.",
+    ]
+    if glossary:
+        lines.append("Glossary (use these exact spellings): " + ", ".join(glossary))
+    return "\n".join(lines)
+
+
+def _user_prompt(chunk: Sequence[Segment], previous: Sequence[Segment]) -> str:
+    parts = []
+    if previous:
+        context = "\n".join(f"[{segment.index}] {segment.text.strip()}" for segment in previous)
+        parts.append(f"Earlier lines, for context only (do not return them):\n{context}\n")
+    body = ",\n".join(_segment_json(segment) for segment in chunk)
+    parts.append(f'{SEGMENTS_MARKER}\n{{"segments": [\n{body}\n]}}')
+    return "\n".join(parts)
+
+
+def _to_pairs(data: Any) -> list[tuple[int, str]]:
+    return [(int(item["id"]), str(item["text"])) for item in data["segments"]]
+
+
+def _correct_with_glossary(segments: Sequence[Segment], glossary: Sequence[str]) -> CorrectionResult:
+    stats = CorrectionStats(segments=len(segments))
+    out = []
+    for segment in segments:
+        result = apply_glossary(segment.text, glossary) if glossary else None
+        if result and result.replacements:
+            stats.glossary_replacements += len(result.replacements)
+            stats.accepted += 1
+            segment = dataclasses.replace(segment, text=result.text)
+        out.append(segment)
+    return CorrectionResult(out, stats, None, "glossary")
+
+
+def correct_segments(
+    client: LLMClient | None,
+    segments: Sequence[Segment],
+    *,
+    glossary: Sequence[str] = (),
+    language: str | None = None,
+    max_edit_ratio: float = 0.35,
+    context_tokens: int | None = None,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> CorrectionResult:
+    """Correct ``segments`` (see the module doc).
+
+    Args:
+        client: the LLM, or None for glossary-only correction.
+        segments: the transcript, in order.
+        glossary: names and terms to spell right (``settings.glossary`` plus per-recording terms).
+        language: ISO 639-1 code of the transcript, or None.
+        max_edit_ratio: the most of a segment's characters a correction may change (0 to 1).
+        context_tokens: context to plan for (tokens); None asks the client.
+        on_progress: called after each chunk with (fraction done 0..1, message).
+        should_stop: polled before each chunk.
+
+    Returns:
+        The corrected transcript: one segment per input segment, same index, start and end.
+
+    Raises:
+        TaskCancelled: ``should_stop()`` returned True.
+        LLMUnavailable / LLMTimeout (retryable), LLMRequestRejected (permanent): from the client.
+    """
+    if client is None:
+        if should_stop and should_stop():
+            raise TaskCancelled("correction cancelled")
+        result = _correct_with_glossary(segments, glossary)
+        if on_progress:
+            on_progress(1.0, "glossary applied")
+        return result
+    stats = CorrectionStats(segments=len(segments))
+    system = _system_prompt(language, glossary)
+    fixed = client.count_tokens(system + "\n\n" + schema_prompt(CORRECTION_SCHEMA)) + SAFETY_TOKENS
+    in_costs = [client.count_tokens(_segment_json(segment)) + 2 for segment in segments]
+    costs = [cost + math.ceil(cost * ANSWER_FACTOR) for cost in in_costs]
+    context_reserve = max((sum(in_costs[i : i + CONTEXT_LINES]) for i in range(len(in_costs))), default=0)
+    budget = (context_tokens or client.context_tokens()) - fixed - context_reserve
+    texts: dict[int, str] = {}
+    position = 0
+    while position < len(segments):
+        if should_stop and should_stop():
+            raise TaskCancelled("correction cancelled")
+        count = plan_chunk(costs[position:], budget)
+        chunk = segments[position : position + count]
+        previous = segments[max(0, position - CONTEXT_LINES) : position]
+        answer_tokens = sum(math.ceil(c * ANSWER_FACTOR) for c in in_costs[position : position + count]) + 32
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": _user_prompt(chunk, previous)},
+        ]
+        try:
+            answer = chat_json(
+                client,
+                messages,
+                schema=CORRECTION_SCHEMA,
+                schema_name="corrections",
+                convert=_to_pairs,
+                max_tokens=answer_tokens,
+            )
+        except LLMContextOverflow:
+            if count > 1:
+                budget = max(1, sum(costs[position : position + count]) // 2)
+                continue
+            stats.reject("too_long")
+            position += 1
+            continue
+        except LLMOutputError:
+            stats.failed_chunks += 1
+            stats.repairs += 1
+            stats.llm_calls += 2
+            stats.reject("malformed", count)
+        else:
+            stats.repairs += int(answer.repaired)
+            stats.llm_calls += len(answer.answers)
+            for raw in answer.answers:
+                stats.llm_seconds += raw.seconds
+                if raw.completion_tokens is not None:
+                    stats.completion_tokens = (stats.completion_tokens or 0) + raw.completion_tokens
+            texts.update(guard_chunk(chunk, answer.value, max_edit_ratio, stats))
+        stats.chunks += 1
+        position += count
+        if on_progress:
+            message = f"corrected chunk {stats.chunks} ({position}/{len(segments)} segments)"
+            on_progress(position / len(segments), message)
+    corrected = [
+        dataclasses.replace(segment, text=texts[segment.index]) if segment.index in texts else segment
+        for segment in segments
+    ]
+    return CorrectionResult(corrected, stats, client.describe(), "llm")
