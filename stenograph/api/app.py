@@ -1,0 +1,70 @@
+"""``create_app(settings)``: the FastAPI application. Nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from stenograph.api.auth import install_auth
+from stenograph.api.errors import install_error_handlers
+from stenograph.api.routes import system, tasks
+from stenograph.api.state import AppState
+from stenograph.db import create_db_engine, upgrade
+from stenograph.queue import TaskQueue
+from stenograph.queue.wakeup import notify_local
+from stenograph.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Build the API for ``settings``: engine, migrations, queue, routes, auth and the web app."""
+    engine = create_db_engine(settings)
+    if migrate:
+        upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
+    queue = TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Stenograph",
+        version="0.1.0",
+        description="Local-first transcription: recordings in, transcripts, corrections and summaries out.",
+        lifespan=lifespan,
+    )
+    app.state.stenograph = AppState(settings=settings, engine=engine, queue=queue)
+    install_error_handlers(app)
+    install_auth(app, settings.api_token)
+    app.include_router(tasks.router)
+    app.include_router(system.router)
+    _include_optional_routers(app)
+    if (STATIC_DIR / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(STATIC_DIR / "index.html")
+
+    return app
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Routers of the pipeline's resources (recordings, transcripts, LLM settings), when present."""
+    import importlib
+
+    for name in ("recordings", "transcripts", "llm", "openai_compat"):
+        try:
+            module = importlib.import_module(f"stenograph.api.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"stenograph.api.routes.{name}":
+                raise
+            continue
+        app.include_router(module.router)

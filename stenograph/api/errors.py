@@ -1,0 +1,56 @@
+"""One place that turns Stenograph's exceptions into HTTP answers ``{"detail": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from stenograph.errors import ConfigurationError, MediaError, NotFoundError, StenographError, TransitionError
+
+
+class APIError(StenographError):
+    """An error with its HTTP status, raised by routes."""
+
+    def __init__(self, status_code: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.extra = extra
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": {"code": code, "message": message, **extra}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, str(exc), **exc.extra), status_code=exc.status_code)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(error_body("not_found", str(exc)), status_code=404)
+
+    @app.exception_handler(TransitionError)
+    async def _transition(_request: Request, exc: TransitionError) -> JSONResponse:
+        return JSONResponse(error_body("illegal_transition", str(exc), status=exc.status), status_code=409)
+
+    @app.exception_handler(MediaError)
+    async def _media(_request: Request, exc: MediaError) -> JSONResponse:
+        status = 422 if exc.kind == "empty_file" else 415
+        return JSONResponse(error_body(exc.kind, str(exc)), status_code=status)
+
+    @app.exception_handler(ConfigurationError)
+    async def _config(_request: Request, exc: ConfigurationError) -> JSONResponse:
+        return JSONResponse(error_body("configuration_error", str(exc)), status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return JSONResponse(error_body("invalid_request", "; ".join(parts)), status_code=422)

@@ -1,0 +1,138 @@
+"""The ``stenograph`` command line (Typer): ``serve``, ``worker``, ``db upgrade``, ``transcribe``.
+
+Flags win over the environment, which wins over ``.env``, which wins over the defaults
+(:func:`stenograph.settings.build_settings`).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from stenograph.logs import configure_logging
+from stenograph.settings import Settings, build_settings, is_loopback_host
+
+app = typer.Typer(
+    help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [env STENOGRAPH_DATA_DIR].")]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return build_settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            err.print(f"[red]invalid setting STENOGRAPH_{where.upper()}: {error['msg']}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [env STENOGRAPH_HOST; 127.0.0.1].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env STENOGRAPH_PORT; 8000].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [env STENOGRAPH_WORKERS; 1].")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Task slots per worker [env STENOGRAPH_CONCURRENCY].")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the API and a supervised pool of workers, as a desktop shell would."""
+    import uvicorn
+
+    from stenograph.api import create_app
+    from stenograph.supervisor import Supervisor
+
+    configure_logging()
+    settings = _settings(host=host, port=port, workers=workers, concurrency=concurrency, data_dir=data_dir)
+    if not is_loopback_host(settings.host) and not settings.api_token:
+        err.print(
+            f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]"
+        )
+        raise typer.Exit(2)
+    api = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(api, host=settings.host, port=settings.port, log_level="info", lifespan="on")
+    )
+    supervisor = Supervisor(
+        settings,
+        settings.workers,
+        settings.concurrency,
+        on_give_up=lambda _reason: setattr(server, "should_exit", True),
+    )
+    signals_seen = 0
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        name = signal.Signals(signum).name
+        if signals_seen == 1:
+            print(
+                f"[Supervisor] {name}: stopping the API and the workers (again to stop at once)", flush=True
+            )
+            server.should_exit = True
+            supervisor.stop()
+        else:
+            server.force_exit = True
+            supervisor.stop(force=True)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    supervisor.start()
+    thread.start()
+    print(f"Stenograph on http://{settings.host}:{settings.port} (data in {settings.data_dir})", flush=True)
+    while thread.is_alive():
+        thread.join(0.5)
+    supervisor.stop()
+    clean = supervisor.wait(settings.shutdown_grace_seconds + 15)
+    if supervisor.gave_up or not server.started:
+        raise typer.Exit(1)
+    raise typer.Exit(0 if clean else 1)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Tasks run at once [env STENOGRAPH_CONCURRENCY; 1].")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a worker: takes tasks from the database until SIGINT/SIGTERM."""
+    from stenograph.worker import Worker
+
+    configure_logging()
+    settings = _settings(concurrency=concurrency, data_dir=data_dir)
+    raise typer.Exit(Worker(settings).run())
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the database migrations (also done at every start)."""
+    from stenograph.db import create_db_engine, upgrade
+
+    configure_logging(logging.WARNING)
+    settings = _settings(data_dir=data_dir)
+    upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
+    Console().print(f"database at {settings.resolved_database_url} is up to date")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="stenograph")

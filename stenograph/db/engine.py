@@ -1,0 +1,68 @@
+"""The engine factory: SQLite in WAL mode with ``BEGIN IMMEDIATE`` transactions, or PostgreSQL.
+
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``, so a writer takes the database's write lock
+when the transaction begins rather than upgrading a read lock later (an upgrade that can fail with
+'database is locked' however long ``busy_timeout`` is). The recipe is SQLAlchemy's own ("Serializable
+isolation / Savepoints / Transactional DDL" in the pysqlite dialect documentation).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from stenograph.settings import Settings
+
+#: How long a SQLite connection waits for the write lock before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def create_db_engine(settings: Settings, *, pool: bool = True) -> Engine:
+    """Create the engine for ``settings.resolved_database_url``; creates the data directory for SQLite.
+
+    Args:
+        settings: the settings.
+        pool: False gives a NullPool (one connection per use), for short-lived processes.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: the URL is malformed.
+    """
+    url = make_url(settings.resolved_database_url)
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        if not pool:
+            kwargs["poolclass"] = NullPool
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if not pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

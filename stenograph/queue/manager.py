@@ -1,0 +1,755 @@
+"""``TaskQueue``: every operation on tasks, one method each, each a short transaction.
+
+Every status change goes through :meth:`TaskQueue._transition`, whose UPDATE names the statuses the task
+may come from and, for changes a worker makes, the worker id and attempt it expects; when no row
+matches, nothing changes and :class:`~stenograph.errors.TransitionError` says what the task's status
+is. Every change is appended to ``task_events`` in the same transaction (the pattern of procrastinate's
+``procrastinate_finish_job`` and its events table).
+
+Claiming is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING``: on SQLite inside
+``BEGIN IMMEDIATE`` (the write lock is held from the start), on PostgreSQL with
+``FOR UPDATE SKIP LOCKED``. No transaction is held while a task runs: a running task holds a lease that
+its worker renews (:meth:`heartbeat`); :meth:`expire_leases` returns tasks whose lease ran out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from stenograph import clock
+from stenograph.db.models import events_table, tasks_table, workers_table
+from stenograph.errors import NotFoundError, TransitionError
+from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
+from stenograph.queue.retry import decide_retry
+from stenograph.queue.states import FINISHED, TaskStatus, can_transition
+from stenograph.settings import Settings
+
+log = logging.getLogger("stenograph.queue")
+
+T = tasks_table
+E = events_table
+W = workers_table
+
+P, R, C, F, X = (
+    TaskStatus.PENDING,
+    TaskStatus.RUNNING,
+    TaskStatus.COMPLETED,
+    TaskStatus.FAILED,
+    TaskStatus.CANCELLED,
+)
+
+#: Error kinds set on dependants when the task they depend on fails or is cancelled.
+DEPENDENCY_FAILED = "dependency_failed"
+DEPENDENCY_CANCELLED = "dependency_cancelled"
+
+Values = Mapping[str, Any] | Callable[[Mapping[Any, Any]], Mapping[str, Any]]
+
+
+class TaskQueue:
+    """The queue's operations over one engine (SQLite or PostgreSQL).
+
+    Args:
+        engine: from :func:`stenograph.db.create_db_engine`, migrated.
+        settings: lease length, attempts and backoff.
+        notify: called after a commit that made a task runnable (wakes local workers).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings, notify: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._notify = notify or (lambda: None)
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------------------------------
+    # reading
+    def get(self, task_id: int) -> TaskRecord:
+        """The task. Raises NotFoundError."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T).where(T.c.id == task_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no task {task_id}")
+        return TaskRecord.from_row(row)
+
+    def events(self, task_id: int) -> list[TaskEventRecord]:
+        """The task's history, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(E.c.at, E.c.from_status, E.c.to_status, E.c.worker_id, E.c.message)
+                .where(E.c.task_id == task_id)
+                .order_by(E.c.id)
+            ).mappings()
+            return [TaskEventRecord(**row) for row in rows]
+
+    def list_tasks(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        recording_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[TaskRecord], int]:
+        """Tasks newest first, and the number matching the filters."""
+        where: list[ColumnElement[bool]] = []
+        if status:
+            where.append(T.c.status == status)
+        if type:
+            where.append(T.c.type == type)
+        if recording_id is not None:
+            where.append(T.c.recording_id == recording_id)
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(T).where(*where)).scalar_one()
+            rows = conn.execute(
+                select(T)
+                .where(*where)
+                .order_by(T.c.created_at.desc(), T.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            return [TaskRecord.from_row(r) for r in rows], count
+
+    def changed_since(self, since: datetime) -> list[TaskRecord]:
+        """Tasks updated at or after ``since``, oldest change first (for the event stream)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(T).where(T.c.updated_at >= since).order_by(T.c.updated_at, T.c.id)
+            ).mappings()
+            return [TaskRecord.from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------------------------------
+    # enqueueing
+    def enqueue(
+        self,
+        type: str,
+        params: dict[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        max_attempts: int | None = None,
+        depends_on: int | None = None,
+        recording_id: int | None = None,
+        run_after: datetime | None = None,
+        conn: Connection | None = None,
+    ) -> TaskRecord:
+        """Add a pending task. A task depending on one that already failed (was cancelled) is created
+        failed (cancelled) at once.
+
+        Raises:
+            NotFoundError: ``depends_on`` names no task.
+        """
+        if conn is None:
+            with self.engine.begin() as own:
+                record = self._enqueue(
+                    own, type, params, priority, max_attempts, depends_on, recording_id, run_after
+                )
+            self._notify()
+            return record
+        return self._enqueue(conn, type, params, priority, max_attempts, depends_on, recording_id, run_after)
+
+    def _enqueue(
+        self,
+        conn: Connection,
+        type: str,
+        params: dict[str, Any] | None,
+        priority: int,
+        max_attempts: int | None,
+        depends_on: int | None,
+        recording_id: int | None,
+        run_after: datetime | None,
+    ) -> TaskRecord:
+        now = clock.now()
+        status, error_kind, error_message, finished = P, None, None, None
+        if depends_on is not None:
+            dep = conn.execute(select(T.c.status, T.c.type).where(T.c.id == depends_on)).first()
+            if dep is None:
+                raise NotFoundError(f"task {depends_on} (the dependency) does not exist")
+            if dep.status == F:
+                status, error_kind, finished = F, DEPENDENCY_FAILED, now
+                error_message = f"depends on task {depends_on} ({dep.type}), which failed"
+            elif dep.status == X:
+                status, error_kind, finished = X, DEPENDENCY_CANCELLED, now
+                error_message = f"depends on task {depends_on} ({dep.type}), which was cancelled"
+        row = (
+            conn.execute(
+                insert(T)
+                .values(
+                    type=type,
+                    status=status,
+                    priority=priority,
+                    params=params or {},
+                    attempts=0,
+                    max_attempts=max_attempts or self.settings.max_attempts,
+                    run_after=run_after or now,
+                    created_at=now,
+                    updated_at=now,
+                    finished_at=finished,
+                    progress=0.0,
+                    cancel_requested=False,
+                    depends_on=depends_on,
+                    recording_id=recording_id,
+                    error_kind=error_kind,
+                    error_message=error_message,
+                )
+                .returning(*T.c)
+            )
+            .mappings()
+            .one()
+        )
+        self._event(conn, row["id"], None, status, None, error_message or "enqueued", now)
+        return TaskRecord.from_row(row)
+
+    # ------------------------------------------------------------------------------------------
+    # the worker's side
+    def claim(self, worker_id: str) -> TaskRecord | None:
+        """Take the next runnable task for ``worker_id``, or None.
+
+        Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
+        and its dependency (if any) completed.
+        """
+        now = clock.now()
+        dep = T.alias("dep")
+        candidate = (
+            select(T.c.id)
+            .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
+            .where(T.c.status == P, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C))
+            .order_by(T.c.priority.desc(), T.c.run_after, T.c.created_at, T.c.id)
+            .limit(1)
+        )
+        if self._postgres:
+            candidate = candidate.with_for_update(skip_locked=True, of=T)
+        stmt = (
+            update(T)
+            .where(T.c.id == candidate.scalar_subquery(), T.c.status == P)
+            .values(
+                status=R,
+                worker_id=worker_id,
+                attempts=T.c.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                duration_s=None,
+                lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds),
+                progress=0.0,
+                progress_message=None,
+                eta_s=None,
+                updated_at=now,
+            )
+            .returning(*T.c)
+        )
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt).mappings().first()
+            if row is None:
+                return None
+            record = TaskRecord.from_row(row)
+            self._event(
+                conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now
+            )
+        return record
+
+    def heartbeat(self, worker_id: str, running: Mapping[int, int]) -> dict[int, bool]:
+        """Renew the leases of ``running`` ({task id: attempt}) and the worker's heartbeat.
+
+        Returns:
+            {task id: cancel_requested} for each task whose lease this worker still holds; a task
+            missing from the answer was lost (its lease expired and it was taken back).
+        """
+        now = clock.now()
+        held: dict[int, bool] = {}
+        with self.engine.begin() as conn:
+            conn.execute(update(W).where(W.c.id == worker_id).values(heartbeat_at=now))
+            for task_id, attempt in running.items():
+                row = conn.execute(
+                    update(T)
+                    .where(
+                        T.c.id == task_id,
+                        T.c.status == R,
+                        T.c.worker_id == worker_id,
+                        T.c.attempts == attempt,
+                    )
+                    .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds))
+                    .returning(T.c.cancel_requested)
+                ).first()
+                if row is not None:
+                    held[task_id] = bool(row.cancel_requested)
+        return held
+
+    def cancel_requested(self, task_ids: Iterable[int]) -> set[int]:
+        """Which of ``task_ids`` have a cancel request (a cheap read the worker makes every second)."""
+        ids = list(task_ids)
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T.c.id).where(T.c.id.in_(ids), T.c.cancel_requested.is_(True)))
+            return set(rows.scalars().all())
+
+    def report_progress(
+        self,
+        task_id: int,
+        worker_id: str,
+        attempt: int,
+        fraction: float,
+        message: str | None = None,
+        eta_s: float | None = None,
+    ) -> bool | None:
+        """Store progress (``fraction`` clamped to [0, 1]). Returns cancel_requested, None if lost."""
+        now = clock.now()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(T)
+                .where(
+                    T.c.id == task_id, T.c.status == R, T.c.worker_id == worker_id, T.c.attempts == attempt
+                )
+                .values(
+                    progress=min(max(fraction, 0.0), 1.0),
+                    progress_message=message,
+                    eta_s=eta_s,
+                    updated_at=now,
+                )
+                .returning(T.c.cancel_requested)
+            ).first()
+        return None if row is None else bool(row.cancel_requested)
+
+    def complete(
+        self, task_id: int, worker_id: str, attempt: int, result: dict[str, Any] | None
+    ) -> TaskRecord:
+        """running → completed. Raises TransitionError when the worker no longer holds the task."""
+        now = clock.now()
+        with self.engine.begin() as conn:
+            record = self._transition(
+                conn,
+                task_id,
+                C,
+                lambda cur: {
+                    "result": result,
+                    "finished_at": now,
+                    "duration_s": _duration(cur, now),
+                    "lease_expires_at": None,
+                    "progress": 1.0,
+                    "eta_s": 0.0,
+                    "error_kind": None,
+                    "error_message": None,
+                },
+                worker=(worker_id, attempt),
+                message=None,
+            )
+        self._notify()  # dependants may now run
+        return record
+
+    def fail(
+        self, task_id: int, worker_id: str, attempt: int, *, kind: str, message: str, retryable: bool
+    ) -> TaskRecord:
+        """A failed attempt: back to pending after a backoff, or failed (dependants fail too).
+
+        Raises:
+            TransitionError: the worker no longer holds the task.
+        """
+        now = clock.now()
+        with self.engine.begin() as conn:
+            current = self._current(conn, task_id)
+            decision = decide_retry(
+                retryable=retryable,
+                attempts=current["attempts"],
+                max_attempts=current["max_attempts"],
+                base=self.settings.backoff_base_seconds,
+                cap=self.settings.backoff_cap_seconds,
+            )
+            if decision.retry:
+                run_after = now + timedelta(seconds=decision.delay_s)
+                record = self._transition(
+                    conn,
+                    task_id,
+                    P,
+                    {**_reset_run(), "run_after": run_after, "error_kind": kind, "error_message": message},
+                    worker=(worker_id, attempt),
+                    message=f"attempt {attempt} failed ({kind}: {message}); retry in {decision.delay_s:.1f} s",
+                )
+            else:
+                record = self._transition(
+                    conn,
+                    task_id,
+                    F,
+                    lambda cur: {
+                        "finished_at": now,
+                        "duration_s": _duration(cur, now),
+                        "lease_expires_at": None,
+                        "error_kind": kind,
+                        "error_message": message,
+                        "eta_s": None,
+                    },
+                    worker=(worker_id, attempt),
+                    message=f"{kind}: {message} ({decision.reason})",
+                )
+                self._cascade(conn, record, now)
+        if decision.retry:
+            self._notify()
+        return record
+
+    def mark_cancelled(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
+        """running → cancelled: the handler honoured a cancel request. Dependants are cancelled."""
+        now = clock.now()
+        with self.engine.begin() as conn:
+            record = self._transition(
+                conn,
+                task_id,
+                X,
+                lambda cur: {
+                    "finished_at": now,
+                    "duration_s": _duration(cur, now),
+                    "lease_expires_at": None,
+                    "eta_s": None,
+                },
+                worker=(worker_id, attempt),
+                message=message,
+            )
+            self._cascade(conn, record, now)
+        return record
+
+    def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
+        """running → pending without counting the attempt (the worker is shutting down)."""
+        with self.engine.begin() as conn:
+            record = self._transition(
+                conn,
+                task_id,
+                P,
+                {**_reset_run(), "attempts": T.c.attempts - 1, "run_after": clock.now()},
+                worker=(worker_id, attempt),
+                message=message,
+            )
+        self._notify()
+        return record
+
+    def expire_leases(self) -> list[TaskRecord]:
+        """Take back running tasks whose lease expired: pending again (the attempt counted), or failed
+        (``lease_expired``) when attempts are exhausted, or cancelled when a cancel was requested."""
+        now = clock.now()
+        changed: list[TaskRecord] = []
+        with self.engine.connect() as conn:
+            expired = conn.execute(
+                select(T.c.id, T.c.attempts, T.c.max_attempts, T.c.worker_id, T.c.cancel_requested).where(
+                    T.c.status == R, T.c.lease_expires_at < now
+                )
+            ).all()
+        for row in expired:
+            lost = f"worker {row.worker_id} stopped renewing the lease of attempt {row.attempts} (it died or stalled)"
+            guard = and_(T.c.lease_expires_at < now, T.c.attempts == row.attempts)
+            with self.engine.begin() as conn:
+                try:
+                    if row.cancel_requested:
+                        values: Values = {"finished_at": now, "lease_expires_at": None}
+                        record = self._transition(conn, row.id, X, values, extra=guard, message=lost)
+                        self._cascade(conn, record, now)
+                    elif row.attempts >= row.max_attempts:
+                        message = f"{lost}; attempts exhausted ({row.attempts}/{row.max_attempts})"
+                        values = lambda cur, m=message: {  # noqa: E731
+                            "finished_at": now,
+                            "duration_s": _duration(cur, now),
+                            "lease_expires_at": None,
+                            "error_kind": "lease_expired",
+                            "error_message": m,
+                        }
+                        record = self._transition(conn, row.id, F, values, extra=guard, message=message)
+                        self._cascade(conn, record, now)
+                    else:
+                        values = {
+                            **_reset_run(),
+                            "run_after": now,
+                            "error_kind": "lease_expired",
+                            "error_message": lost,
+                        }
+                        record = self._transition(conn, row.id, P, values, extra=guard, message=lost)
+                except TransitionError:
+                    continue  # renewed or finished in the meantime
+            log.warning("task %s %s: %s -> %s", record.id, record.type, lost, record.status)
+            changed.append(record)
+        if changed:
+            self._notify()
+        return changed
+
+    # ------------------------------------------------------------------------------------------
+    # the user's side
+    def cancel(self, task_id: int) -> tuple[TaskRecord, Literal["cancelled", "requested"]]:
+        """Cancel: a pending task at once (``"cancelled"``), a running one by request (``"requested"``).
+
+        Raises:
+            NotFoundError, TransitionError (the task has finished).
+        """
+        now = clock.now()
+        for _ in range(3):  # the task may be claimed between our read and our update
+            with self.engine.begin() as conn:
+                current = self._current(conn, task_id)
+                if current["status"] == P:
+                    try:
+                        record = self._transition(
+                            conn,
+                            task_id,
+                            X,
+                            {"finished_at": now},
+                            sources=(P,),
+                            message="cancelled while pending",
+                        )
+                    except TransitionError:
+                        continue
+                    self._cascade(conn, record, now)
+                    return record, "cancelled"
+                if current["status"] == R:
+                    row = (
+                        conn.execute(
+                            update(T)
+                            .where(T.c.id == task_id, T.c.status == R)
+                            .values(cancel_requested=True, updated_at=now)
+                            .returning(*T.c)
+                        )
+                        .mappings()
+                        .first()
+                    )
+                    if row is None:
+                        continue
+                    self._event(conn, task_id, R, R, row["worker_id"], "cancel requested", now)
+                    return TaskRecord.from_row(row), "requested"
+                raise TransitionError(
+                    f"task {task_id} is {current['status']}: only pending or running tasks can be cancelled",
+                    task_id=task_id,
+                    status=current["status"],
+                )
+        raise TransitionError(f"task {task_id} kept changing; try again", task_id=task_id, status=None)
+
+    def retry(self, task_id: int) -> TaskRecord:
+        """A failed or cancelled task goes back to pending with a fresh attempt budget; its dependants that
+        ended because of it are reopened.
+
+        Raises:
+            NotFoundError, TransitionError (the task is not failed or cancelled).
+        """
+        with self.engine.begin() as conn:
+            record = self._transition(
+                conn, task_id, P, _reopen_values(), sources=(F, X), message="retry requested"
+            )
+            self._reopen_dependants(conn, task_id)
+        self._notify()
+        return record
+
+    def delete(self, task_id: int) -> None:
+        """Delete a task that is not running, with its history. Its pending dependants are cancelled.
+
+        Raises:
+            NotFoundError, TransitionError (running: cancel it first).
+        """
+        now = clock.now()
+        with self.engine.begin() as conn:
+            current = self._current(conn, task_id)
+            if current["status"] == R:
+                raise TransitionError(
+                    f"task {task_id} is running; cancel it and wait for it to stop before deleting it",
+                    task_id=task_id,
+                    status=R,
+                )
+            self._cascade(conn, TaskRecord.from_row(current), now, forced_status=X)
+            conn.execute(delete(E).where(E.c.task_id == task_id))
+            conn.execute(update(T).where(T.c.depends_on == task_id).values(depends_on=None))
+            conn.execute(delete(T).where(T.c.id == task_id))
+
+    # ------------------------------------------------------------------------------------------
+    # workers
+    def register_worker(self, worker_id: str, hostname: str, pid: int, concurrency: int) -> None:
+        now = clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(W).values(
+                    id=worker_id,
+                    hostname=hostname,
+                    pid=pid,
+                    concurrency=concurrency,
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    def stop_worker(self, worker_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(W).where(W.c.id == worker_id).values(stopped_at=clock.now()))
+
+    def workers(self, *, include_stopped: bool = False) -> list[WorkerRecord]:
+        """Workers seen within the last hour (live first); ``live``: heartbeat fresh and not stopped."""
+        now = clock.now()
+        live_after = now - timedelta(seconds=self.settings.live_seconds)
+        with self.engine.connect() as conn:
+            where = [W.c.heartbeat_at >= now - timedelta(hours=1)]
+            if not include_stopped:
+                where.append(W.c.stopped_at.is_(None))
+            rows = conn.execute(select(W).where(*where).order_by(W.c.started_at.desc())).mappings().all()
+            running: dict[str, list[int]] = {}
+            for tid, wid in conn.execute(select(T.c.id, T.c.worker_id).where(T.c.status == R)).all():
+                running.setdefault(wid, []).append(tid)
+        return [
+            WorkerRecord(
+                id=r["id"],
+                hostname=r["hostname"],
+                pid=r["pid"],
+                concurrency=r["concurrency"],
+                started_at=r["started_at"],
+                heartbeat_at=r["heartbeat_at"],
+                stopped_at=r["stopped_at"],
+                live=r["stopped_at"] is None and r["heartbeat_at"] >= live_after,
+                running_task_ids=tuple(sorted(running.get(r["id"], []))),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------------------------------
+    # internals
+    def _current(self, conn: Connection, task_id: int) -> Mapping[Any, Any]:
+        stmt = select(T).where(T.c.id == task_id)
+        if self._postgres:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no task {task_id}")
+        return row
+
+    def _transition(
+        self,
+        conn: Connection,
+        task_id: int,
+        to: TaskStatus,
+        values: Values,
+        *,
+        sources: Iterable[TaskStatus] = (R,),
+        worker: tuple[str, int] | None = None,
+        extra: ColumnElement[bool] | None = None,
+        message: str | None,
+    ) -> TaskRecord:
+        """The one guarded status change: UPDATE ... WHERE status IN sources [AND worker, attempt]."""
+        sources = tuple(sources)
+        assert all(can_transition(s, to) for s in sources), (sources, to)
+        now = clock.now()
+        current = self._current(conn, task_id)
+        stmt = update(T).where(T.c.id == task_id, T.c.status.in_(sources))
+        if worker is not None:
+            stmt = stmt.where(T.c.worker_id == worker[0], T.c.attempts == worker[1])
+        if extra is not None:
+            stmt = stmt.where(extra)
+        resolved = values(current) if callable(values) else values
+        row = (
+            conn.execute(stmt.values(status=to, updated_at=now, **resolved).returning(*T.c))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            held = ""
+            if worker is not None and current["status"] == R:
+                held = f" (held by worker {current['worker_id']}, attempt {current['attempts']}; we are "
+                held += f"{worker[0]}, attempt {worker[1]})"
+            raise TransitionError(
+                f"task {task_id} is {current['status']}{held}: cannot move it to {to}",
+                task_id=task_id,
+                status=current["status"],
+            )
+        self._event(
+            conn, task_id, current["status"], to, worker[0] if worker else row["worker_id"], message, now
+        )
+        return TaskRecord.from_row(row)
+
+    def _event(
+        self,
+        conn: Connection,
+        task_id: int,
+        from_status: str | None,
+        to_status: str,
+        worker_id: str | None,
+        message: str | None,
+        at: datetime,
+    ) -> None:
+        conn.execute(
+            insert(E).values(
+                task_id=task_id,
+                at=at,
+                from_status=from_status,
+                to_status=to_status,
+                worker_id=worker_id,
+                message=message,
+            )
+        )
+
+    def _cascade(
+        self, conn: Connection, parent: TaskRecord, now: datetime, forced_status: TaskStatus | None = None
+    ) -> None:
+        """End the pending dependants of a task that failed or was cancelled (recursively)."""
+        status = forced_status or TaskStatus(parent.status)
+        if status not in (F, X):
+            return
+        if status == F:
+            kind, why = DEPENDENCY_FAILED, "failed"
+        else:
+            kind, why = DEPENDENCY_CANCELLED, "was cancelled" if forced_status is None else "was deleted"
+        message = f"depends on task {parent.id} ({parent.type}), which {why}"
+        ids = conn.execute(select(T.c.id).where(T.c.depends_on == parent.id, T.c.status == P)).scalars().all()
+        for child_id in ids:
+            try:
+                child = self._transition(
+                    conn,
+                    child_id,
+                    status,
+                    {"finished_at": now, "error_kind": kind, "error_message": message},
+                    sources=(P,),
+                    message=message,
+                )
+            except TransitionError:
+                continue
+            self._cascade(conn, child, now)
+
+    def _reopen_dependants(self, conn: Connection, task_id: int) -> None:
+        ids = (
+            conn.execute(
+                select(T.c.id).where(
+                    T.c.depends_on == task_id,
+                    T.c.status.in_((F, X)),
+                    T.c.error_kind.in_((DEPENDENCY_FAILED, DEPENDENCY_CANCELLED)),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for child_id in ids:
+            self._transition(
+                conn, child_id, P, _reopen_values(), sources=(F, X), message=f"task {task_id} was retried"
+            )
+            self._reopen_dependants(conn, child_id)
+
+
+def _duration(current: Mapping[Any, Any], now: datetime) -> float | None:
+    started = current["started_at"]
+    return (now - started).total_seconds() if started is not None else None
+
+
+def _reset_run() -> dict[str, Any]:
+    """Column values of a task going back to pending."""
+    return {
+        "worker_id": None,
+        "lease_expires_at": None,
+        "finished_at": None,
+        "eta_s": None,
+        "progress_message": None,
+    }
+
+
+def _reopen_values() -> dict[str, Any]:
+    """Column values of a finished task reopened by a retry: a fresh attempt budget."""
+    return {
+        **_reset_run(),
+        "attempts": 0,
+        "run_after": clock.now(),
+        "error_kind": None,
+        "error_message": None,
+        "result": None,
+        "cancel_requested": False,
+        "started_at": None,
+        "duration_s": None,
+        "progress": 0.0,
+    }
+
+
+__all__ = ["DEPENDENCY_CANCELLED", "DEPENDENCY_FAILED", "FINISHED", "TaskQueue"]

@@ -1,0 +1,53 @@
+"""Task statuses and the transitions allowed between them.
+
+::
+
+    pending ──claim──▶ running ──▶ completed
+       │  ▲               │  ├────▶ failed     (error, attempts exhausted or not retryable)
+       │  └──retry/lease──┘  └────▶ cancelled  (cancel honoured)
+       └──────────────────────────▶ cancelled | failed (dependency failed)
+    failed | cancelled ──retry (API)──▶ pending
+
+A task waiting for its dependency or for a retry's backoff is ``pending`` (with ``run_after``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: Statuses a task never leaves by itself.
+FINISHED: frozenset[TaskStatus] = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+#: Every allowed (from, to) pair. ``TaskQueue`` names the from-statuses in each guarded UPDATE.
+TRANSITIONS: frozenset[tuple[TaskStatus, TaskStatus]] = frozenset(
+    {
+        (TaskStatus.PENDING, TaskStatus.RUNNING),
+        (TaskStatus.PENDING, TaskStatus.CANCELLED),
+        (TaskStatus.PENDING, TaskStatus.FAILED),
+        (TaskStatus.RUNNING, TaskStatus.COMPLETED),
+        (TaskStatus.RUNNING, TaskStatus.FAILED),
+        (TaskStatus.RUNNING, TaskStatus.CANCELLED),
+        (TaskStatus.RUNNING, TaskStatus.PENDING),
+        (TaskStatus.FAILED, TaskStatus.PENDING),
+        (TaskStatus.CANCELLED, TaskStatus.PENDING),
+    }
+)
+
+
+def can_transition(from_status: TaskStatus, to_status: TaskStatus) -> bool:
+    """True when ``from_status`` → ``to_status`` is an allowed transition."""
+    return (from_status, to_status) in TRANSITIONS
+
+
+def sources_of(to_status: TaskStatus) -> tuple[TaskStatus, ...]:
+    """The statuses from which ``to_status`` may be reached, in a stable order."""
+    return tuple(s for s in TaskStatus if (s, to_status) in TRANSITIONS)

@@ -1,0 +1,5 @@
+"""The worker process: claims tasks and runs them in supervised slot processes."""
+
+from stenograph.worker.worker import Worker, make_worker_id
+
+__all__ = ["Worker", "make_worker_id"]

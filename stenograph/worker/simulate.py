@@ -1,0 +1,64 @@
+"""The test task's handler: simulated work with progress, cancellation and failure modes.
+
+Params (the ``simulate`` object of a task's params), all optional:
+
+- ``seconds`` (float, default 3): how long the work takes.
+- ``fail``: ``true`` or ``"retryable"`` raises a retryable error at the end of every attempt,
+  ``"permanent"`` a permanent one (no retry).
+- ``ignore_cancel`` (bool): never look at the cancel flag (the worker's parent kills it after the grace).
+- ``crash`` (bool): the process kills itself with SIGKILL halfway (a native crash).
+- ``witness`` (path): append ``task_id attempt pid start end`` (times in seconds since the epoch) to this
+  file when the work is done: an outside record of every execution, for tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from stenograph.errors import PermanentError, RetryableError
+from stenograph.queue.context import TaskContext
+
+#: Seconds between progress reports and cancel checks.
+STEP_SECONDS = 0.1
+
+
+def run_simulated(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Simulate ``seconds`` of work. Returns ``{"simulated": true, "seconds": ...}``.
+
+    Raises:
+        RetryableError, PermanentError: when ``fail`` asks for it.
+        TaskCancelled: when a cancel was requested (unless ``ignore_cancel``).
+    """
+    spec = params.get("simulate") or {}
+    seconds = float(spec.get("seconds", 3.0))
+    started = time.time()
+    deadline = time.monotonic() + seconds
+    wait = threading.Event()
+    while True:
+        left = deadline - time.monotonic()
+        if not spec.get("ignore_cancel"):
+            ctx.raise_if_cancelled()
+        if spec.get("crash") and left <= seconds / 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if left <= 0:
+            break
+        done = 1.0 - left / seconds if seconds > 0 else 1.0
+        ctx.report_progress(done, f"simulating {seconds:g} s of work", eta_s=left)
+        wait.wait(min(STEP_SECONDS, left))
+    if spec.get("witness"):
+        line = f"{ctx.task_id} {ctx.attempt} {os.getpid()} {started:.6f} {time.time():.6f}\n"
+        fd = os.open(spec["witness"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    fail = spec.get("fail", False)
+    if fail == "permanent":
+        raise PermanentError("simulated permanent failure", kind="simulated_failure")
+    if fail:
+        raise RetryableError(f"simulated failure in attempt {ctx.attempt}", kind="simulated_failure")
+    return {"simulated": True, "seconds": seconds}

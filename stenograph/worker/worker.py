@@ -1,0 +1,419 @@
+"""The worker: claims tasks, runs each in a slot process, holds their leases, and shuts down gracefully.
+
+One loop in the main thread claims tasks and reacts to its slots' messages; a heartbeat thread renews
+the leases of running tasks (every ``heartbeat_seconds``) and looks for cancel requests (every second).
+Neither runs task code, which lives in child processes, so a CPU-bound handler cannot stop the
+heartbeat.
+
+Signals (the two-stage shutdown of rq's ``request_stop``/``request_force_stop``): the first SIGINT or
+SIGTERM stops claiming and lets running tasks finish within ``shutdown_grace_seconds``; tasks still
+running then go back to pending without counting the attempt. A second signal releases them at once.
+The worker then exits 0 with no task left running under its id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from multiprocessing.connection import wait
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import Engine
+
+from stenograph import clock
+from stenograph.db import create_db_engine, upgrade
+from stenograph.errors import TransitionError
+from stenograph.queue import TaskQueue, TaskRecord
+from stenograph.queue.wakeup import WakeupListener, notify_local
+from stenograph.settings import Settings
+from stenograph.worker.slot import Slot
+
+log = logging.getLogger("stenograph.worker")
+
+#: Seconds between checks for cancel requests of running tasks.
+CANCEL_CHECK_SECONDS = 1.0
+
+
+def make_worker_id(hostname: str | None = None) -> str:
+    """A worker id unique to this process start: ``host:pid:start-time-in-ms``."""
+    return f"{hostname or socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+
+
+def describe_exit(code: int | None) -> str:
+    """'exit code 3' or 'killed by SIGKILL' for a child's exit code."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class Worker:
+    """A worker process with ``concurrency`` slots.
+
+    Args:
+        settings: the settings (poll interval, lease, grace, attempts...).
+        concurrency: number of slot processes; default ``settings.concurrency``.
+        engine: an engine to use; default one built from the settings (and migrated).
+    """
+
+    def __init__(
+        self, settings: Settings, concurrency: int | None = None, engine: Engine | None = None
+    ) -> None:
+        self.settings = settings
+        self.concurrency = concurrency or settings.concurrency
+        self.engine = engine or create_db_engine(settings)
+        if engine is None:
+            upgrade(self.engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
+        self.queue = TaskQueue(self.engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+        self.id = make_worker_id()
+        self.slots: list[Slot] = []
+        self._lock = threading.Lock()
+        self._stop_requested = False
+        self._force_stop = False
+        self._shutdown_deadline: float | None = None
+        self._heartbeat_stop = threading.Event()
+        self._signal_r, self._signal_w = socket.socketpair()
+        self._signal_r.setblocking(False)
+        self._signal_w.setblocking(False)
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until stopped by a signal (or :meth:`request_stop`). Returns the exit status, 0."""
+        self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency)
+        listener = WakeupListener(self.settings.wakeup_dir)
+        self._install_signals()
+        self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency)]
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        heartbeat.start()
+        log.info(
+            "worker %s started: %d slot(s), poll every %g s, lease %g s",
+            self.id,
+            self.concurrency,
+            self.settings.poll_interval,
+            self.settings.lease_seconds,
+        )
+        next_expiry_check = 0.0
+        try:
+            while True:
+                if self._force_stop:
+                    self._release_all("the worker was stopped at once (second signal)")
+                    break
+                if self._stop_requested:
+                    if not any(slot.busy for slot in self.slots):
+                        break
+                    if self._shutdown_deadline is not None and time.monotonic() >= self._shutdown_deadline:
+                        self._release_all(
+                            f"the worker shut down; the task did not finish within the "
+                            f"{self.settings.shutdown_grace_seconds:g} s grace period"
+                        )
+                        break
+                self._enforce_deadlines()
+                if time.monotonic() >= next_expiry_check:
+                    self.queue.expire_leases()
+                    next_expiry_check = time.monotonic() + min(self.settings.heartbeat_seconds, 5.0)
+                if not self._stop_requested:
+                    self._fill_slots()
+                self._wait(listener, next_expiry_check)
+        finally:
+            self._heartbeat_stop.set()
+            heartbeat.join(10)
+            for slot in self.slots:
+                if slot.busy:  # only after an unexpected error in this loop
+                    self._release(slot, "the worker stopped unexpectedly")
+                slot.stop()
+            listener.close()
+            self.queue.stop_worker(self.id)
+            self._restore_signals()
+            log.info("worker %s stopped", self.id)
+        return 0
+
+    def request_stop(self) -> None:
+        """The first stage of shutdown (what the first SIGINT/SIGTERM does); a second call forces it."""
+        if self._stop_requested:
+            self._force_stop = True
+        else:
+            self._stop_requested = True
+            self._shutdown_deadline = time.monotonic() + self.settings.shutdown_grace_seconds
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._signal_w.send(b"!")
+
+    # ------------------------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+
+    def _restore_signals(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested:
+            log.warning("received %s again: releasing running tasks and stopping now", name)
+        else:
+            busy = sum(slot.busy for slot in self.slots)
+            log.warning(
+                "received %s: no new tasks; %d running task(s) get %g s to finish (send it again to stop now)",
+                name,
+                busy,
+                self.settings.shutdown_grace_seconds,
+            )
+        self.request_stop()
+
+    def _wait(self, listener: WakeupListener, next_expiry_check: float) -> None:
+        now = time.monotonic()
+        timeout = min(self.settings.poll_interval, max(next_expiry_check - now, 0.0))
+        for slot in self.slots:
+            if slot.running is not None:
+                for deadline in (slot.running.deadline, self._cancel_deadline(slot)):
+                    if deadline is not None:
+                        timeout = min(timeout, max(deadline - now, 0.0))
+        if self._shutdown_deadline is not None:
+            timeout = min(timeout, max(self._shutdown_deadline - now, 0.0))
+        waitables: list[Any] = [listener.sock, self._signal_r]
+        for slot in self.slots:
+            waitables += [slot.conn, slot.process.sentinel]
+        ready = wait(waitables, timeout)
+        if listener.sock in ready:
+            listener.drain()
+            self._check_cancels()
+        if self._signal_r in ready:
+            try:
+                while self._signal_r.recv(64):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+        for slot in self.slots:
+            if slot.conn in ready:
+                self._on_message(slot)
+            elif slot.process.sentinel in ready and not slot.process.is_alive():
+                self._on_child_death(slot)
+
+    def _fill_slots(self) -> None:
+        for slot in self.slots:
+            if slot.busy or not slot.ready or not slot.process.is_alive():
+                continue
+            task = self.queue.claim(self.id)
+            if task is None:
+                return
+            log.info(
+                "task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts
+            )
+            with self._lock:
+                slot.run(task)
+
+    def _on_message(self, slot: Slot) -> None:
+        try:
+            message = slot.conn.recv()
+        except (EOFError, OSError):
+            if not slot.process.is_alive():
+                self._on_child_death(slot)
+            return
+        kind = message[0]
+        running = slot.running
+        if kind == "ready":
+            slot.ready = True
+            return
+        if running is None:
+            return
+        task = running.task
+        if kind == "progress":
+            _, fraction, text, eta = message
+            flag = self.queue.report_progress(task.id, self.id, task.attempts, fraction, text, eta)
+            if flag is None:
+                self._on_lost(slot)
+            elif flag:
+                slot.request_cancel()
+            return
+        with self._lock:
+            slot.running = None
+        if running.lost:
+            log.warning("task %d %s: result discarded, its lease was lost", task.id, task.type)
+            return
+        try:
+            if kind == "done":
+                done = self.queue.complete(task.id, self.id, task.attempts, message[1])
+                self._log_end(done)
+            elif kind == "cancelled":
+                self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[1]))
+            elif kind == "error":
+                _, error_kind, text, retryable, trace = message
+                log.error(
+                    "task %d %s raised %s: %s\n%s", task.id, task.type, error_kind, text, trace.rstrip()
+                )
+                self._log_end(
+                    self.queue.fail(
+                        task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable
+                    )
+                )
+        except TransitionError as exc:
+            log.warning("task %d %s: outcome not recorded: %s", task.id, task.type, exc)
+
+    def _on_child_death(self, slot: Slot) -> None:
+        code = slot.process.exitcode
+        running = slot.running
+        if running is not None and not running.lost:
+            task = running.task
+            text = f"the worker process running this task died ({describe_exit(code)})"
+            log.error("task %d %s: %s", task.id, task.type, text)
+            try:
+                self._log_end(
+                    self.queue.fail(
+                        task.id, self.id, task.attempts, kind="worker_crashed", message=text, retryable=True
+                    )
+                )
+            except TransitionError as exc:
+                log.warning("task %d: %s", task.id, exc)
+        else:
+            log.error("slot %d process died (%s)", slot.number, describe_exit(code))
+        with self._lock:
+            if self._stop_requested:
+                slot.running = None
+            else:
+                slot.restart()
+
+    def _on_lost(self, slot: Slot) -> None:
+        running = slot.running
+        if running is None or running.lost:
+            return
+        running.lost = True
+        log.warning(
+            "task %d %s: lease lost (another worker took it back); stopping our attempt",
+            running.task.id,
+            running.task.type,
+        )
+        with self._lock:
+            slot.restart()
+
+    def _cancel_deadline(self, slot: Slot) -> float | None:
+        if slot.running is None or slot.running.cancel_seen is None:
+            return None
+        return slot.running.cancel_seen + self.settings.cancel_grace_seconds
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            running = slot.running
+            if running is None:
+                continue
+            task = running.task
+            cancel_deadline = self._cancel_deadline(slot)
+            if running.lost:
+                log.warning("task %d %s: lease lost; its slot process is replaced", task.id, task.type)
+                with self._lock:
+                    slot.restart()
+            elif running.deadline is not None and now >= running.deadline:
+                timeout = self.settings.timeout_for(task.type)
+                text = (
+                    f"the task ran longer than the {timeout:g} s timeout for {task.type} tasks and was killed"
+                )
+                with self._lock:
+                    slot.restart()
+                try:
+                    self._log_end(
+                        self.queue.fail(
+                            task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False
+                        )
+                    )
+                except TransitionError as exc:
+                    log.warning("task %d: %s", task.id, exc)
+            elif cancel_deadline is not None and now >= cancel_deadline:
+                text = (
+                    f"cancelled: the handler did not stop within {self.settings.cancel_grace_seconds:g} s "
+                    "of the request, so its process was killed"
+                )
+                with self._lock:
+                    slot.restart()
+                try:
+                    self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, text))
+                except TransitionError as exc:
+                    log.warning("task %d: %s", task.id, exc)
+
+    def _check_cancels(self) -> None:
+        with self._lock:
+            running = {slot.running.task.id: slot for slot in self.slots if slot.running is not None}
+        if not running:
+            return
+        for task_id in self.queue.cancel_requested(running):
+            running[task_id].request_cancel()
+
+    def _release(self, slot: Slot, reason: str) -> None:
+        running = slot.running
+        if running is None:
+            return
+        with self._lock:
+            slot.restart() if not self._stop_requested else slot.kill()
+            slot.running = None
+        if running.lost:
+            return
+        try:
+            record = self.queue.release(running.task.id, self.id, running.task.attempts, reason)
+            log.warning("task %d %s released back to pending: %s", record.id, record.type, reason)
+        except TransitionError as exc:
+            log.warning("task %d: %s", running.task.id, exc)
+
+    def _release_all(self, reason: str) -> None:
+        for slot in self.slots:
+            self._release(slot, reason)
+
+    def _log_end(self, task: TaskRecord) -> None:
+        duration = f"{task.duration_s:.2f} s" if task.duration_s is not None else "-"
+        if task.status == "pending":
+            log.warning(
+                "task %d %s pending again (attempt %d/%d failed: %s); retry after %s",
+                task.id,
+                task.type,
+                task.attempts,
+                task.max_attempts,
+                task.error_message,
+                task.run_after.isoformat(timespec="seconds"),
+            )
+        elif task.error_message:
+            log.info("task %d %s %s in %s: %s", task.id, task.type, task.status, duration, task.error_message)
+        else:
+            log.info("task %d %s %s in %s", task.id, task.type, task.status, duration)
+
+    def _heartbeat_loop(self) -> None:
+        """Renew leases every ``heartbeat_seconds`` and look for cancel requests every second."""
+        next_beat = 0.0
+        while not self._heartbeat_stop.is_set():
+            now = time.monotonic()
+            try:
+                with self._lock:
+                    running = {
+                        slot.running.task.id: (slot, slot.running.task.attempts)
+                        for slot in self.slots
+                        if slot.running is not None and not slot.running.lost
+                    }
+                if now >= next_beat:
+                    held = self.queue.heartbeat(
+                        self.id, {tid: attempt for tid, (_, attempt) in running.items()}
+                    )
+                    next_beat = now + self.settings.heartbeat_seconds
+                    for task_id, (slot, _) in running.items():
+                        if task_id not in held:
+                            # The main loop restarts the slot on the next progress message or exit.
+                            if slot.running is not None:
+                                slot.running.lost = True
+                            slot.cancel_event.set()
+                        elif held[task_id]:
+                            slot.request_cancel()
+                elif running:
+                    for task_id in self.queue.cancel_requested(running):
+                        running[task_id][0].request_cancel()
+            except Exception:  # the database may be briefly unreachable: keep beating
+                log.exception("heartbeat failed at %s", clock.now().isoformat())
+            self._heartbeat_stop.wait(min(CANCEL_CHECK_SECONDS, self.settings.heartbeat_seconds))
