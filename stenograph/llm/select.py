@@ -99,9 +99,7 @@ def choose_llm(settings: Settings, *, http_client: httpx.Client | None = None) -
             model = settings.llm_model or models[0]
             return LLMChoice("ollama", model, ollama_v1, f"Ollama answers at {settings.ollama_url}")
     if settings.llm_gguf_path:
-        return LLMChoice(
-            "embedded", Path(settings.llm_gguf_path).stem, settings.llm_gguf_path, "llm_gguf_path is set"
-        )
+        return LLMChoice("embedded", Path(settings.llm_gguf_path).stem, settings.llm_gguf_path, "llm_gguf_path is set")
     if choice == "embedded":
         raise LLMNotConfigured("settings.llm is embedded but llm_gguf_path is not set")
     return LLMChoice(

@@ -67,8 +67,9 @@ def validate_schema(value: Any, schema: Mapping[str, Any], path: str = "$") -> l
     """Problems of ``value`` against the subset of JSON Schema this package uses.
 
     Checks ``type`` (a name or a list of names), ``properties``, ``required``,
-    ``additionalProperties: false``, ``items``, ``enum`` and ``minItems``. Returns a list of messages
-    naming the JSON path (``$.segments[2].id: expected integer``); empty when the value conforms.
+    ``additionalProperties: false``, ``items``, ``enum``, ``minItems`` and ``pattern`` (``re.search``).
+    Returns a list of messages naming the JSON path (``$.segments[2].id: expected integer``); empty
+    when the value conforms.
     """
     problems: list[str] = []
     expected = schema.get("type")
@@ -79,6 +80,8 @@ def validate_schema(value: Any, schema: Mapping[str, Any], path: str = "$") -> l
         ok = any(isinstance(value, _TYPES[name]) and not (is_bool and name in numeric) for name in names)
         if not ok:
             return [f"{path}: expected {' or '.join(names)}, got {type(value).__name__}"]
+    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+        problems.append(f"{path}: {value!r} does not match {schema['pattern']}")
     if "enum" in schema and value not in schema["enum"]:
         problems.append(f"{path}: {value!r} is not one of {schema['enum']}")
     if isinstance(value, dict):
@@ -166,6 +169,5 @@ def chat_json(
         return JsonAnswer(_check(second.text, schema, convert), repaired=True, answers=[first, second])
     except ValueError as exc:
         raise LLMOutputError(
-            f"the model's {schema_name} answer does not match the expected JSON schema after one repair "
-            f"attempt: {exc}"
+            f"the model's {schema_name} answer does not match the expected JSON schema after one repair attempt: {exc}"
         ) from exc

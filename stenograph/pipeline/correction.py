@@ -202,7 +202,7 @@ def guard_chunk(
     accepted: dict[int, str] = {}
     rejected = 0
     for segment in chunk:
-        texts = by_id.get(segment.index)
+        texts = by_id.get(segment.index, [])
         reason: Rejection | None = None
         if not texts:
             reason = "missing"
@@ -246,8 +246,7 @@ def parse_correction_request(messages: Sequence[ChatMessage]) -> list[dict[str, 
 def _system_prompt(language: str | None, glossary: Sequence[str]) -> str:
     language_name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
     lines = [
-        "You correct automatic speech recognition transcripts"
-        + (f" in {language_name}." if language_name else "."),
+        "You correct automatic speech recognition transcripts" + (f" in {language_name}." if language_name else "."),
         "For each segment, return its text with recognition errors fixed: misheard words, names and terms, "
         "spelling, punctuation and capitalisation.",
         "Keep the speaker's words, style and language. Do not translate, summarise, rephrase, merge, split, "

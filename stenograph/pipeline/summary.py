@@ -1,0 +1,474 @@
+"""Summaries of a transcript: by an LLM (map-reduce when it does not fit), or extractive without one.
+
+With an LLM (:func:`summarize` given a client): the segments are sent as lines ``[mm:ss] text``, with a
+template's instructions (:func:`load_template`) and the JSON schema :data:`SUMMARY_SCHEMA` (title,
+summary, key points with the ``mm:ss`` of the segment each comes from, decisions, action items with
+owners). When the lines do not fit the context, they are cut into chunks that do; each chunk is
+summarised (map) and the partial summaries are merged by the model (reduce), in rounds until one is
+left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
+prompt that cannot fit at all raises :class:`~stenograph.errors.PermanentError`. An answer that does
+not match the schema after one repair prompt raises :class:`~stenograph.llm.errors.LLMOutputError`
+(a PermanentError). Key-point timestamps are snapped to the nearest segment start.
+
+Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
+transcript's most central segments by TextRank (:mod:`stenograph.pipeline.extractive`), quoted with
+their timestamps. A transcript without speech gets a summary saying so, with no model call.
+
+Templates are Markdown prompt files: built-ins in ``stenograph/pipeline/templates``, user ones in
+``data_dir/templates/<name>.md`` (a user file wins over a built-in of the same name). The first
+``# heading`` is the template's title; the whole file is the model's instructions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from stenograph.errors import PermanentError, TaskCancelled
+from stenograph.llm.base import ChatMessage, LLMClient
+from stenograph.llm.errors import LLMContextOverflow
+from stenograph.llm.structured import chat_json, schema_prompt
+from stenograph.pipeline.correction import LANGUAGE_NAMES
+from stenograph.pipeline.extractive import select_key_segments
+from stenograph.pipeline.types import Segment
+
+__all__ = [
+    "EXTRACTIVE_TITLE",
+    "SUMMARY_SCHEMA",
+    "ActionItem",
+    "KeyPoint",
+    "SummaryResult",
+    "Template",
+    "format_timestamp",
+    "list_templates",
+    "load_template",
+    "parse_timestamp",
+    "summarize",
+]
+
+EXTRACTIVE_TITLE = "Extractive summary (no LLM configured)"
+DEFAULT_TEMPLATE = "meeting-notes"
+#: Tokens reserved for the answer: a quarter of the context, at most this many.
+MAX_ANSWER_TOKENS = 1024
+SAFETY_TOKENS = 64
+_TIMESTAMP = r"^\[?(\d{1,2}:)?\d{1,3}:\d{2}\]?$"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "summary": {"type": "string"},
+        "key_points": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "timestamp": {"type": "string", "pattern": _TIMESTAMP}},
+                "required": ["text", "timestamp"],
+                "additionalProperties": False,
+            },
+        },
+        "decisions": {"type": "array", "items": {"type": "string"}},
+        "action_items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "owner": {"type": "string"}},
+                "required": ["text", "owner"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["title", "summary", "key_points", "decisions", "action_items"],
+    "additionalProperties": False,
+}
+
+#: Section headings by language (ISO 639-1): summary, key points, decisions, action items, no speech.
+HEADINGS: dict[str, tuple[str, str, str, str, str]] = {
+    "en": ("Summary", "Key points", "Decisions", "Action items", "No speech was detected in this recording."),
+    "de": (
+        "Zusammenfassung", "Kernpunkte", "Entscheidungen", "Aufgaben",
+        "In dieser Aufnahme wurde keine Sprache erkannt.",
+    ),
+    "fr": ("Résumé", "Points clés", "Décisions", "Actions", "Aucune parole n'a été détectée dans cet enregistrement."),
+    "es": ("Resumen", "Puntos clave", "Decisiones", "Tareas", "No se detectó habla en esta grabación."),
+    "it": ("Riepilogo", "Punti chiave", "Decisioni", "Azioni", "Nessun parlato rilevato in questa registrazione."),
+    "pt": ("Resumo", "Pontos-chave", "Decisões", "Ações", "Nenhuma fala foi detectada nesta gravação."),
+    "nl": ("Samenvatting", "Kernpunten", "Besluiten", "Actiepunten", "Er is geen spraak gedetecteerd in deze opname."),
+    "ru": ("Краткое содержание", "Ключевые моменты", "Решения", "Задачи", "В этой записи речь не обнаружена."),
+    "zh": ("摘要", "要点", "决定", "待办事项", "此录音中未检测到语音。"),
+    "ja": ("要約", "要点", "決定事項", "アクションアイテム", "この録音では音声が検出されませんでした。"),
+}  # fmt: skip
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    """A key point and the start (seconds) of the segment it comes from (None when unknown)."""
+
+    text: str
+    timestamp_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    """A task and its owner's name (None when nobody was named)."""
+
+    text: str
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A summary template: its name, title (first ``#`` heading), instructions and where it was found."""
+
+    name: str
+    title: str
+    instructions: str
+    source: Literal["builtin", "user"]
+
+
+@dataclass(slots=True)
+class SummaryResult:
+    """A summary as Markdown and as structured fields; ``stats`` counts model calls and chunks."""
+
+    title: str
+    summary: str
+    key_points: list[KeyPoint]
+    decisions: list[str]
+    action_items: list[ActionItem]
+    method: Literal["llm", "extractive"]
+    llm: dict[str, Any] | None
+    template: str
+    language: str | None
+    markdown: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON: title, summary, key_points [{text, timestamp_s}], decisions, action_items [{text, owner}],
+        method, llm, template, language, markdown, stats."""
+        return dataclasses.asdict(self)
+
+
+# --- timestamps -----------------------------------------------------------------------------------
+def format_timestamp(seconds: float) -> str:
+    """``mm:ss`` (minutes are not wrapped at 60: 75:02 is 1 h 15 min 2 s)."""
+    total = max(0, int(seconds))
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def parse_timestamp(text: str) -> float | None:
+    """Seconds of ``mm:ss``, ``[mm:ss]`` or ``h:mm:ss``; None when ``text`` is none of these."""
+    match = re.fullmatch(r"\s*\[?(?:(\d{1,2}):)?(\d{1,3}):(\d{2})\]?\s*", text)
+    if match is None:
+        return None
+    hours, minutes, secs = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
+
+
+def _snap(seconds: float | None, starts: Sequence[float]) -> float | None:
+    if seconds is None or not starts:
+        return None
+    return min(starts, key=lambda start: (abs(start - seconds), start))
+
+
+# --- templates ------------------------------------------------------------------------------------
+def _builtin_dir() -> Path:
+    return Path(str(files("stenograph.pipeline").joinpath("templates")))
+
+
+def _read_template(path: Path, source: Literal["builtin", "user"]) -> Template:
+    text = path.read_text(encoding="utf-8").strip()
+    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
+    return Template(name=path.stem, title=heading, instructions=text, source=source)
+
+
+def list_templates(data_dir: Path | None = None) -> list[Template]:
+    """Every template, by name; a user template in ``data_dir/templates`` hides a built-in of its name."""
+    found: dict[str, Template] = {}
+    for path in sorted(_builtin_dir().glob("*.md")):
+        found[path.stem] = _read_template(path, "builtin")
+    if data_dir is not None and (data_dir / "templates").is_dir():
+        for path in sorted((data_dir / "templates").glob("*.md")):
+            if _NAME.match(path.stem):
+                found[path.stem] = _read_template(path, "user")
+    return [found[name] for name in sorted(found)]
+
+
+def load_template(name: str, data_dir: Path | None = None) -> Template:
+    """The template called ``name`` (user first, then built-in).
+
+    Raises:
+        PermanentError: no template has that name (the message lists the available ones).
+    """
+    if _NAME.match(name):
+        user = data_dir / "templates" / f"{name}.md" if data_dir is not None else None
+        if user is not None and user.is_file():
+            return _read_template(user, "user")
+        builtin = _builtin_dir() / f"{name}.md"
+        if builtin.is_file():
+            return _read_template(builtin, "builtin")
+    available = ", ".join(template.name for template in list_templates(data_dir))
+    raise PermanentError(f"unknown summary template {name!r}; available: {available}", kind="unknown_template")
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+def _headings(language: str | None) -> tuple[str, str, str, str, str]:
+    return HEADINGS.get((language or "en").lower()[:2], HEADINGS["en"])
+
+
+def render_markdown(result: SummaryResult) -> str:
+    """The Markdown of a summary: title, summary, key points with ``[mm:ss]``, decisions, action items.
+
+    Empty sections are left out; headings are in the transcript's language where :data:`HEADINGS` has it.
+    """
+    summary_h, points_h, decisions_h, actions_h, _ = _headings(result.language)
+    if result.method == "extractive" and result.key_points:
+        points_h = {"en": "Key segments"}.get((result.language or "en")[:2], points_h)
+    lines = [f"# {result.title}", ""]
+    if result.summary:
+        lines += [f"## {summary_h}", "", result.summary, ""]
+    if result.key_points:
+        lines += [f"## {points_h}", ""]
+        for point in result.key_points:
+            stamp = f" [{format_timestamp(point.timestamp_s)}]" if point.timestamp_s is not None else ""
+            lines.append(f"- {point.text}{stamp}")
+        lines.append("")
+    if result.decisions:
+        lines += [f"## {decisions_h}", "", *(f"- {decision}" for decision in result.decisions), ""]
+    if result.action_items:
+        lines += [f"## {actions_h}", ""]
+        lines += [f"- {item.text}" + (f" — **{item.owner}**" if item.owner else "") for item in result.action_items]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- without an LLM -------------------------------------------------------------------------------
+def _is_speech(text: str) -> bool:
+    """False for blank text and non-speech annotations such as ``[Music]`` or ``(silence)`` or ``...``."""
+    stripped = re.sub(r"\[[^\]]*\]|\([^)]*\)|[♪♫]", " ", text)
+    return any(char.isalnum() for char in stripped)
+
+
+def _no_speech(template: str, language: str | None) -> SummaryResult:
+    message = _headings(language)[4]
+    result = SummaryResult(message.rstrip("."), message, [], [], [], "extractive", None, template, language)
+    result.markdown = f"# {result.title}\n\n{message}\n"
+    return result
+
+
+def _extractive(segments: Sequence[Segment], template: str, language: str | None) -> SummaryResult:
+    chosen = select_key_segments(segments)
+    note = (
+        f"{EXTRACTIVE_TITLE}: the {len(chosen)} most representative of {len(segments)} segments, chosen by "
+        "TextRank (Mihalcea & Tarau, 2004) and quoted as transcribed; nothing was rephrased."
+    )
+    points = [KeyPoint(item.segment.text.strip(), item.segment.start) for item in chosen]
+    result = SummaryResult(EXTRACTIVE_TITLE, note, points, [], [], "extractive", None, template, language)
+    result.stats = {"segments": len(segments), "key_segments": len(chosen)}
+    result.markdown = render_markdown(result)
+    return result
+
+
+# --- with an LLM ----------------------------------------------------------------------------------
+def _system_prompt(template: Template, language: str | None) -> str:
+    name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
+    language_rule = (
+        f"Write every field in {name}, the transcript's language."
+        if name
+        else "Write every field in the language of the transcript."
+    )
+    return "\n".join(
+        [
+            "You summarise transcripts of recordings. Use only what the transcript says: never invent names, "
+            "numbers, decisions or tasks.",
+            language_rule,
+            "Each transcript line starts with its start time [mm:ss]. Every key point's timestamp is the mm:ss "
+            "of the line it comes from, copied from the transcript.",
+            "",
+            template.instructions,
+        ]
+    )
+
+
+def _convert(data: Any) -> dict[str, Any]:
+    for point in data["key_points"]:
+        if parse_timestamp(point["timestamp"]) is None:
+            raise ValueError(f"key point timestamp {point['timestamp']!r} is not mm:ss")
+    return dict(data)
+
+
+def _chunks(costs: Sequence[int], budget: int) -> list[range]:
+    """Consecutive ranges of ``costs`` whose sums fit ``budget`` (each at least one item)."""
+    ranges, start, total = [], 0, 0
+    for position, cost in enumerate(costs):
+        if position > start and total + cost > budget:
+            ranges.append(range(start, position))
+            start, total = position, 0
+        total += cost
+    if start < len(costs):
+        ranges.append(range(start, len(costs)))
+    return ranges
+
+
+def _partial_text(number: int, data: dict[str, Any]) -> str:
+    lines = [f"Part {number}: {data['title']}", data["summary"]]
+    lines += [f"- [{point['timestamp'].strip('[]')}] {point['text']}" for point in data["key_points"]]
+    lines += [f"Decision: {decision}" for decision in data["decisions"]]
+    lines += [f"Action item: {item['text']} (owner: {item['owner'] or 'not named'})" for item in data["action_items"]]
+    return "\n".join(lines)
+
+
+class _Summarizer:
+    """One summary run: the client, the prompt and the counters."""
+
+    def __init__(self, client: LLMClient, system: str, should_stop: Callable[[], bool] | None) -> None:
+        self.client = client
+        self.system = system
+        self.should_stop = should_stop
+        self.calls = 0
+        self.seconds = 0.0
+
+    def ask(self, user: str, answer_tokens: int) -> dict[str, Any]:
+        if self.should_stop and self.should_stop():
+            raise TaskCancelled("summary cancelled")
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": user},
+        ]
+        answer = chat_json(
+            self.client,
+            messages,
+            schema=SUMMARY_SCHEMA,
+            schema_name="summary",
+            convert=_convert,
+            max_tokens=answer_tokens,
+        )
+        self.calls += len(answer.answers)
+        self.seconds += sum(raw.seconds for raw in answer.answers)
+        return answer.value
+
+
+def _run(
+    run: _Summarizer, lines: list[str], budget: int, answer_tokens: int, on_progress: Progress | None
+) -> tuple[dict[str, Any], int]:
+    """Map-reduce ``lines`` within ``budget`` prompt tokens; returns the final answer and the chunk count."""
+    count = run.client.count_tokens
+    costs = [count(line) + 1 for line in lines]
+    if max(costs) > budget:
+        raise PermanentError(
+            f"a transcript line of {max(costs)} tokens does not fit the {budget} tokens left for the "
+            "transcript in this model's context; raise llm_context_tokens or use a model with a larger context"
+        )
+    header = "Transcript (each line starts with its [mm:ss] start time):\n"
+    ranges = _chunks(costs, budget)
+    if len(ranges) == 1:
+        return run.ask(header + "\n".join(lines), answer_tokens), 1
+    partials: list[str] = []
+    for number, chunk in enumerate(ranges, 1):
+        text = "\n".join(lines[i] for i in chunk)
+        intro = f"This is part {number} of {len(ranges)} of a longer transcript; summarise this part only.\n"
+        partials.append(_partial_text(number, run.ask(intro + header + text, answer_tokens)))
+        if on_progress:
+            on_progress(0.9 * number / len(ranges), f"summarised part {number} of {len(ranges)}")
+    reduce_intro = (
+        "These are summaries of consecutive parts of one transcript. Merge them into one summary of the whole "
+        "transcript; keep the [mm:ss] timestamps of the key points you keep.\n\n"
+    )
+    while True:
+        part_costs = [count(text) + 2 for text in partials]
+        if max(part_costs) > budget:
+            raise PermanentError("the partial summaries do not fit the model's context; raise llm_context_tokens")
+        groups = _chunks(part_costs, budget)
+        merged = [run.ask(reduce_intro + "\n\n".join(partials[i] for i in group), answer_tokens) for group in groups]
+        if len(merged) == 1:
+            return merged[0], len(ranges)
+        if len(groups) == len(partials):  # no group merged two parts: no progress possible
+            raise PermanentError("the partial summaries cannot be merged within the model's context")
+        partials = [_partial_text(number, data) for number, data in enumerate(merged, 1)]
+
+
+def summarize(
+    client: LLMClient | None,
+    segments: Sequence[Segment],
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    language: str | None = None,
+    data_dir: Path | None = None,
+    context_tokens: int | None = None,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SummaryResult:
+    """Summarise ``segments`` (see the module doc).
+
+    Args:
+        client: the LLM, or None for an extractive summary.
+        segments: the transcript, in order (corrected or not).
+        template: a template name (``settings.summary_template``); see :func:`list_templates`.
+        language: ISO 639-1 code of the transcript; the summary is written in it.
+        data_dir: ``settings.data_dir``, where user templates live (``templates/*.md``).
+        context_tokens: context to plan for (tokens); None asks the client.
+        on_progress: called with (fraction 0..1, message) after each model call of the map step.
+        should_stop: polled before each model call.
+
+    Raises:
+        TaskCancelled: ``should_stop()`` returned True.
+        PermanentError: unknown template; the prompt cannot fit the context; LLMOutputError (a
+            PermanentError) when an answer does not match the schema after one repair.
+        LLMUnavailable / LLMTimeout (retryable), LLMRequestRejected (permanent): from the client.
+    """
+    chosen = load_template(template, data_dir)
+    spoken = [segment for segment in segments if _is_speech(segment.text)]
+    if not spoken:
+        return _no_speech(chosen.name, language)
+    if client is None:
+        result = _extractive(spoken, chosen.name, language)
+        if on_progress:
+            on_progress(1.0, "extractive summary")
+        return result
+    system = _system_prompt(chosen, language)
+    context = context_tokens or client.context_tokens()
+    answer_tokens = min(MAX_ANSWER_TOKENS, context // 4)
+    fixed = client.count_tokens(system + "\n\n" + schema_prompt(SUMMARY_SCHEMA)) + SAFETY_TOKENS + 40
+    budget = context - fixed - answer_tokens
+    lines = [f"[{format_timestamp(segment.start)}] {segment.text.strip()}" for segment in spoken]
+    run = _Summarizer(client, system, should_stop)
+    while True:
+        if budget < 64:
+            raise PermanentError(
+                f"the summary prompt does not fit this model's context ({context} tokens); "
+                "raise llm_context_tokens or use a model with a larger context"
+            )
+        try:
+            data, chunks = _run(run, lines, budget, answer_tokens, on_progress)
+            break
+        except LLMContextOverflow:
+            budget //= 2
+    starts = [segment.start for segment in spoken]
+    owner = [(str(item["text"]).strip(), str(item["owner"]).strip() or None) for item in data["action_items"]]
+    result = SummaryResult(
+        title=str(data["title"]).strip(),
+        summary=str(data["summary"]).strip(),
+        key_points=[
+            KeyPoint(str(p["text"]).strip(), _snap(parse_timestamp(p["timestamp"]), starts))
+            for p in data["key_points"]
+            if str(p["text"]).strip()
+        ],
+        decisions=[str(d).strip() for d in data["decisions"] if str(d).strip()],
+        action_items=[ActionItem(text, who) for text, who in owner if text],
+        method="llm",
+        llm=client.describe().to_dict(),
+        template=chosen.name,
+        language=language,
+        stats={"llm_calls": run.calls, "llm_seconds": round(run.seconds, 3), "chunks": chunks},
+    )
+    result.markdown = render_markdown(result)
+    if on_progress:
+        on_progress(1.0, "summary written")
+    return result
