@@ -1,7 +1,7 @@
 // Stenograph web app: Vue 3 without a build step (the global build is loaded
 // from /static/vendor/vue.global.prod.js by index.html).
 
-import { api, auth, startStream, stream } from "./api.js";
+import { auth, startStream, stream } from "./api.js";
 import { ConfirmDialog, LoginForm, Notices } from "./components.js";
 import { ProcessingPage } from "./processing.js";
 import { RecordingPage } from "./recording.js";
@@ -69,8 +69,6 @@ const App = {
     );
 
     onMounted(() => {
-      // One request up front: it tells us whether a token is needed (401).
-      api("/settings/llm").catch(() => {});
       startStream();
     });
 

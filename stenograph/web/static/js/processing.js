@@ -387,7 +387,7 @@ export const ProcessingPage = {
               <div class="task-type" data-testid="task-type">{{ t.type }}</div>
               <div class="task-rec">
                 <a v-if="t.recording_id" :href="'#/recordings/' + encodeURIComponent(t.recording_id)" data-testid="task-recording">{{ t.recording_name || 'recording' }}</a>
-                <span v-else class="muted">{{ t.recording_name || (t.params && t.params.test ? 'test task' : 'no recording') }}</span>
+                <span v-else class="muted">{{ t.recording_name || (t.params && (t.params.simulate || t.params.test) ? 'test task' : 'no recording') }}</span>
               </div>
               <div class="muted small mono" :title="t.id">{{ String(t.id).slice(0, 8) }}</div>
             </td>

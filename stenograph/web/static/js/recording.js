@@ -490,57 +490,13 @@ export const RecordingPage = {
       </p>
 
       <div class="recording-layout">
+      <div class="rec-main">
         <div class="player-wrap">
           <video v-if="hasVideo" ref="player" class="player" controls preload="metadata" playsinline
                  :src="base + '/media'" data-testid="player" @timeupdate="onTimeUpdate" @seeked="onTimeUpdate"></video>
           <audio v-else ref="player" class="player" controls preload="metadata"
                  :src="base + '/media'" data-testid="player" @timeupdate="onTimeUpdate" @seeked="onTimeUpdate"></audio>
         </div>
-
-        <section class="card steps-card" aria-labelledby="steps-title">
-          <h2 id="steps-title">Processing</h2>
-          <table class="table steps-table">
-            <thead><tr><th scope="col">Step</th><th scope="col">State</th><th scope="col">Language model</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>
-              <tr v-for="s in STEPS" :key="s" :data-step="s" data-testid="step-row">
-                <td data-label="Step">{{ stepLabel(s) }}</td>
-                <td data-label="State">
-                  <StatusBadge v-if="byType[s]" :status="byType[s].status" :cancel-requested="!!byType[s].cancel_requested" />
-                  <span v-else-if="steps[s]" class="badge" :class="'badge-' + steps[s]">{{ steps[s] }}</span>
-                  <span v-else class="muted">not requested</span>
-                  <span v-if="byType[s] && byType[s].status === 'running'" class="small muted"> {{ Math.round((byType[s].progress || 0) * 100) }}%</span>
-                  <div v-if="byType[s] && byType[s].error" class="error small">{{ byType[s].error.message }}</div>
-                </td>
-                <td data-label="Language model" data-testid="step-llm" class="small">
-                  <template v-if="s === 'transcription'"><span class="muted">Whisper<template v-if="byType[s] && byType[s].params && byType[s].params.model"> · {{ byType[s].params.model }}</template></span></template>
-                  <template v-else-if="stepLlm(s) !== null">{{ stepLlm(s) === 'none' ? 'none' : stepLlm(s) }}<template v-if="byType[s].result.method"> ({{ byType[s].result.method }})</template></template>
-                  <span v-else class="muted">—</span>
-                </td>
-                <td data-label="Actions">
-                  <button type="button" class="btn btn-small" :data-testid="'rerun-' + s"
-                          :disabled="!!rerun.busy || (byType[s] && (byType[s].status === 'running' || byType[s].status === 'pending'))"
-                          @click="rerunStep(s)">{{ steps[s] ? 'Re-run' : 'Run' }} {{ stepLabel(s).toLowerCase() }}</button>
-                </td>
-              </tr>
-            </tbody>
-          </table>
-          <details class="rerun-options">
-            <summary>Options for re-running</summary>
-            <div class="grid-2">
-              <div class="field">
-                <label for="rerun-template">Summary template</label>
-                <input id="rerun-template" type="text" v-model="rerun.template" placeholder="server default" autocomplete="off">
-              </div>
-              <div class="field">
-                <label for="rerun-glossary">Glossary (comma-separated)</label>
-                <input id="rerun-glossary" type="text" v-model="rerun.glossary" autocomplete="off">
-              </div>
-            </div>
-          </details>
-          <p v-if="rerun.error" class="error" role="alert" data-testid="rerun-error">{{ rerun.error }}</p>
-          <p v-if="activeTasks.length" class="small muted"><a href="#/processing">See progress on the Processing page</a></p>
-        </section>
-      </div>
 
       <section class="card" aria-labelledby="transcript-title" data-testid="transcript">
         <div class="section-head">
@@ -633,7 +589,7 @@ export const RecordingPage = {
             <li v-for="row in diffRows" :key="row.index" class="segment-row" :class="{ changed: row.changed }" data-testid="diff-segment" :data-changed="row.changed ? 'true' : 'false'">
               <button type="button" class="segment" @click="seek(row)" :aria-label="'Play from ' + formatTimestamp(row.start)">
                 <span class="ts">{{ formatTimestamp(row.start) }}</span>
-                <span class="text" v-if="row.parts"><template v-for="(p, k) in row.parts" :key="k"><del v-if="p.type === 'del'">{{ p.text }}</del><ins v-else-if="p.type === 'ins'">{{ p.text }}</ins><span v-else>{{ p.text }}</span></template></span>
+                <span class="text" v-if="row.parts"><template v-for="(p, k) in row.parts" :key="k">{{ k ? ' ' : '' }}<del v-if="p.type === 'del'" data-testid="diff-del">{{ p.text }}</del><ins v-else-if="p.type === 'ins'" data-testid="diff-ins">{{ p.text }}</ins><span v-else>{{ p.text }}</span></template></span>
                 <span class="text" v-else>{{ row.corrected ?? row.original }}</span>
               </button>
             </li>
@@ -641,6 +597,44 @@ export const RecordingPage = {
         </template>
       </section>
 
+      </div>
+      <div class="rec-side">
+        <section class="card steps-card" aria-labelledby="steps-title">
+          <h2 id="steps-title">Processing</h2>
+          <ul class="step-list">
+            <li v-for="s in STEPS" :key="s" :data-step="s" data-testid="step-row">
+              <div class="step-line">
+                <strong>{{ stepLabel(s) }}</strong>
+                <StatusBadge v-if="byType[s]" :status="byType[s].status" :cancel-requested="!!byType[s].cancel_requested" />
+                <span v-else-if="steps[s]" class="badge" :class="'badge-' + steps[s]">{{ steps[s] }}</span>
+                <span v-else class="muted small">not requested</span>
+                <span v-if="byType[s] && byType[s].status === 'running'" class="small muted">{{ Math.round((byType[s].progress || 0) * 100) }}%</span>
+                <button type="button" class="btn btn-small step-btn" :data-testid="'rerun-' + s"
+                        :disabled="!!rerun.busy || !!(byType[s] && (byType[s].status === 'running' || byType[s].status === 'pending'))"
+                        @click="rerunStep(s)">{{ steps[s] ? 'Re-run' : 'Run' }}<span class="visually-hidden"> {{ stepLabel(s).toLowerCase() }}</span></button>
+              </div>
+              <div class="small muted" data-testid="step-llm">
+                <template v-if="s === 'transcription'">Whisper<template v-if="byType[s] && byType[s].params && byType[s].params.model"> · {{ byType[s].params.model }}</template></template>
+                <template v-else-if="stepLlm(s) !== null">Language model: {{ stepLlm(s) }}<template v-if="byType[s].result.method"> ({{ byType[s].result.method }})</template></template>
+                <template v-else-if="byType[s] && byType[s].status === 'completed'">Language model: not reported</template>
+              </div>
+              <div v-if="byType[s] && byType[s].error" class="error small">{{ byType[s].error.message }}</div>
+            </li>
+          </ul>
+          <details class="rerun-options">
+            <summary>Options for re-running</summary>
+            <div class="field">
+              <label for="rerun-template">Summary template</label>
+              <input id="rerun-template" type="text" v-model="rerun.template" placeholder="server default" autocomplete="off">
+            </div>
+            <div class="field">
+              <label for="rerun-glossary">Glossary (comma-separated)</label>
+              <input id="rerun-glossary" type="text" v-model="rerun.glossary" autocomplete="off">
+            </div>
+          </details>
+          <p v-if="rerun.error" class="error" role="alert" data-testid="rerun-error">{{ rerun.error }}</p>
+          <p v-if="activeTasks.length" class="small muted"><a href="#/processing">See progress on the Processing page</a></p>
+        </section>
       <section class="card" aria-labelledby="summary-title" data-testid="summary-section">
         <h2 id="summary-title">Summary</h2>
         <p v-if="summaryError" class="error" role="alert">{{ summaryError }}</p>
@@ -652,6 +646,8 @@ export const RecordingPage = {
         </template>
         <p v-else class="muted" data-testid="no-summary">No summary yet<template v-if="steps.summary"> (summary {{ steps.summary }})</template>.</p>
       </section>
+      </div>
+      </div>
     </template>
   </div>`,
 };

@@ -1,5 +1,5 @@
 // Formatting helpers, a ticking clock, the hash router, the confirm dialog
-// state and the word-level diff.
+// state, notices, the word-level diff and Markdown rendering.
 
 const { reactive } = Vue;
 
@@ -169,42 +169,44 @@ export function notify(message, kind = "info", ms = 6000) {
 }
 
 // ---------------------------------------------------------------------------
-// Word-level diff (longest common subsequence over whitespace-separated words).
-// Returns [{type: "same"|"del"|"ins", text}], with the whitespace kept in text.
 
 function tokenize(s) {
-  return (s || "").match(/\s*\S+\s*/g) || [];
+  return (s || "").split(/\s+/).filter(Boolean);
 }
 
+/**
+ * Word-level diff of a and b (longest common subsequence over words).
+ * Returns [{type: "same"|"del"|"ins", text}] where consecutive words of one
+ * type are merged (joined by single spaces); render the parts separated by spaces.
+ */
 export function wordDiff(a, b) {
   const x = tokenize(a);
   const y = tokenize(b);
-  const norm = (t) => t.trim();
   const n = x.length;
   const m = y.length;
   if (n * m > 250000) {
     // Too long for a quadratic diff: show as a whole replacement.
     return [
-      ...(a ? [{ type: "del", text: a }] : []),
-      ...(b ? [{ type: "ins", text: b }] : []),
+      ...(n ? [{ type: "del", text: x.join(" ") }] : []),
+      ...(m ? [{ type: "ins", text: y.join(" ") }] : []),
     ];
   }
   const dp = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      dp[i][j] = norm(x[i]) === norm(y[j]) ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1]);
+      dp[i][j] = x[i] === y[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1]);
     }
   }
   const out = [];
-  const push = (type, text) => {
+  const push = (type, word) => {
     const last = out[out.length - 1];
-    if (last && last.type === type) last.text += text;
-    else out.push({ type, text });
+    if (last && last.type === type) last.text += ` ${word}`;
+    else out.push({ type, text: word });
   };
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
-    if (norm(x[i]) === norm(y[j])) {
+    if (x[i] === y[j]) {
       push("same", y[j]);
       i++;
       j++;

@@ -1,0 +1,176 @@
+"""The Processing page: live task list over server-sent events, actions, workers, fallback polling."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Server, Watched, shot
+
+pytestmark = pytest.mark.web
+
+# Records every status each task row shows, as rendered (a MutationObserver sees each Vue update).
+STATUS_RECORDER = """
+() => {
+  window.__seen = {};
+  const scan = () => {
+    for (const row of document.querySelectorAll('[data-testid="task-row"]')) {
+      const id = row.dataset.taskId, st = row.dataset.status;
+      const list = (window.__seen[id] = window.__seen[id] || []);
+      if (list[list.length - 1] !== st) list.push(st);
+    }
+  };
+  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                     attributeFilter: ['data-status']});
+  scan();
+}
+"""
+
+
+def task_list_requests(web: Watched) -> list[str]:
+    """GET /tasks list requests (not /tasks/{id}/... actions)."""
+    return [u for m, u in web.requests if m == "GET" and urlsplit(u).path == "/tasks"]
+
+
+def open_live_processing(web: Watched) -> None:
+    web.goto("#/processing")
+    expect(web.page.get_by_test_id("page-processing")).to_have_attribute("data-live", "yes")
+    expect(web.page.get_by_test_id("stream-status")).to_have_attribute("data-state", "open")
+
+
+def create_test_task(web: Watched, kind: str, seconds: int) -> int:
+    page = web.page
+    page.get_by_test_id("test-seconds").fill(str(seconds))
+    with page.expect_response(lambda r: r.url.endswith(f"/tasks/test/{kind}") and r.request.method == "POST") as info:
+        page.get_by_test_id(f"test-{kind}").click()
+    response = info.value
+    assert response.status == 201, response.text()
+    return int(response.json()["id"])
+
+
+def row(web: Watched, task_id: int) -> Any:
+    return web.page.locator(f'[data-testid="task-row"][data-task-id="{task_id}"]')
+
+
+def test_test_task_goes_live_from_pending_to_completed_without_polling(web: Watched) -> None:
+    open_live_processing(web)
+    page = web.page
+    page.evaluate(STATUS_RECORDER)
+    before = len(task_list_requests(web))
+
+    task_id = create_test_task(web, "transcription", 4)
+    r = row(web, task_id)
+    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "running")
+    progress = r.get_by_test_id("task-progress")
+    first = progress.get_attribute("data-value")
+    expect(progress).not_to_have_attribute("data-value", first or "0.000")  # it moves
+    second = progress.get_attribute("data-value")
+    assert second is not None and first is not None
+    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(progress).to_have_attribute("data-value", "1.000")
+    expect(r.get_by_test_id("task-attempts")).to_have_text("1/3")
+    expect(r.get_by_test_id("task-duration")).not_to_have_text("—")
+    shot(page, "processing-desktop")
+
+    seen = page.evaluate("(id) => window.__seen[String(id)]", task_id)
+    assert seen[0] == "pending", seen
+    assert "running" in seen and seen[-1] == "completed", seen
+    # While the event stream was up, the page never asked for the task list.
+    assert page.get_by_test_id("stream-status").get_attribute("data-state") == "open"
+    assert task_list_requests(web)[before:] == []
+    assert web.errors_except() == []
+
+
+def test_cancel_running_task_with_confirmation_then_retry(web: Watched, server: Server) -> None:
+    open_live_processing(web)
+    page = web.page
+    task_id = create_test_task(web, "correction", 120)
+    r = row(web, task_id)
+    status = r.get_by_test_id("task-status")
+    expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+
+    # Cancelling a running task asks first; "Keep running" leaves it alone.
+    r.get_by_test_id("cancel-btn").click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_be_visible()
+    page.get_by_test_id("confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(status).to_have_attribute("data-status", "running")
+
+    r.get_by_test_id("cancel-btn").click()
+    expect(dialog).to_be_visible()
+    page.get_by_test_id("confirm-ok").click()
+    expect(status).to_have_attribute("data-status", "cancelled", timeout=30_000)
+
+    r.get_by_test_id("retry-btn").click()
+    expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(r.get_by_test_id("task-attempts")).to_contain_text("/")
+
+    # Clean up: cancel again (through the API), then delete it from the page.
+    with server.client() as client:
+        assert client.post(f"/tasks/{task_id}/cancel").status_code in (200, 202)
+    expect(status).to_have_attribute("data-status", "cancelled", timeout=30_000)
+    r.get_by_test_id("delete-btn").click()
+    expect(dialog).to_be_visible()
+    page.get_by_test_id("confirm-ok").click()
+    expect(r).to_have_count(0)
+    assert web.errors_except() == []
+
+
+def test_failing_task_shows_its_error(web: Watched) -> None:
+    open_live_processing(web)
+    page = web.page
+    page.get_by_test_id("test-fail").check()
+    page.get_by_test_id("test-seconds").fill("0")
+    with page.expect_response(lambda r: r.url.endswith("/tasks/test/summary")) as info:
+        page.get_by_test_id("test-summary").click()
+    task_id = int(info.value.json()["id"])
+    r = row(web, task_id)
+    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "failed", timeout=60_000)
+    expect(r.get_by_test_id("task-error")).to_be_visible()
+    expect(r.get_by_test_id("retry-btn")).to_be_visible()
+
+
+def test_filters_by_status_and_type(web: Watched) -> None:
+    open_live_processing(web)
+    page = web.page
+    task_id = create_test_task(web, "summary", 0)
+    expect(row(web, task_id).get_by_test_id("task-status")).to_have_attribute(
+        "data-status", "completed", timeout=30_000
+    )
+    page.get_by_test_id("filter-status").select_option("completed")
+    rows = page.get_by_test_id("task-row")
+    expect(rows.first).to_be_visible()
+    for status in rows.get_by_test_id("task-status").all():
+        expect(status).to_have_attribute("data-status", "completed")
+    page.get_by_test_id("filter-type").select_option("summary")
+    expect(row(web, task_id)).to_be_visible()
+    for r in rows.all():
+        expect(r).to_have_attribute("data-type", "summary")
+    page.get_by_test_id("filter-status").select_option("running")
+    expect(row(web, task_id)).to_have_count(0)
+
+
+def test_workers_are_listed_live(web: Watched) -> None:
+    open_live_processing(web)
+    worker = web.page.get_by_test_id("worker").first
+    expect(worker).to_have_attribute("data-live", "yes")
+    expect(worker).to_contain_text("heartbeat")
+
+
+def test_falls_back_to_polling_while_the_stream_is_down(web: Watched) -> None:
+    page = web.page
+    page.route("**/events", lambda route: route.abort())
+    web.goto("#/processing")
+    expect(page.get_by_test_id("stream-status")).not_to_have_attribute("data-state", "open")
+    expect(page.get_by_test_id("stream-note")).to_contain_text("refreshing every 5 seconds")
+    # Two list requests: the first refresh and one 5 s later.
+    with page.expect_request(lambda r: urlsplit(r.url).path == "/tasks", timeout=15_000):
+        pass
+    n = len(task_list_requests(web))
+    with page.expect_request(lambda r: urlsplit(r.url).path == "/tasks", timeout=15_000):
+        pass
+    assert len(task_list_requests(web)) > n
