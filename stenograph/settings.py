@@ -19,10 +19,10 @@ import functools
 import ipaddress
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Task types a worker knows. The pipeline's steps, in order.
 PIPELINE_STEPS: tuple[str, ...] = ("transcription", "correction", "summary")
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
 
     # --- pipeline ------------------------------------------------------------------------------
-    pipeline_steps: list[str] = Field(
+    pipeline_steps: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(PIPELINE_STEPS), description="Steps each upload runs, comma separated."
     )
     whisper_model: str = Field(default="tiny.en", description="faster-whisper model name or local path.")
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         le=1,
         description="A corrected segment changing more than this fraction is rejected.",
     )
-    glossary: list[str] = Field(default_factory=list, description="Global names and terms, comma separated.")
+    glossary: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Global names and terms, comma separated.")
     summary_template: str = "meeting-notes"
 
     @field_validator("pipeline_steps", "glossary", mode="before")

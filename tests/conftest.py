@@ -1,0 +1,110 @@
+"""Fixtures for every test folder: settings on a fresh database per test, SQLite or PostgreSQL.
+
+Tests that take ``settings`` (or ``queue``) run once per backend (the storage contract of huey's
+``test_storage.py``): ``sqlite`` always, ``postgres`` when the server on 127.0.0.1:5432 answers (CI starts
+it). Each PostgreSQL test gets its own database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from stenograph.db import create_db_engine, upgrade
+from stenograph.queue import TaskQueue
+from stenograph.settings import Settings, build_settings
+
+POSTGRES_ADMIN_URL = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # the reason goes into the skip message
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No STENOGRAPH_* variable or .env file of the developer's leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith("STENOGRAPH_") and key not in ("STENOGRAPH_CORPUS_DIR", "STENOGRAPH_TEST_POSTGRES"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_skip_reason() -> str | None:
+    return _postgres_available()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, postgres_skip_reason: str | None) -> Iterator[str | None]:
+    if backend == "sqlite":
+        yield None
+        return
+    if postgres_skip_reason:
+        pytest.skip(postgres_skip_reason)
+    import psycopg
+
+    name = f"stenograph_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str | None):  # type: ignore[no-untyped-def]
+    """Build settings on this test's database and data directory, with overrides."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "poll_interval": 0.5,
+            "heartbeat_seconds": 0.5,
+            "lease_seconds": 5.0,
+            "backoff_base_seconds": 0.05,
+            "backoff_cap_seconds": 0.2,
+            "shutdown_grace_seconds": 10.0,
+            "cancel_grace_seconds": 3.0,
+        }
+        values.update(overrides)
+        return build_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings)
+    upgrade(engine, lock_dir=settings.data_dir)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def queue(engine: Engine, settings: Settings) -> TaskQueue:
+    return TaskQueue(engine, settings)

@@ -1,0 +1,91 @@
+"""Helpers shared by the test folders: waiting on conditions, worker processes, free ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from stenograph.settings import Settings
+from stenograph.supervisor import settings_environment
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> T:
+    """Return the first truthy value of ``condition()``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_process(
+    args: list[str], settings: Settings, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m ...`` with the settings in its environment; output goes to ``log``."""
+    env = settings_environment(settings)
+    env.update(extra_env or {})
+    handle = open(log, "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, *args], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO)
+
+
+def start_worker(
+    settings: Settings, log: Path, concurrency: int = 1, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    return start_process(["-m", "stenograph.worker", "--concurrency", str(concurrency)], settings, log, extra_env)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+    """SIGTERM, wait; SIGKILL when it does not exit in ``timeout`` seconds. Returns the exit code."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+            raise
+    return int(process.returncode)
+
+
+@contextlib.contextmanager
+def running_workers(settings: Settings, log_dir: Path, count: int = 1, concurrency: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes = [start_worker(settings, log_dir / f"worker-{n}.log", concurrency) for n in range(count)]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                stop_process(process)
+
+
+def read_logs(log_dir: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("*.log")))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

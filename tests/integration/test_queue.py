@@ -1,0 +1,233 @@
+"""The queue's operations against a real database (SQLite and PostgreSQL): transitions, claim order,
+leases, retries, dependencies, cancellation and the events log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from stenograph import clock
+from stenograph.db.models import tasks_table
+from stenograph.errors import NotFoundError, TransitionError
+from stenograph.queue import TaskQueue
+
+
+def history(queue: TaskQueue, task_id: int) -> list[tuple[str | None, str]]:
+    return [(e.from_status, e.to_status) for e in queue.events(task_id)]
+
+
+def test_lifecycle_is_logged_as_events(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription", {"a": 1})
+    assert task.status == "pending" and task.attempts == 0
+    claimed = queue.claim("w1")
+    assert claimed is not None and claimed.id == task.id
+    assert claimed.status == "running" and claimed.attempts == 1 and claimed.worker_id == "w1"
+    assert claimed.lease_expires_at is not None and claimed.started_at is not None
+    done = queue.complete(task.id, "w1", 1, {"ok": True})
+    assert done.status == "completed" and done.result == {"ok": True}
+    assert done.finished_at is not None and done.duration_s is not None and done.duration_s >= 0
+    assert history(queue, task.id) == [(None, "pending"), ("pending", "running"), ("running", "completed")]
+    assert all(e.worker_id == "w1" for e in queue.events(task.id)[1:])
+
+
+def test_transition_from_a_wrong_state_changes_nothing_and_says_so(queue: TaskQueue) -> None:
+    task = queue.enqueue("summary")
+    with pytest.raises(TransitionError, match="is pending") as info:
+        queue.complete(task.id, "w1", 1, None)
+    assert info.value.status == "pending"
+    assert queue.get(task.id).status == "pending"
+    assert history(queue, task.id) == [(None, "pending")]
+
+
+def test_a_worker_that_lost_its_lease_cannot_overwrite_newer_state(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    queue.claim("old")
+    with queue.engine.begin() as conn:  # the lease runs out
+        conn.execute(update(tasks_table).values(lease_expires_at=clock.now() - timedelta(seconds=1)))
+    [expired] = queue.expire_leases()
+    assert expired.status == "pending" and expired.error_kind == "lease_expired"
+    again = queue.claim("new")
+    assert again is not None and again.attempts == 2 and again.worker_id == "new"
+    with pytest.raises(TransitionError, match="held by worker new"):
+        queue.complete(task.id, "old", 1, {"stale": True})
+    with pytest.raises(TransitionError):
+        queue.fail(task.id, "old", 1, kind="x", message="y", retryable=True)
+    assert queue.report_progress(task.id, "old", 1, 0.5) is None
+    assert queue.heartbeat("old", {task.id: 1}) == {}
+    final = queue.complete(task.id, "new", 2, {"fresh": True})
+    assert final.result == {"fresh": True}
+
+
+def test_claim_order_priority_then_run_after_then_age(queue: TaskQueue) -> None:
+    now = clock.now()
+    low_old = queue.enqueue("summary", priority=0, run_after=now - timedelta(seconds=30))
+    high = queue.enqueue("summary", priority=5)
+    low_early = queue.enqueue("summary", priority=0, run_after=now - timedelta(seconds=60))
+    low_new = queue.enqueue("summary", priority=0, run_after=now - timedelta(seconds=30))
+    future = queue.enqueue("summary", priority=9, run_after=now + timedelta(hours=1))
+    order = []
+    while (task := queue.claim("w")) is not None:
+        order.append(task.id)
+    assert order == [high.id, low_early.id, low_old.id, low_new.id]
+    assert queue.get(future.id).status == "pending"
+
+
+def test_retryable_error_backs_off_then_fails_when_exhausted(engine, make_settings) -> None:  # type: ignore[no-untyped-def]
+    queue = TaskQueue(engine, make_settings(backoff_base_seconds=60, backoff_cap_seconds=60))
+    task = queue.enqueue("correction", max_attempts=2)
+    queue.claim("w")
+    before = clock.now()
+    retried = queue.fail(task.id, "w", 1, kind="llm_down", message="no answer", retryable=True)
+    assert retried.status == "pending" and retried.error_kind == "llm_down"
+    assert before + timedelta(seconds=29) < retried.run_after < before + timedelta(seconds=61)
+    assert queue.claim("w") is None  # still backing off
+    with queue.engine.begin() as conn:
+        conn.execute(update(tasks_table).values(run_after=clock.now()))
+    second = queue.claim("w")
+    assert second is not None and second.attempts == 2
+    failed = queue.fail(task.id, "w", 2, kind="llm_down", message="still nothing", retryable=True)
+    assert failed.status == "failed" and failed.error_message == "still nothing"
+
+
+def test_permanent_error_fails_at_once(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    queue.claim("w")
+    failed = queue.fail(task.id, "w", 1, kind="bad_media", message="not audio", retryable=False)
+    assert failed.status == "failed" and failed.attempts == 1
+
+
+def test_dependant_waits_then_runs(queue: TaskQueue) -> None:
+    first = queue.enqueue("transcription")
+    second = queue.enqueue("summary", depends_on=first.id, priority=10)
+    claimed = queue.claim("w")
+    assert claimed is not None and claimed.id == first.id
+    assert queue.claim("w") is None  # the summary waits although its priority is higher
+    queue.complete(first.id, "w", 1, None)
+    after = queue.claim("w")
+    assert after is not None and after.id == second.id
+
+
+def test_failure_fails_dependants_and_retry_reopens_them(queue: TaskQueue) -> None:
+    first = queue.enqueue("transcription")
+    second = queue.enqueue("correction", depends_on=first.id)
+    third = queue.enqueue("summary", depends_on=second.id)
+    queue.claim("w")
+    queue.fail(first.id, "w", 1, kind="bad_media", message="broken", retryable=False)
+    for dependant in (second, third):
+        record = queue.get(dependant.id)
+        assert record.status == "failed" and record.error_kind == "dependency_failed"
+    assert f"task {first.id}" in (queue.get(second.id).error_message or "")
+    assert f"task {second.id}" in (queue.get(third.id).error_message or "")
+    queue.retry(first.id)
+    assert [queue.get(t.id).status for t in (first, second, third)] == ["pending"] * 3
+    assert queue.get(second.id).error_kind is None and queue.get(first.id).attempts == 0
+
+
+def test_enqueue_after_the_dependency_failed(queue: TaskQueue) -> None:
+    first = queue.enqueue("transcription")
+    queue.claim("w")
+    queue.fail(first.id, "w", 1, kind="bad_media", message="broken", retryable=False)
+    late = queue.enqueue("summary", depends_on=first.id)
+    assert late.status == "failed" and late.error_kind == "dependency_failed"
+    with pytest.raises(NotFoundError):
+        queue.enqueue("summary", depends_on=999_999)
+
+
+def test_cancel_pending_cancels_dependants(queue: TaskQueue) -> None:
+    first = queue.enqueue("transcription")
+    second = queue.enqueue("summary", depends_on=first.id)
+    record, outcome = queue.cancel(first.id)
+    assert outcome == "cancelled" and record.status == "cancelled"
+    assert queue.get(second.id).status == "cancelled"
+    assert queue.claim("w") is None
+
+
+def test_cancel_running_is_a_request_and_ends_cancelled(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    queue.claim("w")
+    record, outcome = queue.cancel(task.id)
+    assert outcome == "requested" and record.status == "running" and record.cancel_requested
+    assert queue.heartbeat("w", {task.id: 1}) == {task.id: True}
+    assert queue.cancel_requested([task.id]) == {task.id}
+    done = queue.mark_cancelled(task.id, "w", 1, "stopped at a check")
+    assert done.status == "cancelled"
+    with pytest.raises(TransitionError, match="is cancelled"):
+        queue.cancel(task.id)
+
+
+def test_cancel_of_a_finished_task_is_refused(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    queue.claim("w")
+    queue.complete(task.id, "w", 1, None)
+    with pytest.raises(TransitionError) as info:
+        queue.cancel(task.id)
+    assert info.value.status == "completed"
+    with pytest.raises(TransitionError):
+        queue.retry(task.id)
+
+
+def test_release_does_not_count_the_attempt(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    queue.claim("w")
+    released = queue.release(task.id, "w", 1, "shutdown")
+    assert released.status == "pending" and released.attempts == 0 and released.worker_id is None
+
+
+def test_lease_expiry_fails_when_attempts_are_exhausted(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription", max_attempts=1)
+    queue.claim("w")
+    with queue.engine.begin() as conn:
+        conn.execute(update(tasks_table).values(lease_expires_at=clock.now() - timedelta(seconds=1)))
+    [record] = queue.expire_leases()
+    assert record.status == "failed" and record.error_kind == "lease_expired"
+    assert "attempts exhausted" in (record.error_message or "")
+
+
+def test_heartbeat_renews_the_lease(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    claimed = queue.claim("w")
+    assert claimed is not None and claimed.lease_expires_at is not None
+    queue.heartbeat("w", {task.id: 1})
+    assert (queue.get(task.id).lease_expires_at or claimed.lease_expires_at) >= claimed.lease_expires_at
+    assert queue.expire_leases() == []
+
+
+def test_delete_is_refused_while_running_every_time(queue: TaskQueue) -> None:
+    task = queue.enqueue("transcription")
+    dependant = queue.enqueue("summary", depends_on=task.id)
+    queue.claim("w")
+    messages = set()
+    for _ in range(2):
+        with pytest.raises(TransitionError) as info:
+            queue.delete(task.id)
+        messages.add(str(info.value))
+    assert len(messages) == 1
+    queue.complete(task.id, "w", 1, None)
+    queue.delete(task.id)
+    with pytest.raises(NotFoundError):
+        queue.get(task.id)
+    assert queue.get(dependant.id).depends_on is None
+
+
+def test_list_is_newest_first_with_filters_and_count(queue: TaskQueue) -> None:
+    ids = [queue.enqueue("transcription" if n % 2 else "summary").id for n in range(5)]
+    records, count = queue.list_tasks(limit=2)
+    assert count == 5 and [r.id for r in records] == ids[::-1][:2]
+    records, count = queue.list_tasks(type="summary")
+    assert count == 3 and all(r.type == "summary" for r in records)
+    _, count = queue.list_tasks(status="running")
+    assert count == 0
+
+
+def test_workers_are_live_only_with_a_fresh_heartbeat(queue: TaskQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue.register_worker("host:1:1", "host", 1, 2)
+    [worker] = queue.workers()
+    assert worker.live and worker.concurrency == 2
+    later = clock.now() + timedelta(seconds=queue.settings.live_seconds + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    [stale] = queue.workers()
+    assert not stale.live
+    queue.stop_worker("host:1:1")
+    assert queue.workers() == []

@@ -1,0 +1,80 @@
+"""The precedence of settings: flag > environment > .env > default (pinned here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from stenograph.settings import build_settings, is_loopback_host
+
+
+def test_default_when_nothing_is_set() -> None:
+    assert build_settings().poll_interval == 5.0
+    assert build_settings().lease_seconds == 60.0
+    assert build_settings().max_attempts == 3
+    assert build_settings().data_dir == Path("data")
+
+
+def test_dotenv_beats_default(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("STENOGRAPH_POLL_INTERVAL=7\n")
+    assert build_settings().poll_interval == 7.0
+
+
+def test_environment_beats_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("STENOGRAPH_POLL_INTERVAL=7\n")
+    monkeypatch.setenv("STENOGRAPH_POLL_INTERVAL", "8")
+    assert build_settings().poll_interval == 8.0
+
+
+def test_flag_beats_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("STENOGRAPH_WORKERS=2\n")
+    monkeypatch.setenv("STENOGRAPH_WORKERS", "3")
+    assert build_settings(workers=4).workers == 4
+    assert build_settings(workers=None).workers == 3  # an absent flag does not override
+
+
+def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {
+        "STENOGRAPH_DATA_DIR": ("data_dir", "/tmp/x", Path("/tmp/x")),
+        "STENOGRAPH_DATABASE_URL": ("database_url", "sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+        "STENOGRAPH_API_TOKEN": ("api_token", "s3cret", "s3cret"),
+        "STENOGRAPH_WORKERS": ("workers", "2", 2),
+        "STENOGRAPH_POLL_INTERVAL": ("poll_interval", "1.5", 1.5),
+        "STENOGRAPH_LEASE_SECONDS": ("lease_seconds", "30", 30.0),
+        "STENOGRAPH_HEARTBEAT_SECONDS": ("heartbeat_seconds", "5", 5.0),
+        "STENOGRAPH_SHUTDOWN_GRACE_SECONDS": ("shutdown_grace_seconds", "12", 12.0),
+        "STENOGRAPH_MAX_ATTEMPTS": ("max_attempts", "5", 5),
+        "STENOGRAPH_BACKOFF_BASE_SECONDS": ("backoff_base_seconds", "0.5", 0.5),
+        "STENOGRAPH_TASK_TIMEOUTS": ("task_timeouts", '{"summary": 60}', {"summary": 60.0}),
+        "STENOGRAPH_PIPELINE_STEPS": ("pipeline_steps", "transcription,summary", ["transcription", "summary"]),
+    }
+    for env, (_, raw, _) in names.items():
+        monkeypatch.setenv(env, raw)
+    settings = build_settings()
+    for attribute, _, expected in names.values():
+        assert getattr(settings, attribute) == expected, attribute
+
+
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STENOGRAPH_PIPELINE_STEPS", "transcription,translation")
+    with pytest.raises(ValidationError, match="translation"):
+        build_settings()
+    monkeypatch.delenv("STENOGRAPH_PIPELINE_STEPS")
+    with pytest.raises(ValidationError):
+        build_settings(poll_interval=0)
+
+
+def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    settings = build_settings(data_dir=tmp_path / "d")
+    assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'd' / 'stenograph.db').resolve()}"
+    assert settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("10.0.0.2", False)],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback_host(host) is loopback

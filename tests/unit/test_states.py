@@ -1,0 +1,25 @@
+"""The allowed transitions between task statuses."""
+
+from __future__ import annotations
+
+from stenograph.queue.states import FINISHED, TaskStatus, can_transition, sources_of
+
+
+def test_statuses_are_exactly_the_five() -> None:
+    assert [s.value for s in TaskStatus] == ["pending", "running", "completed", "failed", "cancelled"]
+
+
+def test_lifecycle_edges() -> None:
+    assert can_transition(TaskStatus.PENDING, TaskStatus.RUNNING)
+    assert can_transition(TaskStatus.RUNNING, TaskStatus.COMPLETED)
+    assert can_transition(TaskStatus.RUNNING, TaskStatus.FAILED)
+    assert can_transition(TaskStatus.RUNNING, TaskStatus.CANCELLED)
+    assert can_transition(TaskStatus.PENDING, TaskStatus.CANCELLED)
+
+
+def test_finished_tasks_only_leave_by_retry() -> None:
+    for status in FINISHED:
+        targets = [t for t in TaskStatus if can_transition(status, t)]
+        assert targets == ([] if status == TaskStatus.COMPLETED else [TaskStatus.PENDING])
+    assert not can_transition(TaskStatus.PENDING, TaskStatus.COMPLETED)
+    assert sources_of(TaskStatus.COMPLETED) == (TaskStatus.RUNNING,)
