@@ -61,8 +61,8 @@ const App = {
         // Move focus to the new page's heading so keyboard and screen reader users land there.
         await nextTick();
         await nextTick();
-        const h1 = document.querySelector("#main h1");
-        if (h1) h1.focus({ preventScroll: false });
+        const target = document.querySelector("#main h1") || document.getElementById("main");
+        if (target) target.focus({ preventScroll: true });
         window.scrollTo(0, 0);
       },
       { immediate: true },

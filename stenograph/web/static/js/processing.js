@@ -250,6 +250,18 @@ export const ProcessingPage = {
       }
     }
 
+    const history = reactive({});
+    async function onHistory(ev, t) {
+      if (!ev.target.open) return;
+      history[t.id] = history[t.id] && history[t.id].events ? history[t.id] : {};
+      try {
+        const res = await api(`/tasks/${encodeURIComponent(t.id)}`);
+        history[t.id] = { events: res.events || [] };
+      } catch (err) {
+        history[t.id] = { error: err.message };
+      }
+    }
+
     function canCancel(t) {
       return (t.status === "pending" || t.status === "running") && !t.cancel_requested;
     }
@@ -288,6 +300,8 @@ export const ProcessingPage = {
       stepLabel,
       clock,
       act,
+      history,
+      onHistory,
       createTest,
       loadMore,
       canCancel,
@@ -389,12 +403,23 @@ export const ProcessingPage = {
                 <a v-if="t.recording_id" :href="'#/recordings/' + encodeURIComponent(t.recording_id)" data-testid="task-recording">{{ t.recording_name || 'recording' }}</a>
                 <span v-else class="muted">{{ t.recording_name || (t.params && (t.params.simulate || t.params.test) ? 'test task' : 'no recording') }}</span>
               </div>
-              <div class="muted small mono" :title="t.id">{{ String(t.id).slice(0, 8) }}</div>
+              <div class="muted small mono" :title="'Task ' + t.id">#{{ String(t.id).slice(0, 8) }}</div>
             </td>
             <td data-label="Status">
               <StatusBadge :status="t.status" :cancel-requested="!!t.cancel_requested" />
               <div v-if="t.error" class="error small" data-testid="task-error">{{ t.error.kind ? t.error.kind + ': ' : '' }}{{ t.error.message }}</div>
               <div v-if="actionError[t.id]" class="error small" role="alert" data-testid="action-error">{{ actionError[t.id] }}</div>
+              <details class="history small" @toggle="onHistory($event, t)" data-testid="task-history">
+                <summary>History</summary>
+                <p v-if="history[t.id] && history[t.id].error" class="error">{{ history[t.id].error }}</p>
+                <ol v-else-if="history[t.id] && history[t.id].events">
+                  <li v-for="(e, k) in history[t.id].events" :key="k">
+                    <time :datetime="e.at" :title="fullDateTime(e.at)">{{ formatDateTime(e.at) }}</time>
+                    {{ e.from_status || 'new' }} → {{ e.to_status }}<template v-if="e.message"> · {{ e.message }}</template>
+                  </li>
+                </ol>
+                <p v-else class="muted">Loading…</p>
+              </details>
             </td>
             <td data-label="Progress">
               <ProgressBar :value="t.status === 'completed' ? 1 : (t.progress || 0)" :status="t.status"

@@ -180,6 +180,13 @@ export const RecordingPage = {
       } catch {
         return;
       }
+      // Arrived by navigation (focus parked on <main>): move it to the heading now that it exists.
+      if (document.activeElement === document.getElementById("main")) {
+        nextTick(() => {
+          const h1 = document.querySelector("#main h1");
+          if (h1) h1.focus({ preventScroll: true });
+        });
+      }
       const jobs = [];
       if (steps.value.transcription === "completed") jobs.push(loadTranscript(), loadVersions());
       if (steps.value.summary === "completed") jobs.push(loadSummary());

@@ -1,0 +1,103 @@
+"""Every page: no horizontal scrolling at 360 px, no console errors, screenshots (desktop and phone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import Server, Watched, shot
+
+pytestmark = pytest.mark.web
+
+TRANSCRIPTION_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def sample_recording(server: Server, espeak_wav: Path) -> dict[str, Any]:
+    """A recording uploaded through the API, with every step requested."""
+    with server.client() as client, espeak_wav.open("rb") as f:
+        response = client.post(
+            "/recordings",
+            files={"file": (espeak_wav.name, f, "audio/wav")},
+            data={"steps": "transcription,correction,summary", "language": "en"},
+        )
+    assert response.status_code == 201, response.text
+    return dict(response.json()["data"][0])
+
+
+def assert_no_horizontal_scroll(page: Any) -> None:
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
+
+
+PAGES = ["processing", "upload", "recordings", "recording"]
+
+
+def open_page(web: Watched, name: str, recording: dict[str, Any]) -> None:
+    page = web.page
+    if name == "recording":
+        web.goto(f"#/recordings/{recording['id']}")
+        expect(page.get_by_test_id("page-recording")).to_be_visible()
+        # Wait for the live page to show the finished pipeline: transcript and summary.
+        expect(page.get_by_test_id("segment").first).to_be_visible(timeout=TRANSCRIPTION_TIMEOUT_MS)
+        for step in ("transcription", "correction", "summary"):
+            expect(page.locator(f'[data-testid="step-row"][data-step="{step}"] [data-testid="task-status"]')).to_have_attribute(
+                "data-status", "completed", timeout=TRANSCRIPTION_TIMEOUT_MS
+            )
+        expect(page.get_by_test_id("summary")).to_be_visible()
+    else:
+        web.goto(f"#/{name}")
+        expect(page.get_by_test_id(f"page-{name}")).to_be_visible()
+        if name == "processing":
+            expect(page.get_by_test_id("page-processing")).to_have_attribute("data-live", "yes")
+            expect(page.get_by_test_id("task-row").first).to_be_visible()
+        elif name == "recordings":
+            expect(page.get_by_test_id("recording-row").first).to_be_visible()
+        elif name == "upload":
+            expect(page.get_by_test_id("mic")).to_be_visible()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_desktop(web: Watched, sample_recording: dict[str, Any], name: str) -> None:
+    open_page(web, name, sample_recording)
+    assert_no_horizontal_scroll(web.page)
+    shot(web.page, f"{name}-1280")
+    assert web.errors_except() == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_at_360px(narrow_web: Watched, sample_recording: dict[str, Any], name: str) -> None:
+    open_page(narrow_web, name, sample_recording)
+    assert_no_horizontal_scroll(narrow_web.page)
+    shot(narrow_web.page, f"{name}-360")
+    assert narrow_web.errors_except() == []
+
+
+def test_recordings_search(web: Watched, sample_recording: dict[str, Any]) -> None:
+    page = web.page
+    open_page(web, "recording", sample_recording)  # transcribed, so its text is searchable
+    web.goto("#/recordings")
+    search = page.get_by_test_id("search-input")
+    search.fill("lazy")
+    row = page.locator(f'[data-testid="recording-row"][data-recording-id="{sample_recording["id"]}"]')
+    expect(row).to_be_visible()
+    search.fill("zzzz-no-such-words")
+    expect(page.get_by_test_id("recording-row")).to_have_count(0)
+    expect(page.get_by_test_id("recordings-count")).to_contain_text("0 recordings")
+
+
+def test_compare_versions_and_summary(web: Watched, sample_recording: dict[str, Any]) -> None:
+    page = web.page
+    open_page(web, "recording", sample_recording)
+    expect(page.get_by_test_id("view-compare")).to_be_visible()
+    page.get_by_test_id("view-compare").click()
+    expect(page.get_by_test_id("diff-segment").first).to_be_visible()
+    expect(page.get_by_test_id("diff-summary")).to_contain_text("changed")
+    expect(page.get_by_test_id("summary-method")).to_be_visible()
+    expect(page.get_by_test_id("export-summary")).to_be_visible()
+    assert web.errors_except() == []
