@@ -4,7 +4,7 @@ With an LLM (:func:`correct_segments` given a client):
 
 1. Consecutive segments are grouped in chunks that fit the model's context (prompt, the segments as
    JSON, and room for the answer: :func:`plan_chunk`). The last :data:`CONTEXT_LINES` segments before
-   the chunk are shown as read-only context.
+   the chunk are shown as read-only context (their last :data:`CONTEXT_CHARS` characters).
 2. The model answers ``{"segments": [{"id", "text"}]}`` (JSON schema :data:`CORRECTION_SCHEMA`): the
    corrected text of each segment by id, so every segment keeps its index, start and end.
 3. The guard (:func:`guard_chunk`) keeps the original text of a segment when the proposal is missing
@@ -55,6 +55,8 @@ __all__ = [
 
 #: Segments of the previous chunk shown as read-only context.
 CONTEXT_LINES = 3
+#: Characters of each read-only context line kept (its end, nearest the chunk).
+CONTEXT_CHARS = 300
 #: Most segments per request, whatever the context: long lists make small models lose ids.
 MAX_SEGMENTS_PER_CHUNK = 40
 #: Room kept for the answer, as a multiple of the chunk's JSON tokens (corrections add a little text).
@@ -258,10 +260,15 @@ def _system_prompt(language: str | None, glossary: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _context_text(segment: Segment) -> str:
+    text = segment.text.strip()
+    return text if len(text) <= CONTEXT_CHARS else "…" + text[-CONTEXT_CHARS:]
+
+
 def _user_prompt(chunk: Sequence[Segment], previous: Sequence[Segment]) -> str:
     parts = []
     if previous:
-        context = "\n".join(f"[{segment.index}] {segment.text.strip()}" for segment in previous)
+        context = "\n".join(f"[{segment.index}] {_context_text(segment)}" for segment in previous)
         parts.append(f"Earlier lines, for context only (do not return them):\n{context}\n")
     body = ",\n".join(_segment_json(segment) for segment in chunk)
     parts.append(f'{SEGMENTS_MARKER}\n{{"segments": [\n{body}\n]}}')
@@ -327,7 +334,8 @@ def correct_segments(
     fixed = client.count_tokens(system + "\n\n" + schema_prompt(CORRECTION_SCHEMA)) + SAFETY_TOKENS
     in_costs = [client.count_tokens(_segment_json(segment)) + 2 for segment in segments]
     costs = [cost + math.ceil(cost * ANSWER_FACTOR) for cost in in_costs]
-    context_reserve = max((sum(in_costs[i : i + CONTEXT_LINES]) for i in range(len(in_costs))), default=0)
+    context_costs = [client.count_tokens(f"[{segment.index}] {_context_text(segment)}") for segment in segments]
+    context_reserve = max((sum(context_costs[i : i + CONTEXT_LINES]) for i in range(len(segments))), default=0)
     budget = (context_tokens or client.context_tokens()) - fixed - context_reserve
     texts: dict[int, str] = {}
     position = 0
