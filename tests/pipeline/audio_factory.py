@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,7 +123,7 @@ class AudioFactory:
         return self._made[kind]
 
     # --- conversions of the speech -------------------------------------------------------------
-    _CODEC_ARGS: dict[str, tuple[str, ...]] = {
+    _CODEC_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
         "wav_s16_16k": ("-c:a", "pcm_s16le"),
         "wav_u8_8k": ("-c:a", "pcm_u8"),
         "wav_s24_48k_stereo": ("-c:a", "pcm_s24le"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -84,7 +85,7 @@ def test_windows_are_16k_mono_float_and_contiguous(audio: AudioFactory, kind: st
     assert all(w.samples.dtype == np.float32 and w.samples.ndim == 1 for w in windows)
     assert all(w.sample_rate == 16000 for w in windows)
     assert all(len(w.samples) == 16000 for w in windows[:-1])
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert after.start_s == pytest.approx(before.end_s, abs=1e-6)
     total = sum(len(w.samples) for w in windows) / 16000
     assert total == pytest.approx(duration - windows[0].start_s, abs=0.15)  # video may outlast audio

@@ -1,0 +1,167 @@
+"""Transcript export: plain text, SubRip (SRT), WebVTT, our JSON and OpenAI's ``verbose_json``.
+
+Timestamps: SRT ``HH:MM:SS,mmm`` (SubRip), VTT ``HH:MM:SS.mmm`` (W3C WebVTT, section 4.1), rounded to the
+millisecond. A segment's label is its ``speaker`` (a name a person gave) or else its ``channel``; SRT and
+text put it first (``"left: text"``), VTT uses a voice span (``<v left>text``, WebVTT section 4.2.2).
+``to_openai_verbose_json`` follows the response of OpenAI's ``/v1/audio/transcriptions`` with
+``response_format=verbose_json`` (task, language as an English name, duration, text, segments, words).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from stenograph.pipeline.types import Segment, TranscriptInfo
+
+__all__ = [
+    "format_timestamp",
+    "segment_label",
+    "to_json",
+    "to_openai_verbose_json",
+    "to_srt",
+    "to_txt",
+    "to_vtt",
+    "transcript_dict",
+]
+
+# Whisper's language table (openai/whisper, whisper/tokenizer.py LANGUAGES): ISO code -> English name.
+_LANGUAGE_TABLE = (
+    "en:english zh:chinese de:german es:spanish ru:russian ko:korean fr:french ja:japanese pt:portuguese "
+    "tr:turkish pl:polish ca:catalan nl:dutch ar:arabic sv:swedish it:italian id:indonesian hi:hindi "
+    "fi:finnish vi:vietnamese he:hebrew uk:ukrainian el:greek ms:malay cs:czech ro:romanian da:danish "
+    "hu:hungarian ta:tamil no:norwegian th:thai ur:urdu hr:croatian bg:bulgarian lt:lithuanian la:latin "
+    "mi:maori ml:malayalam cy:welsh sk:slovak te:telugu fa:persian lv:latvian bn:bengali sr:serbian "
+    "az:azerbaijani sl:slovenian kn:kannada et:estonian mk:macedonian br:breton eu:basque is:icelandic "
+    "hy:armenian ne:nepali mn:mongolian bs:bosnian kk:kazakh sq:albanian sw:swahili gl:galician "
+    "mr:marathi pa:punjabi si:sinhala km:khmer sn:shona yo:yoruba so:somali af:afrikaans oc:occitan "
+    "ka:georgian be:belarusian tg:tajik sd:sindhi gu:gujarati am:amharic yi:yiddish lo:lao uz:uzbek "
+    "fo:faroese ht:haitian_creole ps:pashto tk:turkmen nn:nynorsk mt:maltese sa:sanskrit "
+    "lb:luxembourgish my:myanmar bo:tibetan tl:tagalog mg:malagasy as:assamese tt:tatar haw:hawaiian "
+    "ln:lingala ha:hausa ba:bashkir jw:javanese su:sundanese yue:cantonese"
+)
+_LANGUAGE_NAMES: dict[str, str] = dict(p.replace("_", " ").split(":", 1) for p in _LANGUAGE_TABLE.split())
+
+
+def format_timestamp(seconds: float, *, decimal_marker: str = ",") -> str:
+    """``HH:MM:SS,mmm`` (``decimal_marker="."`` for VTT); negative times are clamped to zero."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_marker}{millis:03d}"
+
+
+def segment_label(segment: Segment) -> str | None:
+    """The name shown before a segment's text: its speaker, else its channel, else None."""
+    return segment.speaker or segment.channel
+
+
+def _labelled(segment: Segment) -> str:
+    label = segment_label(segment)
+    text = segment.text.strip()
+    return f"{label}: {text}" if label else text
+
+
+def to_txt(segments: Iterable[Segment]) -> str:
+    """One line per segment (``label: text`` when labelled), ending with a newline; "" for no segments."""
+    lines = [_labelled(s) for s in segments]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def to_srt(segments: Iterable[Segment]) -> str:
+    """SubRip: numbered cues from 1, ``00:01:02,345 --> 00:01:04,000``, a blank line after each cue."""
+    cues = []
+    for number, segment in enumerate(segments, start=1):
+        cues.append(
+            f"{number}\n{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}\n{_labelled(segment)}\n"
+        )
+    return "\n".join(cues)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(segments: Iterable[Segment]) -> str:
+    """WebVTT: the ``WEBVTT`` header, then cues ``00:01:02.345 --> 00:01:04.000``; labels as voice spans."""
+    parts = ["WEBVTT\n"]
+    for segment in segments:
+        label = segment_label(segment)
+        text = _vtt_escape(segment.text.strip())
+        if label:
+            text = f"<v {_vtt_escape(label)}>{text}"
+        start = format_timestamp(segment.start, decimal_marker=".")
+        end = format_timestamp(segment.end, decimal_marker=".")
+        parts.append(f"{start} --> {end}\n{text}\n")
+    return "\n".join(parts)
+
+
+def transcript_dict(segments: Iterable[Segment], info: TranscriptInfo) -> dict[str, Any]:
+    """Our JSON shape: ``{"language", "language_probability", "duration", "model", "warnings", "text",
+    "segments": [Segment.to_dict(), ...]}``; times in seconds."""
+    items = list(segments)
+    return {
+        "language": info.language,
+        "language_probability": info.language_probability,
+        "duration": info.duration_s,
+        "model": info.model,
+        "warnings": list(info.warnings),
+        "text": " ".join(s.text.strip() for s in items),
+        "segments": [s.to_dict() for s in items],
+    }
+
+
+def to_json(segments: Iterable[Segment], info: TranscriptInfo, *, indent: int | None = 2) -> str:
+    """:func:`transcript_dict` as JSON text (UTF-8 characters kept as they are)."""
+    return json.dumps(transcript_dict(segments, info), ensure_ascii=False, indent=indent)
+
+
+def language_name(code: str | None) -> str | None:
+    """Whisper's English name of an ISO 639-1 code (``"en"`` -> ``"english"``); unknown codes as given."""
+    if code is None:
+        return None
+    return _LANGUAGE_NAMES.get(code, code)
+
+
+def to_openai_verbose_json(segments: Sequence[Segment] | Iterable[Segment], info: TranscriptInfo) -> dict[str, Any]:
+    """The ``verbose_json`` object of OpenAI's transcription endpoint.
+
+    Fields we do not have are filled as a Whisper server would: ``seek`` 0, ``tokens`` empty,
+    ``temperature`` 0.0, ``compression_ratio`` 0.0. ``words`` is present when every segment has word times.
+    A segment's label, when present, is kept under the extra key ``speaker``.
+    """
+    items = list(segments)
+    out_segments = []
+    for number, segment in enumerate(items):
+        entry: dict[str, Any] = {
+            "id": number,
+            "seek": 0,
+            "start": round(segment.start, 3),
+            "end": round(segment.end, 3),
+            "text": " " + segment.text.strip(),
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": segment.avg_logprob,
+            "compression_ratio": 0.0,
+            "no_speech_prob": segment.no_speech_prob,
+        }
+        label = segment_label(segment)
+        if label:
+            entry["speaker"] = label
+        out_segments.append(entry)
+    result: dict[str, Any] = {
+        "task": "transcribe",
+        "language": language_name(info.language),
+        "duration": round(info.duration_s, 3),
+        "text": " ".join(s.text.strip() for s in items),
+        "segments": out_segments,
+    }
+    if items and all(s.words is not None for s in items):
+        result["words"] = [
+            {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)}
+            for s in items
+            for w in s.words or ()
+        ]
+    return result
