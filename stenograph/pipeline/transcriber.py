@@ -25,7 +25,8 @@ How :class:`FasterWhisperTranscriber` works:
 * ``channels="split"``: each channel transcribed on its own ("left"/"right" for stereo, else "ch1", "ch2"...)
   and the segments merged by start time.
 * Guards (:mod:`stenograph.pipeline.guards`): segments judged made up over silence are dropped, phrases
-  looping inside a segment and segments repeating the previous ones are collapsed.
+  looping inside a segment and segments repeating the previous ones are collapsed. Windows with nothing
+  audible (peak below -60 dBFS, :data:`SILENCE_PEAK`) are not given to Whisper at all.
 * ``should_stop`` is checked before each window and after each segment; a stopped run ends its iteration and
   sets ``run.stopped``. Whisper decodes 30 s of audio at a time, so a stop takes effect within one such
   decode (about 1-3 s with tiny.en on a CPU).
@@ -71,6 +72,8 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 #: Seconds of audio decoded at a time while filling a window.
 DECODE_CHUNK_S = 30.0
+#: A window whose peak stays below this (-60 dBFS) holds nothing audible and is skipped.
+SILENCE_PEAK = 10 ** (-60 / 20)
 #: Speech (seconds) used for language detection: one Whisper input.
 LANGUAGE_DETECTION_S = 30.0
 
@@ -106,9 +109,7 @@ class TranscriptionOptions:
 
     def __post_init__(self) -> None:
         if self.channels not in ("mix", "split"):
-            raise PermanentError(
-                f"channels must be 'mix' or 'split', not {self.channels!r}", kind="bad_options"
-            )
+            raise PermanentError(f"channels must be 'mix' or 'split', not {self.channels!r}", kind="bad_options")
         if self.beam_size is not None and self.beam_size < 1:
             raise PermanentError("beam_size must be at least 1", kind="bad_options")
         if isinstance(self.hotwords, str):
@@ -142,9 +143,7 @@ class TranscriptionRun:
         stopped: True once iteration ended because ``should_stop()`` answered True.
     """
 
-    def __init__(
-        self, info: TranscriptInfo, segments: Callable[[TranscriptionRun], Iterator[Segment]]
-    ) -> None:
+    def __init__(self, info: TranscriptInfo, segments: Callable[[TranscriptionRun], Iterator[Segment]]) -> None:
         self.info = info
         self.stopped = False
         self.segments: Iterator[Segment] = segments(self)
@@ -191,9 +190,7 @@ class _Language:
 class _AudioBuffer:
     """Rolling buffer over :func:`iter_audio_windows`: hands out windows starting at increasing positions."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], channel: int | None, start_s: float, warnings: list[str]
-    ):
+    def __init__(self, path: str | os.PathLike[str], channel: int | None, start_s: float, warnings: list[str]):
         self._chunks: Iterator[AudioWindow] = iter_audio_windows(
             path, start_s=start_s, window_s=DECODE_CHUNK_S, sample_rate=SAMPLE_RATE, channel=channel
         )
@@ -241,7 +238,7 @@ class FasterWhisperTranscriber:
 
     Args:
         settings: model, device, beam size and guard thresholds.
-        window_s: seconds of audio transcribed at a time (at least 60).
+        window_s: seconds of audio transcribed at a time (at least 40: a Whisper segment lasts up to 30 s).
         seam_margin_s: segments ending in the last this many seconds of a window are left to the next one.
         model: a loaded ``faster_whisper.WhisperModel`` to use instead of :func:`load_whisper` (tests).
     """
@@ -249,8 +246,8 @@ class FasterWhisperTranscriber:
     def __init__(
         self, settings: Settings, *, window_s: float = 300.0, seam_margin_s: float = 5.0, model: Any = None
     ) -> None:
-        if window_s < 60 or not 0 < seam_margin_s < window_s / 4:
-            raise ValueError("window_s must be at least 60 s and seam_margin_s between 0 and window_s / 4")
+        if window_s < 40 or not 0 < seam_margin_s < window_s / 4:
+            raise ValueError("window_s must be at least 40 s and seam_margin_s between 0 and window_s / 4")
         self.settings = settings
         self.window_s = window_s
         self.seam_margin_s = seam_margin_s
@@ -331,8 +328,7 @@ class FasterWhisperTranscriber:
         if options.language is not None:
             if options.language not in model.supported_languages:
                 raise PermanentError(
-                    f"language {options.language!r} is not one Whisper knows "
-                    "(ISO 639-1 codes such as en, de, fr)",
+                    f"language {options.language!r} is not one Whisper knows (ISO 639-1 codes such as en, de, fr)",
                     kind="bad_options",
                 )
             return _Language(options.language, 1.0)
@@ -348,9 +344,7 @@ class FasterWhisperTranscriber:
         speech = np.concatenate(collect_chunks(audio, chunks)[0])[: round(LANGUAGE_DETECTION_S * SAMPLE_RATE)]
         code, probability, _ = model.detect_language(audio=speech)
         language.code, language.probability = code, float(probability)
-        logger.info(
-            "detected language %s (p=%.2f) on %.1f s of speech", code, probability, len(speech) / 16000
-        )
+        logger.info("detected language %s (p=%.2f) on %.1f s of speech", code, probability, len(speech) / 16000)
 
     def _channel_segments(
         self,
@@ -373,10 +367,16 @@ class FasterWhisperTranscriber:
             window_start, audio, last = buffer.window(position, self.window_s)
             if len(audio) == 0:
                 return
-            if language.code is None:
-                self._detect(model, audio, language)
             window_end = window_start + len(audio) / SAMPLE_RATE
             cutoff = float("inf") if last else window_end - self.seam_margin_s
+            if float(np.abs(audio).max()) < SILENCE_PEAK:
+                # Nothing audible: Whisper would make text up here (with VAD off, "You" over silence).
+                if last:
+                    return
+                position = max(cutoff, position + 1.0)
+                continue
+            if language.code is None:
+                self._detect(model, audio, language)
             raw, _ = model.transcribe(
                 audio,
                 language=language.code,
@@ -441,29 +441,21 @@ class FasterWhisperTranscriber:
             channel=label,
         )
 
-    def _keep(self, segment: Segment) -> Segment | None:
-        """The segment after the in-segment guards, or None to drop it."""
-        settings = self.settings
-        if not segment.text or is_hallucinated(
-            segment, settings.no_speech_threshold, settings.logprob_threshold
-        ):
-            return None
-        return segment
-
     def guard(self, segment: Segment) -> Segment | None:
-        """Apply the guards to one segment: None when dropped, else with loops collapsed."""
-        kept = self._keep(segment)
-        if kept is None:
+        """Apply the in-segment guards: None when the segment is empty or judged made up over silence
+        (:func:`is_hallucinated`), else the segment with looping phrases collapsed (text and words)."""
+        settings = self.settings
+        text = segment.text.strip()
+        if not text or is_hallucinated(segment, settings.no_speech_threshold, settings.logprob_threshold):
             return None
-        max_repeats = self.settings.repetition_max_repeats
-        if kept.words:
-            words = collapse_word_repetitions(kept.words, max_repeats)
-            if len(words) != len(kept.words):
-                text = "".join(w.word for w in words).strip()
-                return dataclasses.replace(kept, words=tuple(words), text=text)
-            return kept
-        text = collapse_repetitions(kept.text, max_repeats)
-        return dataclasses.replace(kept, text=text) if text != kept.text else kept
+        max_repeats = settings.repetition_max_repeats
+        if segment.words:
+            words = collapse_word_repetitions(segment.words, max_repeats)
+            if len(words) != len(segment.words):
+                return dataclasses.replace(segment, words=tuple(words), text="".join(w.word for w in words).strip())
+            return dataclasses.replace(segment, text=text) if text != segment.text else segment
+        collapsed = collapse_repetitions(text, max_repeats)
+        return dataclasses.replace(segment, text=collapsed) if collapsed != segment.text else segment
 
 
 @dataclass
