@@ -21,9 +21,7 @@ from rich.console import Console
 from stenograph.logs import configure_logging
 from stenograph.settings import Settings, build_settings, is_loopback_host
 
-app = typer.Typer(
-    help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True
-)
+app = typer.Typer(help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
@@ -43,14 +41,10 @@ def _settings(**overrides: object) -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Address to bind [env STENOGRAPH_HOST; 127.0.0.1].")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [env STENOGRAPH_HOST; 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env STENOGRAPH_PORT; 8000].")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes [env STENOGRAPH_WORKERS; 1].")] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="Task slots per worker [env STENOGRAPH_CONCURRENCY].")
-    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Task slots per worker [env STENOGRAPH_CONCURRENCY].")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API and a supervised pool of workers, as a desktop shell would."""
@@ -62,9 +56,7 @@ def serve(
     configure_logging()
     settings = _settings(host=host, port=port, workers=workers, concurrency=concurrency, data_dir=data_dir)
     if not is_loopback_host(settings.host) and not settings.api_token:
-        err.print(
-            f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]"
-        )
+        err.print(f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]")
         raise typer.Exit(2)
     api = create_app(settings)
     server = uvicorn.Server(
@@ -83,9 +75,7 @@ def serve(
         signals_seen += 1
         name = signal.Signals(signum).name
         if signals_seen == 1:
-            print(
-                f"[Supervisor] {name}: stopping the API and the workers (again to stop at once)", flush=True
-            )
+            print(f"[Supervisor] {name}: stopping the API and the workers (again to stop at once)", flush=True)
             server.should_exit = True
             supervisor.stop()
         else:
@@ -109,9 +99,7 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[
-        int | None, typer.Option(help="Tasks run at once [env STENOGRAPH_CONCURRENCY; 1].")
-    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Tasks run at once [env STENOGRAPH_CONCURRENCY; 1].")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run a worker: takes tasks from the database until SIGINT/SIGTERM."""
@@ -136,3 +124,7 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     app(args=argv if argv is not None else sys.argv[1:], prog_name="stenograph")
+
+
+if __name__ == "__main__":
+    main()

@@ -69,7 +69,9 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int
 
 
 @contextlib.contextmanager
-def running_workers(settings: Settings, log_dir: Path, count: int = 1, concurrency: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
+def running_workers(
+    settings: Settings, log_dir: Path, count: int = 1, concurrency: int = 1
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     processes = [start_worker(settings, log_dir / f"worker-{n}.log", concurrency) for n in range(count)]
     try:
         yield processes

@@ -31,6 +31,10 @@ LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p><button type="submit">Sign in</button></p></form></body></html>"""
 
 
+class Login(BaseModel):
+    token: str
+
+
 def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"stenograph-session", hashlib.sha256).hexdigest()
 
@@ -46,9 +50,6 @@ def is_authorised(request: Request, token: str) -> bool:
 def install_auth(app: FastAPI, token: str | None) -> None:
     """Require ``token`` on every request but the open paths (nothing when ``token`` is None)."""
     router = APIRouter(tags=["auth"])
-
-    class Login(BaseModel):
-        token: str
 
     @router.post("/auth/login", operation_id="login")
     def login(body: Login, response: Response) -> dict[str, bool]:

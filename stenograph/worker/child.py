@@ -34,9 +34,7 @@ PR_SET_PDEATHSIG = 1
 class ChildContext:
     """The :class:`~stenograph.queue.context.TaskContext` a handler gets in the child process."""
 
-    def __init__(
-        self, conn: Connection, cancel_event: Event, settings: Settings, task: dict[str, Any]
-    ) -> None:
+    def __init__(self, conn: Connection, cancel_event: Event, settings: Settings, task: dict[str, Any]) -> None:
         self._conn = conn
         self._cancel = cancel_event
         self.settings = settings

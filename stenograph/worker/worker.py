@@ -66,9 +66,7 @@ class Worker:
         engine: an engine to use; default one built from the settings (and migrated).
     """
 
-    def __init__(
-        self, settings: Settings, concurrency: int | None = None, engine: Engine | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, concurrency: int | None = None, engine: Engine | None = None) -> None:
         self.settings = settings
         self.concurrency = concurrency or settings.concurrency
         self.engine = engine or create_db_engine(settings)
@@ -209,9 +207,7 @@ class Worker:
             task = self.queue.claim(self.id)
             if task is None:
                 return
-            log.info(
-                "task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts
-            )
+            log.info("task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts)
             with self._lock:
                 slot.run(task)
 
@@ -226,6 +222,8 @@ class Worker:
         running = slot.running
         if kind == "ready":
             slot.ready = True
+            if all(s.ready for s in self.slots):
+                log.info("worker %s ready: %d slot process(es) waiting for tasks", self.id, len(self.slots))
             return
         if running is None:
             return
@@ -251,13 +249,9 @@ class Worker:
                 self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[1]))
             elif kind == "error":
                 _, error_kind, text, retryable, trace = message
-                log.error(
-                    "task %d %s raised %s: %s\n%s", task.id, task.type, error_kind, text, trace.rstrip()
-                )
+                log.error("task %d %s raised %s: %s\n%s", task.id, task.type, error_kind, text, trace.rstrip())
                 self._log_end(
-                    self.queue.fail(
-                        task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable
-                    )
+                    self.queue.fail(task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable)
                 )
         except TransitionError as exc:
             log.warning("task %d %s: outcome not recorded: %s", task.id, task.type, exc)
@@ -317,16 +311,12 @@ class Worker:
                     slot.restart()
             elif running.deadline is not None and now >= running.deadline:
                 timeout = self.settings.timeout_for(task.type)
-                text = (
-                    f"the task ran longer than the {timeout:g} s timeout for {task.type} tasks and was killed"
-                )
+                text = f"the task ran longer than the {timeout:g} s timeout for {task.type} tasks and was killed"
                 with self._lock:
                     slot.restart()
                 try:
                     self._log_end(
-                        self.queue.fail(
-                            task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False
-                        )
+                        self.queue.fail(task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False)
                     )
                 except TransitionError as exc:
                     log.warning("task %d: %s", task.id, exc)
@@ -394,26 +384,29 @@ class Worker:
             try:
                 with self._lock:
                     running = {
-                        slot.running.task.id: (slot, slot.running.task.attempts)
+                        slot.running.task.id: (slot, slot.running)
                         for slot in self.slots
                         if slot.running is not None and not slot.running.lost
                     }
                 if now >= next_beat:
-                    held = self.queue.heartbeat(
-                        self.id, {tid: attempt for tid, (_, attempt) in running.items()}
-                    )
+                    held = self.queue.heartbeat(self.id, {tid: r.task.attempts for tid, (_, r) in running.items()})
                     next_beat = now + self.settings.heartbeat_seconds
-                    for task_id, (slot, _) in running.items():
-                        if task_id not in held:
-                            # The main loop restarts the slot on the next progress message or exit.
-                            if slot.running is not None:
-                                slot.running.lost = True
+                    lost = [tid for tid in running if tid not in held]
+                    cancelled = [tid for tid in running if held.get(tid)]
+                else:
+                    lost = []
+                    cancelled = list(self.queue.cancel_requested(running)) if running else []
+                with self._lock:
+                    # A slot may have finished that task and started another since the snapshot.
+                    for task_id in lost:
+                        slot, snapshot = running[task_id]
+                        if slot.running is snapshot:
+                            snapshot.lost = True  # the main loop replaces the slot's process
                             slot.cancel_event.set()
-                        elif held[task_id]:
+                    for task_id in cancelled:
+                        slot, snapshot = running[task_id]
+                        if slot.running is snapshot:
                             slot.request_cancel()
-                elif running:
-                    for task_id in self.queue.cancel_requested(running):
-                        running[task_id][0].request_cancel()
             except Exception:  # the database may be briefly unreachable: keep beating
                 log.exception("heartbeat failed at %s", clock.now().isoformat())
             self._heartbeat_stop.wait(min(CANCEL_CHECK_SECONDS, self.settings.heartbeat_seconds))

@@ -57,9 +57,7 @@ class QueueCollector(Collector):
         )
         live = GaugeMetricFamily("stenograph_workers_live", "Workers with a fresh heartbeat")
         with self.state.engine.connect() as conn:
-            counts = conn.execute(
-                select(Task.type, Task.status, func.count()).group_by(Task.type, Task.status)
-            ).all()
+            counts = conn.execute(select(Task.type, Task.status, func.count()).group_by(Task.type, Task.status)).all()
             seen = {(t, s): n for t, s, n in counts}
             types = sorted({t for t, _ in seen})
             for task_type in types:

@@ -35,17 +35,13 @@ def tasks_json(state: AppState, records: list[TaskRecord]) -> list[dict[str, Any
     names: dict[int, str] = {}
     if ids:
         with state.engine.connect() as conn:
-            names = dict(
-                conn.execute(select(Recording.id, Recording.name).where(Recording.id.in_(ids))).all()
-            )
+            names = dict(conn.execute(select(Recording.id, Recording.name).where(Recording.id.in_(ids))).all())
     return [{**r.to_api(), "recording_name": names.get(r.recording_id or -1)} for r in records]
 
 
 def check_type(task_type: str) -> None:
     if task_type not in TASK_TYPES:
-        raise APIError(
-            422, "unknown_task_type", f"unknown task type {task_type!r}; allowed: {', '.join(TASK_TYPES)}"
-        )
+        raise APIError(422, "unknown_task_type", f"unknown task type {task_type!r}; allowed: {', '.join(TASK_TYPES)}")
 
 
 @router.post("/test/{task_type}", status_code=201, operation_id="create_test_task")

@@ -1,0 +1,5 @@
+"""``python -m stenograph``: the command line."""
+
+from stenograph.cli import main
+
+main()
