@@ -40,9 +40,7 @@ class Settings(BaseSettings):
     )
 
     # --- storage -------------------------------------------------------------------------------
-    data_dir: Path = Field(
-        default=Path("data"), description="Directory for the database, uploads and models."
-    )
+    data_dir: Path = Field(default=Path("data"), description="Directory for the database, uploads and models.")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default sqlite:///<data_dir>/stenograph.db. "
@@ -52,22 +50,16 @@ class Settings(BaseSettings):
     # --- API -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    api_token: str | None = Field(
-        default=None, description="Bearer token; required to bind a non-loopback host."
-    )
+    api_token: str | None = Field(default=None, description="Bearer token; required to bind a non-loopback host.")
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, description="Per-file upload limit in bytes.")
 
     # --- worker and queue ----------------------------------------------------------------------
-    workers: int = Field(
-        default=1, ge=1, le=64, description="Worker processes started by `stenograph serve`."
-    )
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes started by `stenograph serve`.")
     concurrency: int = Field(default=1, ge=1, le=64, description="Task slots (child processes) per worker.")
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls of the task table.")
     lease_seconds: float = Field(default=60.0, gt=0, description="Lease a running task holds, in seconds.")
     heartbeat_seconds: float = Field(default=10.0, gt=0, description="Seconds between lease renewals.")
-    shutdown_grace_seconds: float = Field(
-        default=30.0, ge=0, description="Time running tasks get on SIGTERM."
-    )
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, description="Time running tasks get on SIGTERM.")
     cancel_grace_seconds: float = Field(
         default=10.0, ge=0, description="Time a handler gets to honour a cancel before its child is killed."
     )
@@ -89,24 +81,18 @@ class Settings(BaseSettings):
     whisper_model: str = Field(default="tiny.en", description="faster-whisper model name or local path.")
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
     whisper_compute_type: str = Field(default="auto", description="auto: float16 on CUDA, int8 on CPU.")
-    whisper_threads: int = Field(
-        default=0, ge=0, description="CPU threads for Whisper; 0 lets CTranslate2 pick."
-    )
+    whisper_threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0 lets CTranslate2 pick.")
     whisper_allow_download: bool = Field(
         default=False, description="Allow downloading a model by name from the Hugging Face hub."
     )
     whisper_beam_size: int = Field(default=5, ge=1)
     whisper_vad: bool = True
     no_speech_threshold: float = Field(default=0.6, ge=0, le=1, description="Drop a segment above this ...")
-    logprob_threshold: float = Field(
-        default=-1.0, description="... when its avg log-probability is below this."
-    )
+    logprob_threshold: float = Field(default=-1.0, description="... when its avg log-probability is below this.")
     repetition_max_repeats: int = Field(
         default=2, ge=1, description="A phrase repeated more often than this in a row is collapsed."
     )
-    corpus_dir: Path = Field(
-        default=Path("../shared/audio"), description="Speech corpus for tests and benchmarks."
-    )
+    corpus_dir: Path = Field(default=Path("../shared/audio"), description="Speech corpus for tests and benchmarks.")
 
     # --- LLM -----------------------------------------------------------------------------------
     llm: Literal["auto", "openai", "ollama", "embedded", "none"] = "auto"
@@ -115,9 +101,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
     llm_gguf_path: str | None = Field(default=None, description="Local GGUF file for the embedded engine.")
-    llm_context_tokens: int | None = Field(
-        default=None, ge=256, description="Override the model's context size."
-    )
+    llm_context_tokens: int | None = Field(default=None, ge=256, description="Override the model's context size.")
     ollama_url: str = "http://127.0.0.1:11434"
     correction_max_edit_ratio: float = Field(
         default=0.35,
@@ -125,7 +109,9 @@ class Settings(BaseSettings):
         le=1,
         description="A corrected segment changing more than this fraction is rejected.",
     )
-    glossary: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Global names and terms, comma separated.")
+    glossary: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Global names and terms, comma separated."
+    )
     summary_template: str = "meeting-notes"
 
     @field_validator("pipeline_steps", "glossary", mode="before")

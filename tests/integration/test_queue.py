@@ -176,7 +176,7 @@ def test_release_does_not_count_the_attempt(queue: TaskQueue) -> None:
 
 
 def test_lease_expiry_fails_when_attempts_are_exhausted(queue: TaskQueue) -> None:
-    task = queue.enqueue("transcription", max_attempts=1)
+    queue.enqueue("transcription", max_attempts=1)
     queue.claim("w")
     with queue.engine.begin() as conn:
         conn.execute(update(tasks_table).values(lease_expires_at=clock.now() - timedelta(seconds=1)))
