@@ -29,9 +29,7 @@ def sample_recording(server: Server, espeak_wav: Path) -> dict[str, Any]:
 
 
 def assert_no_horizontal_scroll(page: Any) -> None:
-    widths = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
 
 
@@ -46,9 +44,9 @@ def open_page(web: Watched, name: str, recording: dict[str, Any]) -> None:
         # Wait for the live page to show the finished pipeline: transcript and summary.
         expect(page.get_by_test_id("segment").first).to_be_visible(timeout=TRANSCRIPTION_TIMEOUT_MS)
         for step in ("transcription", "correction", "summary"):
-            expect(page.locator(f'[data-testid="step-row"][data-step="{step}"] [data-testid="task-status"]')).to_have_attribute(
-                "data-status", "completed", timeout=TRANSCRIPTION_TIMEOUT_MS
-            )
+            expect(
+                page.locator(f'[data-testid="step-row"][data-step="{step}"] [data-testid="task-status"]')
+            ).to_have_attribute("data-status", "completed", timeout=TRANSCRIPTION_TIMEOUT_MS)
         expect(page.get_by_test_id("summary")).to_be_visible()
     else:
         web.goto(f"#/{name}")

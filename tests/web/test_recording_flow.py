@@ -147,9 +147,7 @@ def test_text_file_is_refused_with_the_servers_message(web: Watched, server: Ser
     message = response.json()["detail"]["message"]
     error = page.get_by_test_id("upload-error")
     expect(error).to_have_text(message)
-    expect(page.get_by_test_id("upload-item").filter(has_text="notes.txt")).to_have_attribute(
-        "data-state", "error"
-    )
+    expect(page.get_by_test_id("upload-item").filter(has_text="notes.txt")).to_have_attribute("data-state", "error")
     shot(page, "upload-refused")
     # The only console error is the browser's own line about the refused request.
     assert web.errors_except(f"status of {response.status}") == []
@@ -189,9 +187,11 @@ def test_keyboard_only_upload_processing_recording(web: Watched, espeak_wav: Pat
     tab_to('[data-testid="upload-processing-link"]')
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("page-processing")).to_have_attribute("data-live", "yes")
-    row = page.locator(f'[data-testid="task-row"][data-type="transcription"]').filter(
-        has=page.locator(f'[data-testid="task-recording"]:text-is("{recording["name"]}")')
-    ).first
+    row = (
+        page.locator('[data-testid="task-row"][data-type="transcription"]')
+        .filter(has=page.locator(f'[data-testid="task-recording"]:text-is("{recording["name"]}")'))
+        .first
+    )
     expect(row.get_by_test_id("task-status")).to_have_attribute(
         "data-status", "completed", timeout=TRANSCRIPTION_TIMEOUT_MS
     )
