@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stenograph.api.auth import install_auth
 from stenograph.api.errors import install_error_handlers
-from stenograph.api.routes import system, tasks
+from stenograph.api.routes import recordings, system, tasks, transcripts
 from stenograph.api.state import AppState
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
@@ -45,7 +45,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     install_auth(app, settings.api_token)
     app.include_router(tasks.router)
     app.include_router(system.router)
-    _include_optional_routers(app)
+    app.include_router(recordings.router)
+    app.include_router(transcripts.router)
     if (STATIC_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -54,17 +55,3 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             return FileResponse(STATIC_DIR / "index.html")
 
     return app
-
-
-def _include_optional_routers(app: FastAPI) -> None:
-    """Routers of the pipeline's resources (recordings, transcripts, LLM settings), when present."""
-    import importlib
-
-    for name in ("recordings", "transcripts", "llm", "openai_compat"):
-        try:
-            module = importlib.import_module(f"stenograph.api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"stenograph.api.routes.{name}":
-                raise
-            continue
-        app.include_router(module.router)

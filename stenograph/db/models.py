@@ -77,17 +77,13 @@ class Task(Base):
     progress_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    depends_on: Mapped[int | None] = mapped_column(
-        Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True
-    )
+    depends_on: Mapped[int | None] = mapped_column(Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
     recording_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("recordings.id", ondelete="CASCADE"), nullable=True
     )
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="ck_tasks_status"
-        ),
+        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="ck_tasks_status"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="ck_tasks_progress"),
         Index("ix_tasks_claim", "status", "priority", "run_after", "created_at"),
         Index("ix_tasks_depends_on", "depends_on"),
@@ -151,9 +147,7 @@ class TranscriptVersion(Base):
     __tablename__ = "transcript_versions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recording_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True
-    )
+    recording_id: Mapped[int] = mapped_column(Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -189,9 +183,7 @@ class Summary(Base):
     __tablename__ = "summaries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recording_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True
-    )
+    recording_id: Mapped[int] = mapped_column(Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

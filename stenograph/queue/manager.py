@@ -66,6 +66,10 @@ class TaskQueue:
         self._notify = notify or (lambda: None)
         self._postgres = engine.dialect.name == "postgresql"
 
+    def notify(self) -> None:
+        """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
+        self._notify()
+
     # ------------------------------------------------------------------------------------------
     # reading
     def get(self, task_id: int) -> TaskRecord:
@@ -106,20 +110,14 @@ class TaskQueue:
         with self.engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(T).where(*where)).scalar_one()
             rows = conn.execute(
-                select(T)
-                .where(*where)
-                .order_by(T.c.created_at.desc(), T.c.id.desc())
-                .limit(limit)
-                .offset(offset)
+                select(T).where(*where).order_by(T.c.created_at.desc(), T.c.id.desc()).limit(limit).offset(offset)
             ).mappings()
             return [TaskRecord.from_row(r) for r in rows], count
 
     def changed_since(self, since: datetime) -> list[TaskRecord]:
         """Tasks updated at or after ``since``, oldest change first (for the event stream)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(T).where(T.c.updated_at >= since).order_by(T.c.updated_at, T.c.id)
-            ).mappings()
+            rows = conn.execute(select(T).where(T.c.updated_at >= since).order_by(T.c.updated_at, T.c.id)).mappings()
             return [TaskRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------
@@ -144,9 +142,7 @@ class TaskQueue:
         """
         if conn is None:
             with self.engine.begin() as own:
-                record = self._enqueue(
-                    own, type, params, priority, max_attempts, depends_on, recording_id, run_after
-                )
+                record = self._enqueue(own, type, params, priority, max_attempts, depends_on, recording_id, run_after)
             self._notify()
             return record
         return self._enqueue(conn, type, params, priority, max_attempts, depends_on, recording_id, run_after)
@@ -245,9 +241,7 @@ class TaskQueue:
             if row is None:
                 return None
             record = TaskRecord.from_row(row)
-            self._event(
-                conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now
-            )
+            self._event(conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now)
         return record
 
     def heartbeat(self, worker_id: str, running: Mapping[int, int]) -> dict[int, bool]:
@@ -300,9 +294,7 @@ class TaskQueue:
         with self.engine.begin() as conn:
             row = conn.execute(
                 update(T)
-                .where(
-                    T.c.id == task_id, T.c.status == R, T.c.worker_id == worker_id, T.c.attempts == attempt
-                )
+                .where(T.c.id == task_id, T.c.status == R, T.c.worker_id == worker_id, T.c.attempts == attempt)
                 .values(
                     progress=min(max(fraction, 0.0), 1.0),
                     progress_message=message,
@@ -313,9 +305,7 @@ class TaskQueue:
             ).first()
         return None if row is None else bool(row.cancel_requested)
 
-    def complete(
-        self, task_id: int, worker_id: str, attempt: int, result: dict[str, Any] | None
-    ) -> TaskRecord:
+    def complete(self, task_id: int, worker_id: str, attempt: int, result: dict[str, Any] | None) -> TaskRecord:
         """running → completed. Raises TransitionError when the worker no longer holds the task."""
         now = clock.now()
         with self.engine.begin() as conn:
@@ -525,9 +515,7 @@ class TaskQueue:
             NotFoundError, TransitionError (the task is not failed or cancelled).
         """
         with self.engine.begin() as conn:
-            record = self._transition(
-                conn, task_id, P, _reopen_values(), sources=(F, X), message="retry requested"
-            )
+            record = self._transition(conn, task_id, P, _reopen_values(), sources=(F, X), message="retry requested")
             self._reopen_dependants(conn, task_id)
         self._notify()
         return record
@@ -633,11 +621,7 @@ class TaskQueue:
         if extra is not None:
             stmt = stmt.where(extra)
         resolved = values(current) if callable(values) else values
-        row = (
-            conn.execute(stmt.values(status=to, updated_at=now, **resolved).returning(*T.c))
-            .mappings()
-            .first()
-        )
+        row = conn.execute(stmt.values(status=to, updated_at=now, **resolved).returning(*T.c)).mappings().first()
         if row is None:
             held = ""
             if worker is not None and current["status"] == R:
@@ -648,9 +632,7 @@ class TaskQueue:
                 task_id=task_id,
                 status=current["status"],
             )
-        self._event(
-            conn, task_id, current["status"], to, worker[0] if worker else row["worker_id"], message, now
-        )
+        self._event(conn, task_id, current["status"], to, worker[0] if worker else row["worker_id"], message, now)
         return TaskRecord.from_row(row)
 
     def _event(
@@ -714,9 +696,7 @@ class TaskQueue:
             .all()
         )
         for child_id in ids:
-            self._transition(
-                conn, child_id, P, _reopen_values(), sources=(F, X), message=f"task {task_id} was retried"
-            )
+            self._transition(conn, child_id, P, _reopen_values(), sources=(F, X), message=f"task {task_id} was retried")
             self._reopen_dependants(conn, child_id)
 
 

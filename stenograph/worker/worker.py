@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from stenograph import clock
 from stenograph.db import create_db_engine, upgrade
-from stenograph.errors import TransitionError
+from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.wakeup import WakeupListener, notify_local
 from stenograph.settings import Settings
@@ -253,7 +253,7 @@ class Worker:
                 self._log_end(
                     self.queue.fail(task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable)
                 )
-        except TransitionError as exc:
+        except (TransitionError, NotFoundError) as exc:
             log.warning("task %d %s: outcome not recorded: %s", task.id, task.type, exc)
 
     def _on_child_death(self, slot: Slot) -> None:
@@ -269,7 +269,7 @@ class Worker:
                         task.id, self.id, task.attempts, kind="worker_crashed", message=text, retryable=True
                     )
                 )
-            except TransitionError as exc:
+            except (TransitionError, NotFoundError) as exc:
                 log.warning("task %d: %s", task.id, exc)
         else:
             log.error("slot %d process died (%s)", slot.number, describe_exit(code))
@@ -318,7 +318,7 @@ class Worker:
                     self._log_end(
                         self.queue.fail(task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False)
                     )
-                except TransitionError as exc:
+                except (TransitionError, NotFoundError) as exc:
                     log.warning("task %d: %s", task.id, exc)
             elif cancel_deadline is not None and now >= cancel_deadline:
                 text = (
@@ -329,7 +329,7 @@ class Worker:
                     slot.restart()
                 try:
                     self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, text))
-                except TransitionError as exc:
+                except (TransitionError, NotFoundError) as exc:
                     log.warning("task %d: %s", task.id, exc)
 
     def _check_cancels(self) -> None:
@@ -352,7 +352,7 @@ class Worker:
         try:
             record = self.queue.release(running.task.id, self.id, running.task.attempts, reason)
             log.warning("task %d %s released back to pending: %s", record.id, record.type, reason)
-        except TransitionError as exc:
+        except (TransitionError, NotFoundError) as exc:
             log.warning("task %d: %s", running.task.id, exc)
 
     def _release_all(self, reason: str) -> None:

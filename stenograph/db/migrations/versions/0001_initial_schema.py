@@ -103,9 +103,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_tasks_claim", ["status", "priority", "run_after", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_tasks_claim", ["status", "priority", "run_after", "created_at"], unique=False)
         batch_op.create_index("ix_tasks_depends_on", ["depends_on"], unique=False)
         batch_op.create_index("ix_tasks_recording_id", ["recording_id"], unique=False)
         batch_op.create_index("ix_tasks_updated_at", ["updated_at"], unique=False)
@@ -127,9 +125,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("transcript_versions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_transcript_versions_recording_id"), ["recording_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_transcript_versions_recording_id"), ["recording_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_transcript_versions_task_id"), ["task_id"], unique=False)
 
     op.create_table(

@@ -1,0 +1,390 @@
+"""Recordings, transcript versions, segments and summaries in the database.
+
+A recording has transcript versions numbered 1, 2, ...: ``original`` (Whisper's), ``corrected`` (the LLM
+or glossary correction) and ``edited`` (a person changed a segment). Each version keeps every segment's
+index, start and end. Full-text search uses SQLite FTS5 with the trigram tokenizer (so Chinese text, which
+has no spaces, matches too); on PostgreSQL a case-insensitive substring match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
+
+from stenograph import clock
+from stenograph.db.models import AppSetting, Recording, SegmentRow, Summary, TranscriptVersion
+from stenograph.errors import NotFoundError
+from stenograph.pipeline.types import Segment, Word
+from stenograph.queue.records import iso
+
+GLOSSARY_KEY = "glossary"
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A transcript version (without its segments)."""
+
+    id: int
+    recording_id: int
+    number: int
+    kind: str
+    complete: bool
+    task_id: int | None
+    created_at: Any
+    language: str | None
+    info: dict[str, Any]
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "kind": self.kind,
+            "complete": self.complete,
+            "task_id": self.task_id,
+            "created_at": iso(self.created_at),
+            "language": self.language,
+            "info": self.info,
+        }
+
+
+def _version(row: Any) -> Version:
+    return Version(
+        id=row.id,
+        recording_id=row.recording_id,
+        number=row.number,
+        kind=row.kind,
+        complete=row.complete,
+        task_id=row.task_id,
+        created_at=row.created_at,
+        language=row.language,
+        info=row.info or {},
+    )
+
+
+def _segment(row: Any, speakers: dict[str, Any]) -> Segment:
+    words = tuple(Word(**w) for w in row.words) if row.words is not None else None
+    return Segment(
+        index=row.idx,
+        start=row.start,
+        end=row.end,
+        text=row.text,
+        avg_logprob=row.avg_logprob,
+        no_speech_prob=row.no_speech_prob,
+        words=words,
+        channel=row.channel,
+        speaker=speakers.get(row.channel) if row.channel else None,
+    )
+
+
+def _segment_values(version_id: int, segment: Segment) -> dict[str, Any]:
+    return {
+        "version_id": version_id,
+        "idx": segment.index,
+        "start": segment.start,
+        "end": segment.end,
+        "text": segment.text,
+        "avg_logprob": segment.avg_logprob,
+        "no_speech_prob": segment.no_speech_prob,
+        "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability} for w in segment.words]
+        if segment.words is not None
+        else None,
+        "channel": segment.channel,
+    }
+
+
+def full_text(segments: Iterable[Segment]) -> str:
+    return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+
+class TranscriptStore:
+    """Database access for recordings and their transcripts. Every method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    # --- recordings ----------------------------------------------------------------------------
+    def create_recording(
+        self,
+        *,
+        name: str,
+        stored_name: str,
+        size_bytes: int,
+        duration_s: float | None,
+        media: dict[str, Any],
+        options: dict[str, Any],
+        conn: Connection | None = None,
+    ) -> int:
+        values = {
+            "name": name,
+            "stored_name": stored_name,
+            "size_bytes": size_bytes,
+            "created_at": clock.now(),
+            "duration_s": duration_s,
+            "media": media,
+            "options": options,
+            "speakers": {},
+        }
+        if conn is not None:
+            return self._insert_recording(conn, values)
+        with self.engine.begin() as own:
+            return self._insert_recording(own, values)
+
+    def _insert_recording(self, conn: Connection, values: dict[str, Any]) -> int:
+        recording_id = int(conn.execute(insert(Recording).values(**values).returning(Recording.id)).scalar_one())
+        self._index(conn, recording_id, values["name"], "")
+        return recording_id
+
+    def recording(self, recording_id: int) -> dict[str, Any]:
+        """The recording's row as a dict. Raises NotFoundError."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Recording).where(Recording.id == recording_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no recording {recording_id}")
+        return dict(row)
+
+    def recordings(self, *, q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Recordings newest first; ``q`` matches names and transcript text."""
+        where = []
+        if q and q.strip():
+            where.append(Recording.id.in_(self._search_ids(q.strip())))
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(Recording).where(*where)).scalar_one()
+            rows = conn.execute(
+                select(Recording)
+                .where(*where)
+                .order_by(Recording.created_at.desc(), Recording.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).mappings()
+            return [dict(r) for r in rows], int(count)
+
+    def _search_ids(self, q: str) -> Any:
+        if self._sqlite and len(q) >= 3:
+            phrase = '"' + q.replace('"', '""') + '"'
+            return (
+                select(text("rowid"))
+                .select_from(text("recordings_fts"))
+                .where(text("recordings_fts MATCH :q"))
+                .params(q=phrase)
+            )
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
+        return select(Recording.id).where(or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text)))
+
+    def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
+        self.recording(recording_id)
+        with self.engine.begin() as conn:
+            conn.execute(update(Recording).where(Recording.id == recording_id).values(speakers=names))
+        return names
+
+    def delete_recording(self, recording_id: int) -> None:
+        with self.engine.begin() as conn:
+            versions = select(TranscriptVersion.id).where(TranscriptVersion.recording_id == recording_id)
+            conn.execute(delete(SegmentRow).where(SegmentRow.version_id.in_(versions)))
+            conn.execute(delete(TranscriptVersion).where(TranscriptVersion.recording_id == recording_id))
+            conn.execute(delete(Summary).where(Summary.recording_id == recording_id))
+            if self._sqlite:
+                conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
+            conn.execute(delete(Recording).where(Recording.id == recording_id))
+
+    def _index(self, conn: Connection, recording_id: int, name: str | None, body: str) -> None:
+        if not self._sqlite:
+            return
+        if name is None:
+            name = conn.execute(select(Recording.name).where(Recording.id == recording_id)).scalar_one()
+        conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
+        conn.execute(
+            text("INSERT INTO recordings_fts (rowid, name, body) VALUES (:id, :name, :body)"),
+            {"id": recording_id, "name": name, "body": body},
+        )
+
+    # --- versions ------------------------------------------------------------------------------
+    def draft_version(self, recording_id: int, task_id: int) -> tuple[Version, list[Segment]]:
+        """The incomplete original version a transcription task writes into (made on its first attempt),
+        with the segments stored so far: a retry resumes after the last of them."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(TranscriptVersion).where(
+                    TranscriptVersion.recording_id == recording_id,
+                    TranscriptVersion.task_id == task_id,
+                    TranscriptVersion.complete.is_(False),
+                )
+            ).first()
+            if row is None:
+                version_id = self._new_version(conn, recording_id, "original", task_id, complete=False)
+                row = conn.execute(select(TranscriptVersion).where(TranscriptVersion.id == version_id)).one()
+            version = _version(row)
+        return version, self.segments(version.id)
+
+    def _new_version(
+        self,
+        conn: Connection,
+        recording_id: int,
+        kind: str,
+        task_id: int | None,
+        *,
+        complete: bool,
+        language: str | None = None,
+        info: dict[str, Any] | None = None,
+        body: str = "",
+    ) -> int:
+        number = conn.execute(
+            select(func.coalesce(func.max(TranscriptVersion.number), 0)).where(
+                TranscriptVersion.recording_id == recording_id
+            )
+        ).scalar_one()
+        return int(
+            conn.execute(
+                insert(TranscriptVersion)
+                .values(
+                    recording_id=recording_id,
+                    number=int(number) + 1,
+                    kind=kind,
+                    complete=complete,
+                    task_id=task_id,
+                    created_at=clock.now(),
+                    language=language,
+                    info=info or {},
+                    text=body,
+                )
+                .returning(TranscriptVersion.id)
+            ).scalar_one()
+        )
+
+    def add_segments(self, version_id: int, segments: Sequence[Segment]) -> None:
+        if not segments:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(insert(SegmentRow), [_segment_values(version_id, s) for s in segments])
+
+    def set_draft_language(self, version_id: int, language: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(TranscriptVersion).where(TranscriptVersion.id == version_id).values(language=language))
+
+    def complete_version(self, version: Version, *, language: str | None, info: dict[str, Any]) -> Version:
+        """Mark a draft complete; index its text for search."""
+        segments = self.segments(version.id)
+        body = full_text(segments)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(TranscriptVersion)
+                .where(TranscriptVersion.id == version.id)
+                .values(complete=True, language=language, info=info, text=body)
+            )
+            self._index(conn, version.recording_id, None, body)
+        return self.version(version.id)
+
+    def create_version(
+        self,
+        recording_id: int,
+        kind: str,
+        segments: Sequence[Segment],
+        *,
+        task_id: int | None,
+        language: str | None,
+        info: dict[str, Any],
+    ) -> Version:
+        """A new complete version holding ``segments``."""
+        body = full_text(segments)
+        with self.engine.begin() as conn:
+            version_id = self._new_version(
+                conn, recording_id, kind, task_id, complete=True, language=language, info=info, body=body
+            )
+            if segments:
+                conn.execute(insert(SegmentRow), [_segment_values(version_id, s) for s in segments])
+            self._index(conn, recording_id, None, body)
+        return self.version(version_id)
+
+    def version(self, version_id: int) -> Version:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(TranscriptVersion).where(TranscriptVersion.id == version_id)).first()
+        if row is None:
+            raise NotFoundError(f"no transcript version {version_id}")
+        return _version(row)
+
+    def versions(self, recording_id: int, *, complete_only: bool = True) -> list[Version]:
+        where = [TranscriptVersion.recording_id == recording_id]
+        if complete_only:
+            where.append(TranscriptVersion.complete.is_(True))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(TranscriptVersion).where(*where).order_by(TranscriptVersion.number)).all()
+        return [_version(r) for r in rows]
+
+    def pick_version(self, recording_id: int, which: str = "latest") -> Version:
+        """``latest``, ``original``, ``corrected``, or a version number.
+
+        Raises:
+            NotFoundError: no such version (yet).
+        """
+        versions = self.versions(recording_id)
+        if which.isdigit():
+            chosen = [v for v in versions if v.number == int(which)]
+        elif which == "latest":
+            chosen = versions
+        else:
+            chosen = [v for v in versions if v.kind == which]
+        if not chosen:
+            raise NotFoundError(f"recording {recording_id} has no {which} transcript yet")
+        return chosen[-1]
+
+    def segments(self, version_id: int) -> list[Segment]:
+        with self.engine.connect() as conn:
+            speakers = conn.execute(
+                select(Recording.speakers)
+                .join(TranscriptVersion, TranscriptVersion.recording_id == Recording.id)
+                .where(TranscriptVersion.id == version_id)
+            ).scalar()
+            rows = conn.execute(
+                select(SegmentRow).where(SegmentRow.version_id == version_id).order_by(SegmentRow.idx)
+            ).all()
+        return [_segment(r, speakers or {}) for r in rows]
+
+    # --- summaries -----------------------------------------------------------------------------
+    def save_summary(
+        self, recording_id: int, *, version_id: int | None, task_id: int | None, markdown: str, data: dict[str, Any]
+    ) -> int:
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(Summary)
+                    .values(
+                        recording_id=recording_id,
+                        version_id=version_id,
+                        task_id=task_id,
+                        created_at=clock.now(),
+                        markdown=markdown,
+                        data=data,
+                    )
+                    .returning(Summary.id)
+                ).scalar_one()
+            )
+
+    def latest_summary(self, recording_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(Summary).where(Summary.recording_id == recording_id).order_by(Summary.id.desc()).limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"recording {recording_id} has no summary yet")
+        return dict(row)
+
+    # --- the global glossary -------------------------------------------------------------------
+    def glossary(self) -> list[str]:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(AppSetting.value).where(AppSetting.key == GLOSSARY_KEY)).scalar()
+        return list(value or [])
+
+    def set_glossary(self, terms: Sequence[str]) -> list[str]:
+        clean = sorted({t.strip() for t in terms if t.strip()}, key=str.casefold)
+        with self.engine.begin() as conn:
+            conn.execute(delete(AppSetting).where(AppSetting.key == GLOSSARY_KEY))
+            conn.execute(insert(AppSetting).values(key=GLOSSARY_KEY, value=clean))
+        return clean

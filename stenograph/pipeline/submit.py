@@ -1,0 +1,195 @@
+"""Turning a stored upload into a recording and its pipeline of tasks (used by the API and the CLI).
+
+The pipeline: a ``transcription`` task, then ``correction`` depending on it, then ``summary`` depending on
+the last step before it. Which steps run: the upload's ``steps``, else ``STENOGRAPH_PIPELINE_STEPS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stenograph.errors import ConfigurationError, MediaError, PermanentError
+from stenograph.pipeline.media import MediaInfo, probe
+from stenograph.pipeline.store import TranscriptStore
+from stenograph.queue import TaskQueue, TaskRecord
+from stenograph.settings import PIPELINE_STEPS, Settings
+
+#: Model names that need no download: packaged models, and OpenAI's name for "the default".
+OFFLINE_MODELS = ("tiny.en", "base")
+DEFAULT_MODEL_ALIASES = ("whisper-1", "default", "")
+
+
+def split_list(value: str | Sequence[str] | None) -> list[str]:
+    """``"a, b\\nc"`` or ``["a", "b"]`` → ``["a", "b", "c"]`` (empty items dropped)."""
+    if value is None:
+        return []
+    items = value.replace("\n", ",").split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item and item.strip()]
+
+
+@dataclass
+class PipelineRequest:
+    """What one upload asks for. Raises ``ConfigurationError`` (a 422 at the API) when invalid."""
+
+    steps: list[str]
+    language: str | None = None
+    model: str | None = None
+    glossary: list[str] = field(default_factory=list)
+    template: str | None = None
+    channels: str = "mix"
+    prompt: str | None = None
+    word_timestamps: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        steps: str | Sequence[str] | None = None,
+        language: str | None = None,
+        model: str | None = None,
+        glossary: str | Sequence[str] | None = None,
+        template: str | None = None,
+        channels: str | None = None,
+        prompt: str | None = None,
+        word_timestamps: bool = False,
+    ) -> PipelineRequest:
+        chosen = split_list(steps) or list(settings.pipeline_steps)
+        unknown = [s for s in chosen if s not in PIPELINE_STEPS]
+        if unknown:
+            raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+        if "transcription" not in chosen:
+            raise ConfigurationError("the steps must include transcription: correction and summary need a transcript")
+        ordered = [s for s in PIPELINE_STEPS if s in chosen]
+        language = (language or "").strip().lower() or None
+        if language in ("auto",):
+            language = None
+        if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
+            raise ConfigurationError(f"language must be an ISO 639-1 code such as 'en' or 'auto', not {language!r}")
+        model = (model or "").strip() or None
+        if model is not None and model not in DEFAULT_MODEL_ALIASES:
+            check_model_name(settings, model)
+        channels = (channels or "mix").strip().lower()
+        if channels not in ("mix", "split"):
+            raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
+        if template:
+            from stenograph.pipeline.summary import load_template
+
+            try:
+                load_template(template, settings.data_dir)
+            except PermanentError as exc:
+                raise ConfigurationError(str(exc)) from exc
+        return cls(
+            steps=ordered,
+            language=language,
+            model=None if model in DEFAULT_MODEL_ALIASES else model,
+            glossary=split_list(glossary),
+            template=template or None,
+            channels=channels,
+            prompt=(prompt or "").strip() or None,
+            word_timestamps=word_timestamps,
+        )
+
+    def transcription_options(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "initial_prompt": self.prompt,
+            "hotwords": self.glossary,
+            "word_timestamps": self.word_timestamps,
+            "channels": self.channels,
+        }
+
+
+def check_model_name(settings: Settings, name: str) -> None:
+    """Refuse a model that would need a download when downloads are off.
+
+    Raises:
+        ConfigurationError: with the way to allow it.
+    """
+    if name in OFFLINE_MODELS or Path(name).expanduser().is_dir() or settings.whisper_allow_download:
+        return
+    raise ConfigurationError(
+        f"Whisper model {name!r} is not available offline (offline: {', '.join(OFFLINE_MODELS)}, or a local "
+        "directory in CTranslate2 format); set STENOGRAPH_WHISPER_ALLOW_DOWNLOAD=true to download it by name"
+    )
+
+
+def media_json(info: MediaInfo) -> dict[str, Any]:
+    return {
+        "container": info.container,
+        "audio_codec": info.audio_codec,
+        "sample_rate": info.sample_rate,
+        "channels": info.channels,
+        "has_video": info.has_video,
+        "video_codec": info.video_codec,
+        "duration_s": info.duration_s,
+    }
+
+
+def probe_upload(path: Path) -> MediaInfo:
+    """Probe a stored upload; on failure remove it and re-raise.
+
+    Raises:
+        MediaError: empty, not media, or no audio stream (the message says what was found).
+    """
+    try:
+        return probe(path)
+    except MediaError:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def submit_recording(
+    queue: TaskQueue,
+    store: TranscriptStore,
+    request: PipelineRequest,
+    *,
+    name: str,
+    stored_name: str,
+    size_bytes: int,
+    media: MediaInfo,
+) -> tuple[int, list[TaskRecord]]:
+    """Create the recording and its pipeline's tasks in one transaction; wakes local workers."""
+    tasks: list[TaskRecord] = []
+    with queue.engine.begin() as conn:
+        recording_id = store.create_recording(
+            name=name,
+            stored_name=stored_name,
+            size_bytes=size_bytes,
+            duration_s=media.duration_s,
+            media=media_json(media),
+            options={
+                "steps": request.steps,
+                "language": request.language,
+                "model": request.model,
+                "glossary": request.glossary,
+                "template": request.template,
+                "channels": request.channels,
+            },
+            conn=conn,
+        )
+        previous: int | None = None
+        for step in request.steps:
+            task = queue.enqueue(
+                step,
+                step_params(request, step, recording_id),
+                recording_id=recording_id,
+                depends_on=previous,
+                conn=conn,
+            )
+            tasks.append(task)
+            previous = task.id
+    queue.notify()
+    return recording_id, tasks
+
+
+def step_params(request: PipelineRequest, step: str, recording_id: int) -> dict[str, Any]:
+    """The params of a pipeline step's task."""
+    if step == "transcription":
+        return {"recording_id": recording_id, "options": request.transcription_options(), "model": request.model}
+    if step == "correction":
+        return {"recording_id": recording_id, "glossary": request.glossary}
+    return {"recording_id": recording_id, "template": request.template}

@@ -1,0 +1,257 @@
+"""The pipeline's task handlers: transcription, correction and summary of a recording.
+
+Each runs in a worker's slot process (see :mod:`stenograph.worker.child`) and gets the task's params:
+
+- transcription: ``{"recording_id", "options": TranscriptionOptions as JSON, "model": name or None}``
+- correction: ``{"recording_id", "glossary": [...]}``
+- summary: ``{"recording_id", "template": name or None}``
+
+Models are loaded once per slot process and reused across tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from stenograph.db import create_db_engine
+from stenograph.errors import PermanentError, TaskCancelled
+from stenograph.pipeline.store import TranscriptStore
+from stenograph.pipeline.types import Segment
+from stenograph.queue.context import TaskContext
+from stenograph.settings import Settings
+
+log = logging.getLogger("stenograph.pipeline")
+
+#: Segments written to the database together (they are stored as they come, at most this many at once).
+SEGMENT_BATCH = 8
+#: Seconds after which a partial batch of segments is written anyway.
+SEGMENT_FLUSH_SECONDS = 2.0
+
+
+_engines: dict[str, Engine] = {}
+
+
+def store_for(settings: Settings) -> TranscriptStore:
+    """The transcript store of this process (one engine per database URL)."""
+    url = settings.resolved_database_url
+    if url not in _engines:
+        _engines[url] = create_db_engine(settings)
+    return TranscriptStore(_engines[url])
+
+
+def recording_path(settings: Settings, stored_name: str) -> Path:
+    return settings.uploads_dir / stored_name
+
+
+def _recording(settings: Settings, params: dict[str, Any]) -> tuple[TranscriptStore, dict[str, Any]]:
+    store = store_for(settings)
+    recording_id = params.get("recording_id")
+    if not isinstance(recording_id, int):
+        raise PermanentError("the task names no recording (params.recording_id)")
+    from stenograph.errors import NotFoundError
+
+    try:
+        return store, store.recording(recording_id)
+    except NotFoundError as exc:
+        raise PermanentError(f"recording {recording_id} was deleted") from exc
+
+
+def _transcriber(settings: Settings, model: str | None) -> Any:
+    from stenograph.pipeline.transcriber import FasterWhisperTranscriber
+
+    if model and model not in ("whisper-1", "default"):
+        settings = settings.model_copy(update={"whisper_model": model})
+    return FasterWhisperTranscriber(settings)
+
+
+def run_transcription(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Transcribe a recording, storing segments as they come; a retry resumes after the last stored one.
+
+    Returns:
+        ``{"version_id", "segments", "language", "language_probability", "duration_s", "model",
+        "warnings", "resumed_at_s"}``.
+
+    Raises:
+        MediaError: the file is not readable audio (not retried).
+        TaskCancelled: a cancel was requested.
+    """
+    from stenograph.pipeline.transcriber import TranscriptionOptions
+
+    settings = ctx.settings
+    store, recording = _recording(settings, params)
+    options = TranscriptionOptions.from_dict(params.get("options") or {})
+    draft, stored = store.draft_version(recording["id"], ctx.task_id)
+    start_at, skip_before = _resume_point(stored)
+    if stored and draft.language and options.language is None:
+        options = TranscriptionOptions.from_dict({**options.to_dict(), "language": draft.language})
+    path = recording_path(settings, recording["stored_name"])
+    transcriber = _transcriber(settings, params.get("model"))
+    ctx.report_progress(0.0, "loading the model and reading the audio")
+    run = transcriber.transcribe(
+        path, options, start_at=start_at, should_stop=lambda: ctx.cancelled, first_index=len(stored)
+    )
+    duration = run.info.duration_s or recording.get("duration_s") or 0.0
+    if not stored:
+        store.set_draft_language(draft.id, run.info.language)
+    began = time.monotonic()
+    pending: list[Segment] = []
+    last_flush = began
+    count = len(stored)
+    for segment in run:
+        if segment.channel is not None and segment.start < skip_before.get(segment.channel, 0.0) - 0.01:
+            continue  # split channels resumed from the earliest channel: this one was stored already
+        pending.append(segment)
+        count += 1
+        now = time.monotonic()
+        if len(pending) >= SEGMENT_BATCH or now - last_flush >= SEGMENT_FLUSH_SECONDS:
+            store.add_segments(draft.id, pending)
+            pending, last_flush = [], now
+        done = min(segment.end / duration, 1.0) if duration else 0.0
+        rate = (segment.end - start_at) / max(now - began, 1e-6)
+        eta = (duration - segment.end) / rate if rate > 0 else None
+        ctx.report_progress(done, f"{_clock(segment.end)} of {_clock(duration)} transcribed", eta_s=eta)
+    store.add_segments(draft.id, pending)
+    if run.stopped or ctx.cancelled:
+        raise TaskCancelled("transcription cancelled; the segments so far are kept")
+    info = {
+        "language_probability": run.info.language_probability,
+        "duration_s": duration,
+        "model": run.info.model,
+        "warnings": list(run.info.warnings),
+        "options": options.to_dict(),
+        "resumed_at_s": start_at if stored else None,
+    }
+    version = store.complete_version(draft, language=run.info.language, info=info)
+    ctx.report_progress(1.0, "done")
+    return {
+        "version_id": version.id,
+        "segments": count,
+        "language": run.info.language,
+        **{k: info[k] for k in ("language_probability", "duration_s", "model", "warnings", "resumed_at_s")},
+    }
+
+
+def _resume_point(stored: list[Segment]) -> tuple[float, dict[str, float]]:
+    """Where an interrupted transcription resumes (seconds), and for split channels the end of each
+    channel's last stored segment (segments of a channel starting before it are skipped)."""
+    if not stored:
+        return 0.0, {}
+    by_channel: dict[str, float] = {}
+    for segment in stored:
+        if segment.channel is not None:
+            by_channel[segment.channel] = max(by_channel.get(segment.channel, 0.0), segment.end)
+    if by_channel:
+        return min(by_channel.values()), by_channel
+    return stored[-1].end, {}
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _progress(ctx: TaskContext) -> Callable[[float, str], None]:
+    return lambda fraction, message: ctx.report_progress(fraction, message)
+
+
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+
+
+def _llm(settings: Settings) -> tuple[Any, dict[str, Any]]:
+    """The LLM client the settings choose (None for none) and its description for the task's result.
+
+    The choice is made again for every task (Ollama may have started since); the client of a choice is
+    built once per process (an embedded model is loaded once).
+    """
+    from stenograph.llm.select import build_llm, choose_llm
+
+    choice = choose_llm(settings)
+    key = (choice.kind, choice.model, choice.endpoint)
+    if key not in _clients:
+        _clients[key] = build_llm(settings, choice=choice)
+    client = _clients[key]
+    description = client.describe().to_dict() if client is not None else choice.describe().to_dict()
+    if description.get("warning"):
+        log.warning("%s", description["warning"])
+    return client, description
+
+
+def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Correct the recording's original transcript into a new ``corrected`` version.
+
+    Returns:
+        ``{"version_id", "llm", "stats"}`` (stats: what the guard accepted and kept).
+    """
+    from stenograph.pipeline.correction import correct_segments
+
+    settings = ctx.settings
+    store, recording = _recording(settings, params)
+    original = store.pick_version(recording["id"], "original")
+    segments = store.segments(original.id)
+    glossary = [*store.glossary(), *settings.glossary, *(params.get("glossary") or [])]
+    client, description = _llm(settings)
+    result = correct_segments(
+        client,
+        segments,
+        glossary=glossary,
+        language=original.language,
+        max_edit_ratio=settings.correction_max_edit_ratio,
+        context_tokens=settings.llm_context_tokens,
+        on_progress=_progress(ctx),
+        should_stop=lambda: ctx.cancelled,
+    )
+    data = result.to_dict()
+    info = {
+        "llm": description if result.llm_used else None,
+        "method": result.method,
+        "stats": data.get("stats"),
+        "source_version": original.number,
+    }
+    version = store.create_version(
+        recording["id"], "corrected", result.segments, task_id=ctx.task_id, language=original.language, info=info
+    )
+    return {
+        "version_id": version.id,
+        "method": result.method,
+        "llm": description if result.llm_used else None,
+        "stats": data.get("stats"),
+    }
+
+
+def run_summary(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Summarise the newest transcript version (Markdown citing timestamps; extractive without an LLM).
+
+    Returns:
+        ``{"summary_id", "method", "llm", "template"}``.
+    """
+    from stenograph.pipeline.summary import render_markdown, summarize
+
+    settings = ctx.settings
+    store, recording = _recording(settings, params)
+    version = store.pick_version(recording["id"], "latest")
+    segments = store.segments(version.id)
+    client, description = _llm(settings)
+    template = params.get("template") or settings.summary_template
+    result = summarize(
+        client,
+        segments,
+        template=template,
+        language=version.language,
+        data_dir=settings.data_dir,
+        context_tokens=settings.llm_context_tokens,
+        on_progress=_progress(ctx),
+        should_stop=lambda: ctx.cancelled,
+    )
+    data = result.to_dict()
+    data["llm"] = description if result.method == "llm" else None
+    summary_id = store.save_summary(
+        recording["id"], version_id=version.id, task_id=ctx.task_id, markdown=render_markdown(result), data=data
+    )
+    return {"summary_id": summary_id, "method": result.method, "llm": data["llm"], "template": template}
