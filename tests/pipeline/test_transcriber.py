@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 import subprocess
@@ -212,7 +213,11 @@ def test_resume_from_a_middle_segment_matches_a_full_run(
     combined = words_of(kept + resumed)
     assert {w: combined.count(w) for w in ONCE_WORDS} == dict.fromkeys(ONCE_WORDS, 1), " ".join(combined)
     # Whisper may hear a word or two at the seam differently, but nothing is lost or doubled.
-    assert abs(len(combined) - len(words_of(full_run))) <= 2
+    full_words = words_of(full_run)
+    changed = [op for op in difflib.SequenceMatcher(a=full_words, b=combined).get_opcodes() if op[0] != "equal"]
+    assert len(changed) <= 2 and abs(len(combined) - len(full_words)) <= 4, [
+        (tag, full_words[i1:i2], combined[j1:j2]) for tag, i1, i2, j1, j2 in changed
+    ]
 
 
 @pytest.mark.slow
@@ -247,6 +252,8 @@ def test_language_is_detected_on_speech_not_on_leading_music(tmp_path: Path, cor
     transcriber = FasterWhisperTranscriber(settings)
     run = transcriber.transcribe(joined, TranscriptionOptions())
     assert run.info.language == "ru"  # known before the first segment
+    # Detection uses VAD even when transcription does not (Whisper on the first 30 s would say "en").
+    assert transcriber.transcribe(joined, TranscriptionOptions(vad=False)).info.language == "ru"
     assert run.info.model == "base"
     with pytest.raises(PermanentError, match="not one Whisper knows"):
         transcriber.transcribe(joined, TranscriptionOptions(language="xx"))
