@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from stenograph.cli_transcribe import transcribe
 from stenograph.logs import configure_logging
 from stenograph.settings import Settings, build_settings, is_loopback_host
 
@@ -119,6 +120,9 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir=data_dir)
     upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
     Console().print(f"database at {settings.resolved_database_url} is up to date")
+
+
+app.command()(transcribe)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stenograph.api.auth import install_auth
 from stenograph.api.errors import install_error_handlers
-from stenograph.api.routes import recordings, system, tasks, transcripts
+from stenograph.api.routes import openai_compat, recordings, system, tasks, transcripts
 from stenograph.api.state import AppState
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(system.router)
     app.include_router(recordings.router)
     app.include_router(transcripts.router)
+    app.include_router(openai_compat.router)
     if (STATIC_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -40,7 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MediaError)
     async def _media(_request: Request, exc: MediaError) -> JSONResponse:
-        status = 422 if exc.kind == "empty_file" else 415
+        status = 422 if exc.kind in ("empty_file", "damaged") else 415
         return JSONResponse(error_body(exc.kind, str(exc)), status_code=status)
 
     @app.exception_handler(ConfigurationError)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from stenograph.api.errors import APIError
+from stenograph.pipeline.submit import new_stored_name
 
 #: Most bytes of all non-file form fields together.
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -56,10 +56,6 @@ def _write(handle: int, data: bytes) -> None:
         view = view[written:]
 
 
-def new_stored_name() -> str:
-    return secrets.token_hex(16)
-
-
 async def receive_form(
     request: Request, directory: Path, max_file_bytes: int, file_field: str = "file"
 ) -> ReceivedForm:
@@ -74,7 +70,6 @@ async def receive_form(
         raise APIError(400, "not_multipart", "send the recording as multipart/form-data with a 'file' field")
     directory.mkdir(parents=True, exist_ok=True)
     form = ReceivedForm()
-    state: dict[str, object] = {}
     header_field = bytearray()
     header_value = bytearray()
     headers: dict[str, str] = {}
@@ -153,7 +148,6 @@ async def receive_form(
             "on_part_end": on_part_end,
         },
     )
-    state["parser"] = parser
     try:
         async for chunk in request.stream():
             parser.write(chunk)

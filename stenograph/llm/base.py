@@ -60,12 +60,15 @@ class StructuredLevel(enum.IntEnum):
     server rejects a ``response_format`` and remembers the level that worked.
 
     * ``JSON_SCHEMA``: ``response_format={"type": "json_schema", ...}`` (OpenAI, vLLM, Ollama >= 0.5,
-      llama.cpp server) or a grammar built from the schema (embedded llama.cpp).
+      llama.cpp server, LM Studio) or a grammar built from the schema (embedded llama.cpp).
+    * ``JSON_OBJECT_SCHEMA``: ``{"type": "json_object", "schema": ...}``, the extension of llama.cpp's
+      server and llama-cpp-python's server (which rejects ``json_schema``), constrained by the schema.
     * ``JSON_OBJECT``: ``{"type": "json_object"}``: any JSON object; the schema is in the prompt only.
     * ``PROMPT``: no ``response_format``; the schema is in the prompt and a bad answer gets a repair prompt.
     """
 
-    JSON_SCHEMA = 3
+    JSON_SCHEMA = 4
+    JSON_OBJECT_SCHEMA = 3
     JSON_OBJECT = 2
     PROMPT = 1
 

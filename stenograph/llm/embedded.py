@@ -72,12 +72,24 @@ class EmbeddedLlamaClient:
                 "the embedded LLM needs llama-cpp-python: pip install 'stenograph[embedded]'"
             ) from exc
         probe = llama_cpp.Llama(model_path=str(self.path), vocab_only=True, verbose=False)
-        self.n_ctx_train = int(probe.n_ctx_train())
-        self.model_name = str(probe.metadata.get("general.name") or self.path.stem)
-        del probe
-        n_ctx = context_tokens or min(self.n_ctx_train, EMBEDDED_MAX_CONTEXT)
+        metadata: dict[str, str] = dict(probe.metadata)
+        probe.close()
+        architecture = metadata.get("general.architecture", "")
+        #: The model's trained context (tokens), ``<architecture>.context_length`` in the GGUF metadata.
+        self.n_ctx_train = int(metadata.get(f"{architecture}.context_length") or 0)
+        self.model_name = str(metadata.get("general.name") or self.path.stem)
+        n_ctx = context_tokens or min(self.n_ctx_train or EMBEDDED_MAX_CONTEXT, EMBEDDED_MAX_CONTEXT)
+        # A GGUF without a chat template (Gemma base models) would get llama-cpp's generic format.
+        chat_format = (
+            "gemma" if architecture.startswith("gemma") and "tokenizer.chat_template" not in metadata else None
+        )
         self._llama = llama_cpp.Llama(
-            model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False
+            model_path=str(self.path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            seed=seed,
+            chat_format=chat_format,
+            verbose=False,
         )
         self._lock = threading.Lock()
         self.level = StructuredLevel.JSON_SCHEMA
@@ -114,7 +126,7 @@ class EmbeddedLlamaClient:
         with self._lock:
             try:
                 result: Any = self._llama.create_chat_completion(
-                    messages=[dict(message) for message in messages],
+                    messages=[dict(message) for message in messages],  # type: ignore[misc]
                     max_tokens=max_tokens,
                     temperature=temperature,
                     **options,

@@ -101,6 +101,7 @@ def gemma_gguf_path(settings: Settings) -> Path:
             raise ConfigurationError(
                 f"assembled {GEMMA_FILE_NAME} has SHA-256 {digest.hexdigest()}, expected {GEMMA_SHA256}"
             )
+        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; the model is not secret
         os.replace(temp_name, target)
     finally:
         if os.path.exists(temp_name):

@@ -2,9 +2,10 @@
 server, llama-cpp-python's server, vLLM and LM Studio.
 
 Structured output: the client first sends ``response_format={"type": "json_schema", ...}``; when the
-server rejects it (a 400/422 naming ``response_format``/``json_schema``), it retries the same call with
-``{"type": "json_object"}``, then with none (the schema is in the prompt either way; see
-:mod:`stenograph.llm.structured`). The level that worked is remembered for the client's lifetime.
+server rejects it (a 400/422, or llama-cpp-python's 500 validation error, naming ``response_format``/
+``json_schema``), it retries the same call with ``{"type": "json_object", "schema": ...}`` (llama.cpp's
+extension), then ``{"type": "json_object"}``, then with none (the schema is in the prompt at every level;
+see :mod:`stenograph.llm.structured`). The level that worked is remembered for the client's lifetime.
 
 Context size, first that answers: the ``context_tokens`` argument (``settings.llm_context_tokens``);
 for Ollama 2048 (its OpenAI-compatible endpoint runs the model at its ``num_ctx``, 2048 by default
@@ -88,6 +89,11 @@ def classify_status_error(
         sent_format: whether the request carried a ``response_format``.
     """
     snippet = body.strip().replace("\n", " ")[:300]
+    # llama-cpp-python answers 500 to a response_format its request model does not know (a pydantic error).
+    about_format = sent_format and _FORMAT.search(body) is not None and _OVERFLOW.search(body) is None
+    validation = status < 500 or "literal_error" in body or "validation error" in body
+    if about_format and status in (400, 415, 422, 500, 501) and validation:
+        return LLMUnsupportedFormat(f"LLM server at {endpoint} rejected the response_format: {snippet}")
     if status >= 500 or status in (408, 429):
         message = f"LLM server at {endpoint} answered HTTP {status}: {snippet}"
         return LLMUnavailable(message, endpoint=endpoint)
@@ -95,8 +101,6 @@ def classify_status_error(
         size = next((int(g) for m in _OVERFLOW_SIZE.finditer(body) for g in m.groups() if g), None)
         message = f"the prompt does not fit the model's context: {snippet}"
         return LLMContextOverflow(message, context_tokens=size)
-    if sent_format and status in (400, 415, 422, 501) and _FORMAT.search(body):
-        return LLMUnsupportedFormat(f"LLM server at {endpoint} rejected the response_format: {snippet}")
     message = f"LLM server at {endpoint} refused the request (HTTP {status}): {snippet}"
     return LLMRequestRejected(message, endpoint=endpoint, status=status)
 
@@ -240,6 +244,8 @@ class OpenAICompatibleClient:
         if level == StructuredLevel.JSON_SCHEMA:
             spec = {"name": name, "schema": dict(schema), "strict": True}
             return {"type": "json_schema", "json_schema": spec}
+        if level == StructuredLevel.JSON_OBJECT_SCHEMA:
+            return {"type": "json_object", "schema": dict(schema)}
         if level == StructuredLevel.JSON_OBJECT:
             return {"type": "json_object"}
         return None

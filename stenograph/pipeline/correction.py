@@ -157,9 +157,10 @@ def edit_ratio(original: str, proposed: str) -> float:
 
     Edits are counted on :class:`difflib.SequenceMatcher`'s character alignment: each replace, delete
     or insert block counts ``max(old length, new length)``. This is an upper bound of the Levenshtein
-    distance (0 for equal strings; 1.0 or more for a rewrite). Leading/trailing spaces are ignored.
+    distance (0 for equal strings; 1.0 or more for a rewrite). Leading/trailing spaces are ignored, and
+    so is case (compared with ``str.casefold``): restoring capitalisation corrects, it does not rewrite.
     """
-    a, b = original.strip(), proposed.strip()
+    a, b = original.strip().casefold(), proposed.strip().casefold()
     if a == b:
         return 0.0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)

@@ -6,6 +6,7 @@ the last step before it. Which steps run: the upload's ``steps``, else ``STENOGR
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,11 @@ from stenograph.settings import PIPELINE_STEPS, Settings
 #: Model names that need no download: packaged models, and OpenAI's name for "the default".
 OFFLINE_MODELS = ("tiny.en", "base")
 DEFAULT_MODEL_ALIASES = ("whisper-1", "default", "")
+
+
+def new_stored_name() -> str:
+    """A generated file name for an upload in the data directory (never the client's name)."""
+    return secrets.token_hex(16)
 
 
 def split_list(value: str | Sequence[str] | None) -> list[str]:

@@ -55,8 +55,9 @@ EXTRACTIVE_TITLE = "Extractive summary (no LLM configured)"
 DEFAULT_TEMPLATE = "meeting-notes"
 #: Tokens reserved for the answer: a quarter of the context, at most this many.
 MAX_ANSWER_TOKENS = 1024
+MIN_ANSWER_TOKENS = 192
 SAFETY_TOKENS = 64
-_TIMESTAMP = r"^\[?(\d{1,2}:)?\d{1,3}:\d{2}\]?$"
+_TIMESTAMP = r"^\[?([0-9]{1,2}:)?[0-9]{1,3}:[0-9]{2}\]?$"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 SUMMARY_SCHEMA: dict[str, Any] = {
@@ -404,6 +405,7 @@ def summarize(
     context_tokens: int | None = None,
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
 ) -> SummaryResult:
     """Summarise ``segments`` (see the module doc).
 
@@ -416,6 +418,10 @@ def summarize(
         context_tokens: context to plan for (tokens); None asks the client.
         on_progress: called with (fraction 0..1, message) after each model call of the map step.
         should_stop: polled before each model call.
+        max_answer_tokens: cap of each answer (tokens). Each answer gets a quarter of the context, at
+            most this, at least :data:`MIN_ANSWER_TOKENS`, and no more than half the transcript's
+            tokens plus :data:`MIN_ANSWER_TOKENS` (a short transcript needs a short summary; a weak model
+            that rambles stops sooner).
 
     Raises:
         TaskCancelled: ``should_stop()`` returned True.
@@ -434,10 +440,13 @@ def summarize(
         return result
     system = _system_prompt(chosen, language)
     context = context_tokens or client.context_tokens()
-    answer_tokens = min(MAX_ANSWER_TOKENS, context // 4)
+    lines = [f"[{format_timestamp(segment.start)}] {segment.text.strip()}" for segment in spoken]
+    transcript_tokens = client.count_tokens("\n".join(lines))
+    answer_tokens = max(
+        MIN_ANSWER_TOKENS, min(max_answer_tokens, context // 4, transcript_tokens // 2 + MIN_ANSWER_TOKENS)
+    )
     fixed = client.count_tokens(system + "\n\n" + schema_prompt(SUMMARY_SCHEMA)) + SAFETY_TOKENS + 40
     budget = context - fixed - answer_tokens
-    lines = [f"[{format_timestamp(segment.start)}] {segment.text.strip()}" for segment in spoken]
     run = _Summarizer(client, system, should_stop)
     while True:
         if budget < 64:

@@ -90,7 +90,7 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
             try:
                 probed.append((received, probe_upload(received.path)))
             except MediaError as exc:
-                status = 422 if exc.kind == "empty_file" else 415
+                status = 422 if exc.kind in ("empty_file", "damaged") else 415
                 raise APIError(status, exc.kind, f"{received.filename}: {exc}", filename=received.filename) from exc
     except BaseException:
         form.discard()

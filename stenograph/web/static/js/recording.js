@@ -329,7 +329,8 @@ export const RecordingPage = {
       const names = {};
       for (const k of labels.value) if ((speakerNames[k] || "").trim()) names[k] = speakerNames[k].trim();
       try {
-        await api(`${base.value}/speakers`, { method: "PUT", body: { names } });
+        const res = await api(`${base.value}/speakers`, { method: "PUT", body: { names } });
+        applyNames(res);
         notify("Speaker names saved.");
         speakers.open = false;
         await loadTranscript();

@@ -1,0 +1,125 @@
+"""An OpenAI-compatible ``POST /v1/audio/transcriptions``, served through the same queue.
+
+Existing OpenAI clients point their base URL at Stenograph (``http://127.0.0.1:8000/v1``). The upload
+becomes a recording with a transcription task; the answer comes when the task is done. ``model=whisper-1``
+means the configured default model. Errors carry OpenAI's ``{"error": {...}}`` shape beside ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from stenograph.api.errors import APIError
+from stenograph.api.routes.recordings import store_of
+from stenograph.api.state import StateDep
+from stenograph.api.uploads import receive_form
+from stenograph.errors import ConfigurationError, MediaError
+from stenograph.pipeline.formats import to_openai_verbose_json, to_srt, to_vtt
+from stenograph.pipeline.submit import PipelineRequest, probe_upload, submit_recording
+from stenograph.pipeline.types import TranscriptInfo
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+#: Seconds between two looks at the task while the client waits.
+WAIT_POLL_SECONDS = 0.25
+
+
+def openai_error(status: int, message: str, code: str) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JSONResponse(
+        {
+            "error": {"message": message, "type": kind, "param": None, "code": code},
+            "detail": {"code": code, "message": message},
+        },
+        status_code=status,
+    )
+
+
+@router.post("/audio/transcriptions", operation_id="openai_create_transcription", response_model=None)
+async def create_transcription(request: Request, state: StateDep) -> Response:
+    """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
+    verbose_json), ``timestamp_granularities[]`` (segment, word)."""
+    settings = state.settings
+    try:
+        form = await receive_form(request, settings.uploads_dir, settings.max_upload_bytes)
+    except APIError as exc:
+        return openai_error(exc.status_code, str(exc), exc.code)
+    try:
+        if len(form.files) != 1:
+            raise APIError(400, "invalid_file", "send exactly one audio file in the 'file' field")
+        response_format = (form.first("response_format") or "json").strip()
+        if response_format not in RESPONSE_FORMATS:
+            raise APIError(
+                400, "invalid_response_format", f"response_format must be one of {', '.join(RESPONSE_FORMATS)}"
+            )
+        granularities = form.fields.get("timestamp_granularities[]", []) + form.fields.get(
+            "timestamp_granularities", []
+        )
+        try:
+            pipeline = PipelineRequest.build(
+                settings,
+                steps=["transcription"],
+                language=form.first("language"),
+                model=form.first("model"),
+                prompt=form.first("prompt"),
+                word_timestamps="word" in granularities,
+            )
+        except ConfigurationError as exc:
+            raise APIError(400, "invalid_request", str(exc)) from exc
+        received = form.files[0]
+        try:
+            media = probe_upload(received.path)
+        except MediaError as exc:
+            raise APIError(400, exc.kind, f"{received.filename}: {exc}") from exc
+    except APIError as exc:
+        form.discard()
+        return openai_error(exc.status_code, str(exc), exc.code)
+    store = store_of(state)
+    recording_id, [task] = submit_recording(
+        state.queue,
+        store,
+        pipeline,
+        name=received.filename,
+        stored_name=received.path.name,
+        size_bytes=received.size_bytes,
+        media=media,
+    )
+    while True:
+        record = await asyncio.to_thread(state.queue.get, task.id)
+        if record.status in ("completed", "failed", "cancelled"):
+            break
+        if await request.is_disconnected():
+            await asyncio.to_thread(state.queue.cancel, task.id)
+            return Response(status_code=499)
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+    if record.status != "completed":
+        message = record.error_message or f"the transcription was {record.status}"
+        status = 400 if record.error_kind in ("bad_media", "not_media", "no_audio_stream", "empty_file") else 500
+        return openai_error(status, message, record.error_kind or record.status)
+    version = store.pick_version(recording_id, "original")
+    segments = store.segments(version.id)
+    text = " ".join(s.text.strip() for s in segments if s.text.strip())
+    headers = {"X-Stenograph-Recording-Id": str(recording_id), "X-Stenograph-Task-Id": str(task.id)}
+    if response_format == "text":
+        return Response(text + "\n", media_type="text/plain; charset=utf-8", headers=headers)
+    if response_format == "srt":
+        return Response(to_srt(segments), media_type="text/plain; charset=utf-8", headers=headers)
+    if response_format == "vtt":
+        return Response(to_vtt(segments), media_type="text/vtt; charset=utf-8", headers=headers)
+    if response_format == "verbose_json":
+        info = TranscriptInfo(
+            language=version.language,
+            language_probability=float(version.info.get("language_probability") or 0.0),
+            duration_s=float(version.info.get("duration_s") or media.duration_s or 0.0),
+            model=str(version.info.get("model") or ""),
+        )
+        body: dict[str, Any] = to_openai_verbose_json(segments, info)
+        if "word" not in granularities:
+            body.pop("words", None)
+        return JSONResponse(body, headers=headers)
+    return JSONResponse({"text": text}, headers=headers)

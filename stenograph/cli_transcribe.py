@@ -1,0 +1,237 @@
+"""``stenograph transcribe FILE...``: enqueue files, show a progress bar per file, write the transcripts.
+
+Through the local database by default (a worker is started for the command when none is live), or
+through a running server with ``--server-url`` (env ``STENOGRAPH_SERVER_URL``). Exits 1 when any file
+failed, naming it and why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from stenograph.errors import ConfigurationError, MediaError
+from stenograph.settings import Settings
+
+Format = Literal["srt", "vtt", "txt", "json"]
+console = Console(stderr=True)
+POLL_SECONDS = 0.5
+
+
+@dataclass
+class Job:
+    """One file's way through the queue."""
+
+    source: Path
+    recording_id: int | None = None
+    task_id: int | None = None
+    bar: TaskID | None = None
+    error: str | None = None
+    output: Path | None = None
+
+
+def output_path(directory: Path, source: Path, fmt: str) -> Path:
+    return directory / f"{source.stem}.{fmt}"
+
+
+def transcribe(
+    files: Annotated[list[Path], typer.Argument(help="Audio or video files.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="srt, vtt, txt or json.")] = "srt",
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the transcripts go.")] = Path("."),
+    language: Annotated[str | None, typer.Option(help="Language code (default: detect).")] = None,
+    model: Annotated[str | None, typer.Option(help="Whisper model name or path (default: the setting).")] = None,
+    server_url: Annotated[
+        str | None, typer.Option(envvar="STENOGRAPH_SERVER_URL", help="A running Stenograph server to use.")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (local mode).")] = None,
+) -> None:
+    """Transcribe files through the queue and write one transcript per file."""
+    from stenograph.cli import _settings
+
+    if format not in ("srt", "vtt", "txt", "json"):
+        console.print(f"[red]--format must be srt, vtt, txt or json, not {format!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [Job(Path(f)) for f in files]
+    for job in jobs:
+        if not job.source.is_file():
+            job.error = "no such file"
+    if server_url:
+        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model)
+    else:
+        _run_local(jobs, settings, format, output_dir, language, model)
+    failed = [job for job in jobs if job.error]
+    for job in jobs:
+        if job.error:
+            console.print(f"[red]✗ {job.source}: {job.error}[/red]")
+        else:
+            console.print(f"[green]✓ {job.source} → {job.output}[/green]")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[state]}"),
+        console=console,
+    )
+
+
+def _run_local(
+    jobs: list[Job], settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+) -> None:
+    from stenograph.db import create_db_engine, upgrade
+    from stenograph.pipeline.formats import to_srt, to_txt, to_vtt
+    from stenograph.pipeline.store import TranscriptStore
+    from stenograph.pipeline.submit import PipelineRequest, new_stored_name, probe_upload, submit_recording
+    from stenograph.queue import TaskQueue
+    from stenograph.queue.wakeup import notify_local
+
+    engine = create_db_engine(settings)
+    upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
+    queue = TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+    store = TranscriptStore(engine)
+    try:
+        request = PipelineRequest.build(settings, steps=["transcription"], language=language, model=model)
+    except ConfigurationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        if job.error:
+            continue
+        stored = settings.uploads_dir / new_stored_name()
+        shutil.copyfile(job.source, stored)
+        try:
+            media = probe_upload(stored)
+        except MediaError as exc:
+            job.error = str(exc)
+            continue
+        job.recording_id, [task] = submit_recording(
+            queue,
+            store,
+            request,
+            name=job.source.name,
+            stored_name=stored.name,
+            size_bytes=stored.stat().st_size,
+            media=media,
+        )
+        job.task_id = task.id
+    worker = None
+    if any(job.task_id for job in jobs) and not any(w.live for w in queue.workers()):
+        worker = _start_worker(settings)
+    try:
+        with _progress() as progress:
+            for job in jobs:
+                if job.task_id:
+                    job.bar = progress.add_task(job.source.name, total=1.0, state="pending")
+            while any(job.task_id and job.bar is not None and not progress.tasks[job.bar].finished for job in jobs):
+                for job in jobs:
+                    if not job.task_id or job.bar is None or progress.tasks[job.bar].finished:
+                        continue
+                    record = queue.get(job.task_id)
+                    progress.update(job.bar, completed=record.progress, state=record.status)
+                    if record.status == "completed":
+                        assert job.recording_id is not None
+                        version = store.pick_version(job.recording_id, "original")
+                        segments = store.segments(version.id)
+                        job.output = output_path(output_dir, job.source, fmt)
+                        if fmt == "json":
+                            import json
+
+                            from stenograph.api.routes.transcripts import transcript_json
+
+                            body = json.dumps(transcript_json(job.recording_id, version, segments), indent=2)
+                        else:
+                            body = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt}[fmt](segments)
+                        job.output.write_text(body, encoding="utf-8")
+                        progress.update(job.bar, completed=1.0, state="completed")
+                    elif record.status in ("failed", "cancelled"):
+                        job.error = record.error_message or record.status
+                        progress.update(job.bar, completed=1.0, state=record.status)
+                time.sleep(POLL_SECONDS)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(settings.shutdown_grace_seconds + 10)
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    from stenograph.supervisor import settings_environment
+
+    log = open(os.devnull, "wb")  # noqa: SIM115 - lives as long as the worker
+    return subprocess.Popen(
+        [sys.executable, "-m", "stenograph.worker"], env=settings_environment(settings), stdout=log, stderr=log
+    )
+
+
+def _run_remote(
+    jobs: list[Job], url: str, settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as client:
+        for job in jobs:
+            if job.error:
+                continue
+            data = {"steps": "transcription"}
+            if language:
+                data["language"] = language
+            if model:
+                data["model"] = model
+            try:
+                with job.source.open("rb") as handle:
+                    response = client.post("/recordings", data=data, files={"file": (job.source.name, handle)})
+            except httpx.HTTPError as exc:
+                job.error = f"cannot reach {url}: {exc}"
+                continue
+            if response.status_code != 201:
+                job.error = _message(response)
+                continue
+            recording = response.json()["data"][0]
+            job.recording_id = recording["id"]
+            job.task_id = recording["tasks"][0]["id"]
+        with _progress() as progress:
+            for job in jobs:
+                if job.task_id:
+                    job.bar = progress.add_task(job.source.name, total=1.0, state="pending")
+            while any(job.task_id and job.bar is not None and not progress.tasks[job.bar].finished for job in jobs):
+                for job in jobs:
+                    if not job.task_id or job.bar is None or progress.tasks[job.bar].finished:
+                        continue
+                    task = client.get(f"/tasks/{job.task_id}").json()
+                    progress.update(job.bar, completed=task["progress"], state=task["status"])
+                    if task["status"] == "completed":
+                        body = client.get(
+                            f"/recordings/{job.recording_id}/transcript",
+                            params={"format": fmt, "version": "original", "download": fmt == "json"},
+                        )
+                        job.output = output_path(output_dir, job.source, fmt)
+                        job.output.write_text(body.text, encoding="utf-8")
+                        progress.update(job.bar, completed=1.0)
+                    elif task["status"] in ("failed", "cancelled"):
+                        job.error = (task.get("error") or {}).get("message") or task["status"]
+                        progress.update(job.bar, completed=1.0)
+                time.sleep(POLL_SECONDS)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["detail"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"
