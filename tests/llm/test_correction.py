@@ -31,6 +31,7 @@ def test_edit_ratio() -> None:
     assert edit_ratio("hello world", " hello world ") == 0.0
     assert edit_ratio("hello world", "hello word") == pytest.approx(1 / 11)
     assert edit_ratio("abc", "xyz") == 1.0
+    assert edit_ratio("IT WAS THE FIRST", "It was the first") == 0.0  # case is not an edit
     assert edit_ratio("short", "a completely different and much longer sentence") > 1.0
 
 

@@ -16,7 +16,7 @@ from stenograph.llm.errors import (
 )
 from stenograph.llm.openai_client import OLLAMA_CONTEXT_TOKENS, OpenAICompatibleClient
 from stenograph.llm.structured import chat_json
-from tests.llm.helpers import FakeServer, completion, load_fixture
+from tests.llm.helpers import FakeServer, Recorded, completion, load_fixture
 
 SCHEMA = {
     "type": "object",
@@ -39,7 +39,12 @@ def ask(client: OpenAICompatibleClient) -> str:
 
 
 def formats(server: FakeServer) -> list[str | None]:
-    return [(body.get("response_format") or {}).get("type") for body in server.chat_requests()]
+    """The response_format of each chat request: its type, with "+schema" when it carries a schema."""
+    kinds: list[str | None] = []
+    for body in server.chat_requests():
+        fmt = body.get("response_format")
+        kinds.append(None if fmt is None else fmt["type"] + ("+schema" if "schema" in fmt else ""))
+    return kinds
 
 
 def test_json_schema_accepted_first_time(fake_server: FakeServer) -> None:
@@ -53,10 +58,12 @@ def test_json_schema_accepted_first_time(fake_server: FakeServer) -> None:
 
 
 def test_openai_rejects_json_schema_then_json_object_works_and_is_remembered(fake_server: FakeServer) -> None:
-    def route(request: object) -> tuple[int, object]:
-        body = request.body  # type: ignore[attr-defined]
-        if body.get("response_format", {}).get("type") == "json_schema":
+    def route(request: Recorded) -> tuple[int, object]:
+        fmt = request.body.get("response_format", {})
+        if fmt.get("type") == "json_schema":
             return 400, load_fixture("openai_error_json_schema_unsupported.json")
+        if "schema" in fmt:  # OpenAI does not know llama.cpp's extension
+            return 400, {"error": {"message": "Unrecognized request argument: response_format.schema"}}
         return 200, completion("openai_chat_completion.json", '{"answer": "ok"}')
 
     fake_server.routes[CHAT] = route
@@ -64,10 +71,10 @@ def test_openai_rejects_json_schema_then_json_object_works_and_is_remembered(fak
     assert ask(client) == "ok"
     assert client.level == StructuredLevel.JSON_OBJECT
     assert ask(client) == "ok"
-    assert formats(fake_server) == ["json_schema", "json_object", "json_object"]
+    assert formats(fake_server) == ["json_schema", "json_object+schema", "json_object", "json_object"]
 
 
-def test_vllm_literal_error_falls_back_to_json_object(fake_server: FakeServer) -> None:
+def test_vllm_literal_error_falls_back_to_json_object_with_schema(fake_server: FakeServer) -> None:
     fake_server.reply(
         *CHAT,
         (400, load_fixture("vllm_error_response_format.json")),
@@ -75,21 +82,37 @@ def test_vllm_literal_error_falls_back_to_json_object(fake_server: FakeServer) -
     )
     client = client_for(fake_server)
     assert ask(client) == "v"
-    assert formats(fake_server) == ["json_schema", "json_object"]
+    assert formats(fake_server) == ["json_schema", "json_object+schema"]
+    assert fake_server.chat_requests()[1]["response_format"]["schema"] == SCHEMA
+
+
+def test_llama_cpp_python_500_validation_error_is_a_format_rejection(fake_server: FakeServer) -> None:
+    fake_server.reply(
+        *CHAT,
+        (500, load_fixture("llamacpp_python_error_json_schema_500.json")),
+        (200, completion("llamacpp_python_chat_completion.json", '{"answer": "g"}')),
+    )
+    client = client_for(fake_server)
+    assert ask(client) == "g"
+    assert client.level == StructuredLevel.JSON_OBJECT_SCHEMA
 
 
 def test_no_json_mode_falls_back_to_prompt_and_repair(fake_server: FakeServer) -> None:
-    fake_server.reply(
-        *CHAT,
-        (400, load_fixture("openai_error_json_schema_unsupported.json")),
-        (400, load_fixture("openai_error_json_object_unsupported.json")),
-        (200, completion("ollama_chat_completion.json", "Sure! The answer is yes.")),
-        (200, completion("ollama_chat_completion.json", '```json\n{"answer": "repaired"}\n```')),
-    )
+    def route(request: Recorded) -> tuple[int, object]:
+        fmt = request.body.get("response_format")
+        if fmt is not None and fmt["type"] == "json_schema":
+            return 400, load_fixture("openai_error_json_schema_unsupported.json")
+        if fmt is not None:
+            return 400, load_fixture("openai_error_json_object_unsupported.json")
+        if all(message["role"] != "assistant" for message in request.body["messages"]):
+            return 200, completion("ollama_chat_completion.json", "Sure! The answer is yes.")
+        return 200, completion("ollama_chat_completion.json", '```json\n{"answer": "repaired"}\n```')
+
+    fake_server.routes[CHAT] = route
     client = client_for(fake_server)
     assert ask(client) == "repaired"
     assert client.level == StructuredLevel.PROMPT
-    assert formats(fake_server) == ["json_schema", "json_object", None, None]
+    assert formats(fake_server) == ["json_schema", "json_object+schema", "json_object", None, None]
     repair = fake_server.chat_requests()[-1]["messages"]
     assert repair[-2] == {"role": "assistant", "content": "Sure! The answer is yes."}
     assert "not usable" in repair[-1]["content"]
@@ -97,7 +120,12 @@ def test_no_json_mode_falls_back_to_prompt_and_repair(fake_server: FakeServer) -
 
 @pytest.mark.parametrize(
     "fixture",
-    ["openai_error_context_length.json", "vllm_error_context_length.json", "llamacpp_error_context.json"],
+    [
+        "openai_error_context_length.json",
+        "vllm_error_context_length.json",
+        "llamacpp_error_context.json",
+        "llamacpp_python_error_context.json",
+    ],
 )
 def test_context_length_errors_are_recognised(fake_server: FakeServer, fixture: str) -> None:
     fake_server.reply(*CHAT, (400, load_fixture(fixture)))
@@ -163,8 +191,8 @@ def test_llamacpp_server_context_and_tokenizer(fake_server: FakeServer) -> None:
 def test_vllm_context_from_models_and_tokenize_count(fake_server: FakeServer) -> None:
     fake_server.reply("GET", "/v1/models", (200, load_fixture("vllm_models.json")))
 
-    def tokenize(request: object) -> tuple[int, object]:
-        body = request.body  # type: ignore[attr-defined]
+    def tokenize(request: Recorded) -> tuple[int, object]:
+        body = request.body
         if "prompt" not in body:
             return 400, {"object": "error", "message": "Field required: prompt", "code": 400}
         return 200, load_fixture("vllm_tokenize.json")

@@ -1,0 +1,99 @@
+"""Word error rate of transcripts before and after correction, for tests wired to any transcript source.
+
+The functions take segments, so the integration tests can pass the real pipeline's transcripts; the
+corpus tests here pass faster-whisper tiny.en transcripts of the English clips in the speech corpus.
+Scored with jiwer after Whisper's ``EnglishTextNormalizer`` (lower case, no punctuation, numbers and
+spellings such as "mister" -> "mr" unified), corpus-level (errors summed over clips).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jiwer
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from stenograph.llm.base import LLMClient
+from stenograph.llm.fake import ScriptedLLM
+from stenograph.pipeline.correction import correct_segments
+from stenograph.pipeline.types import Segment
+
+_NORMALIZE = EnglishTextNormalizer()
+
+#: English clips with a single-speaker reference (stereo_diarization has two overlapping talkers;
+#: jfk.flac and the 8 kHz LDC93S1 copy repeat other clips).
+ENGLISH_CLIPS = (
+    "jfk.wav",
+    "librispeech-1995-1837-0001.wav",
+    "LDC93S1.wav",
+    "LJ001-0001.wav",
+    "LJ001-0007.wav",
+    "sense_and_sensibility_01_austen_64kb-0870.wav",
+    "sense_and_sensibility_01_austen_64kb-0920.wav",
+)
+
+
+def corpus_dir() -> Path:
+    """``STENOGRAPH_CORPUS_DIR``, default ``../shared/audio`` relative to the repository root."""
+    root = Path(__file__).resolve().parents[2]
+    return Path(os.environ.get("STENOGRAPH_CORPUS_DIR") or root.parent / "shared" / "audio")
+
+
+def english_references(folder: Path) -> dict[str, str]:
+    """``{file name: reference text}`` of :data:`ENGLISH_CLIPS` from ``MANIFEST.tsv``."""
+    with (folder / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    header = rows[0]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    return {name: table[name]["reference_text"] for name in ENGLISH_CLIPS if name in table}
+
+
+def text_of(segments: Sequence[Segment]) -> str:
+    return " ".join(segment.text.strip() for segment in segments)
+
+
+def corpus_wer(references: Mapping[str, str], transcripts: Mapping[str, Sequence[Segment]]) -> float:
+    """Corpus-level WER (0..1+) of ``transcripts`` against ``references``, both keyed by clip."""
+    names = sorted(references)
+    truth = [_NORMALIZE(references[name]) for name in names]
+    hypothesis = [_NORMALIZE(text_of(transcripts[name])) for name in names]
+    return float(jiwer.wer(truth, hypothesis))
+
+
+def split_reference(segments: Sequence[Segment], reference: str) -> list[str]:
+    """The reference's words shared out over ``segments`` in proportion to their word counts."""
+    words = reference.split()
+    counts = [max(1, len(segment.text.split())) for segment in segments]
+    total = sum(counts)
+    pieces, used, cumulative = [], 0, 0
+    for count in counts:
+        cumulative += count
+        end = round(len(words) * cumulative / total)
+        pieces.append(" ".join(words[used:end]))
+        used = end
+    return pieces
+
+
+def correct_all(
+    client: LLMClient | None, transcripts: Mapping[str, Sequence[Segment]], **options: object
+) -> dict[str, list[Segment]]:
+    """Each clip's transcript corrected by ``client`` (options go to ``correct_segments``)."""
+    return {
+        name: correct_segments(client, segments, **options).segments  # type: ignore[arg-type]
+        for name, segments in transcripts.items()
+    }
+
+
+def wer_with_reference_corrections(
+    references: Mapping[str, str], transcripts: Mapping[str, Sequence[Segment]]
+) -> tuple[float, float]:
+    """(WER before, WER after) a scripted client proposes the reference text of every segment."""
+    corrected = {}
+    for name, segments in transcripts.items():
+        pieces = split_reference(segments, references[name])
+        fixes = {segment.index: piece for segment, piece in zip(segments, pieces, strict=True)}
+        corrected[name] = correct_segments(ScriptedLLM.corrections(fixes), segments).segments
+    return corpus_wer(references, transcripts), corpus_wer(references, corrected)
