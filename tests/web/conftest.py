@@ -130,17 +130,22 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @dataclass
@@ -200,7 +205,9 @@ def jfk_wav() -> Path:
     return path
 
 
-SPOKEN_TEXT = "The quick brown fox jumps over the lazy dog. Stenograph writes down what people say."
+SPOKEN_TEXT = "The quick brown fox jumps over the lazy dog. We write down what people say."
+#: Words Whisper tiny.en reliably hears in the espeak-ng rendering of SPOKEN_TEXT.
+SPOKEN_WORDS = ("quick", "lazy", "people")
 
 
 @pytest.fixture(scope="session")

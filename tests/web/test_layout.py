@@ -81,7 +81,7 @@ def test_recordings_search(web: Watched, sample_recording: dict[str, Any]) -> No
     open_page(web, "recording", sample_recording)  # transcribed, so its text is searchable
     web.goto("#/recordings")
     search = page.get_by_test_id("search-input")
-    search.fill("lazy")
+    search.fill("people")
     row = page.locator(f'[data-testid="recording-row"][data-recording-id="{sample_recording["id"]}"]')
     expect(row).to_be_visible()
     search.fill("zzzz-no-such-words")

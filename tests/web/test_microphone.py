@@ -15,23 +15,16 @@ pytestmark = pytest.mark.web
 
 
 @pytest.fixture
-def mic_web(server: Server) -> Iterator[Watched]:
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
+def mic_web(playwright: Any, server: Server) -> Iterator[Watched]:
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
-        page = context.new_page()
-        try:
-            yield _watch(page, server.url)
-        finally:
-            context.close()
-            browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
+    page = context.new_page()
+    try:
+        yield _watch(page, server.url)
+    finally:
+        context.close()
+        browser.close()
 
 
 def test_microphone_recording_is_uploaded(mic_web: Watched) -> None:

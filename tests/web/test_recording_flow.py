@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Server, Watched, shot
+from .conftest import SPOKEN_WORDS, Server, Watched, shot
 
 pytestmark = pytest.mark.web
 
@@ -112,7 +112,7 @@ def test_generated_speech_upload(web: Watched, espeak_wav: Path) -> None:
     watch_transcription(web, recording)
     open_recording(web, recording)
     text = transcript_text(page)
-    for word in ("quick", "fox", "lazy"):
+    for word in SPOKEN_WORDS:
         assert word in text, text
     check_seek(page, 0)
     assert web.errors_except() == []
