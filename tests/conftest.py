@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
 from stenograph.settings import Settings, build_settings
+from tests.audio_factory import AudioFactory, corpus_dir, tools_missing
 
 POSTGRES_ADMIN_URL = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -85,6 +86,7 @@ def make_settings(tmp_path: Path, database_url: str | None):  # type: ignore[no-
             "backoff_cap_seconds": 0.2,
             "shutdown_grace_seconds": 10.0,
             "cancel_grace_seconds": 3.0,
+            "llm": "none",
         }
         values.update(overrides)
         return build_settings(**values)
@@ -108,3 +110,43 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def queue(engine: Engine, settings: Settings) -> TaskQueue:
     return TaskQueue(engine, settings)
+
+
+@pytest.fixture(scope="session")
+def audio(tmp_path_factory: pytest.TempPathFactory) -> AudioFactory:
+    """Session-wide :class:`AudioFactory`; skips when espeak-ng, sox or ffmpeg is missing."""
+    missing = tools_missing()
+    if missing:
+        pytest.skip(f"audio generation needs {', '.join(missing)} (apt-get install espeak-ng sox ffmpeg)")
+    return AudioFactory(tmp_path_factory.mktemp("audio"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The speech corpus folder (STENOGRAPH_CORPUS_DIR, default ../shared/audio); skips when absent."""
+    folder = corpus_dir()
+    if not (folder / "MANIFEST.tsv").is_file():
+        pytest.skip(f"speech corpus not found at {folder} (set STENOGRAPH_CORPUS_DIR)")
+    return folder
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings on SQLite only, for the slow model tests that need not run per backend."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "data_dir": tmp_path / "data",
+            "poll_interval": 0.5,
+            "heartbeat_seconds": 0.5,
+            "lease_seconds": 5.0,
+            "backoff_base_seconds": 0.05,
+            "backoff_cap_seconds": 0.2,
+            "shutdown_grace_seconds": 10.0,
+            "cancel_grace_seconds": 3.0,
+            "llm": "none",
+        }
+        values.update(overrides)
+        return build_settings(**values)
+
+    return make

@@ -72,7 +72,7 @@ async def receive_form(
     form = ReceivedForm()
     header_field = bytearray()
     header_value = bytearray()
-    headers: dict[str, str] = {}
+    headers: dict[str, bytes] = {}
     field_bytes = 0
     current: dict[str, object] = {}
 
@@ -87,12 +87,12 @@ async def receive_form(
         header_value.extend(data[start:end])
 
     def on_header_end() -> None:
-        headers[header_field.decode("latin-1").lower()] = header_value.decode("utf-8", errors="replace")
+        headers[header_field.decode("latin-1").lower()] = bytes(header_value)
         header_field.clear()
         header_value.clear()
 
     def on_headers_finished() -> None:
-        _, disposition = parse_options_header(headers.get("content-disposition", ""))
+        _, disposition = parse_options_header(headers.get("content-disposition", b""))
         name = disposition.get(b"name", b"").decode("utf-8", errors="replace")
         filename = disposition.get(b"filename")
         current["name"] = name

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_factory import SPECS, AudioFactory
 
 from stenograph.errors import MediaError
 from stenograph.pipeline.media import iter_audio_windows, probe
+from tests.audio_factory import SPECS, AudioFactory
 
 GOOD_KINDS = [kind for kind, spec in SPECS.items() if spec.error is None]
 BAD_KINDS = [kind for kind, spec in SPECS.items() if spec.error is not None]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audio_factory import SPEECH_WORDS, AudioFactory
 
 from stenograph.errors import MediaError, PermanentError
 from stenograph.pipeline.transcriber import (
@@ -23,6 +22,7 @@ from stenograph.pipeline.transcriber import (
 )
 from stenograph.pipeline.types import Segment, TranscriptInfo
 from stenograph.settings import Settings, build_settings
+from tests.audio_factory import SPEECH_WORDS, AudioFactory
 
 # Corpus clips joined for the seam and resume tests, and one word of each that must appear exactly once.
 LONG_CLIPS = [

@@ -1,0 +1,208 @@
+"""The recordings API without a worker: uploads (streamed, limits, refusals), search, media ranges,
+versions, edits, speakers, glossary. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stenograph.api import create_app
+from stenograph.pipeline.store import TranscriptStore
+from stenograph.pipeline.types import Segment
+from stenograph.settings import Settings
+from tests.audio_factory import AudioFactory
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def uploads(settings: Settings) -> list[Path]:
+    return sorted(settings.uploads_dir.glob("*")) if settings.uploads_dir.exists() else []
+
+
+def upload(client: TestClient, *files: tuple[str, bytes], **fields: str):  # type: ignore[no-untyped-def]
+    return client.post("/recordings", files=[("file", f) for f in files], data=fields)
+
+
+def test_upload_creates_the_recording_and_its_pipeline(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+    response = upload(client, ("réunion 会议 🎙.wav", speech), ("second.wav", speech), steps="transcription,summary")
+    assert response.status_code == 201, response.text
+    first, second = response.json()["data"]
+    assert first["name"] == "réunion 会议 🎙.wav" and second["name"] == "second.wav"
+    assert first["media"]["sample_rate"] == 16000 and first["duration_s"] > 1
+    assert [t["type"] for t in first["tasks"]] == ["transcription", "summary"]
+    assert first["tasks"][1]["depends_on"] == first["tasks"][0]["id"]
+    assert first["steps"] == {"transcription": "pending", "summary": "pending"}
+    stored = uploads(settings)
+    assert len(stored) == 2 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
+    listing = client.get("/recordings").json()
+    assert listing["count"] == 2
+    assert client.get("/tasks", params={"recording_id": first["id"]}).json()["data"][0]["recording_name"] == first["name"]
+
+
+def test_default_steps_come_from_the_setting(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(pipeline_steps="transcription")
+    with TestClient(create_app(settings)) as client:
+        response = upload(client, ("a.wav", audio.make("wav_s16_16k").read_bytes()))
+    assert [t["type"] for t in response.json()["data"][0]["tasks"]] == ["transcription"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code", "words"),
+    [
+        ("empty", 422, "empty_file", "empty"),
+        ("text", 415, "not_media", "plain text"),
+        ("video_no_audio", 415, "no_audio_stream", "no audio"),
+    ],
+)
+def test_refused_uploads_say_why_and_keep_nothing(
+    client: TestClient, audio: AudioFactory, settings: Settings, kind: str, status: int, code: str, words: str
+) -> None:
+    good = audio.make("wav_s16_16k").read_bytes()
+    response = upload(client, ("good.wav", good), (f"bad-{kind}", audio.make(kind).read_bytes()))
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] == code and words in detail["message"] and f"bad-{kind}" in detail["message"]
+    assert uploads(settings) == [] and client.get("/recordings").json()["count"] == 0
+
+
+def test_upload_over_the_limit_is_413_and_leaves_no_file(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(max_upload_bytes=10_000)
+    with TestClient(create_app(settings)) as client:
+        response = upload(client, ("big.wav", audio.make("wav_s16_16k").read_bytes()))
+    assert response.status_code == 413 and "10,000 byte limit" in response.json()["detail"]["message"]
+    assert uploads(settings) == []
+
+
+def test_full_disk_is_507_and_leaves_no_partial_file(
+    client: TestClient, audio: AudioFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stenograph.api import uploads as upload_module
+
+    written = []
+
+    def full_disk(handle: int, data: bytes) -> None:
+        import os
+
+        written.append(os.write(handle, data[: len(data) // 2]))  # part of it fits, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(upload_module, "_write", full_disk)
+    payload = audio.make("wav_s16_16k").read_bytes() * 4
+    response = upload(client, ("a.wav", payload))
+    assert response.status_code == 507 and response.json()["detail"]["code"] == "insufficient_storage"
+    assert written and uploads(settings) == []
+
+
+def test_bad_options_are_refused(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+    for fields, words in [
+        ({"steps": "summary"}, "must include transcription"),
+        ({"steps": "transcription,translation"}, "translation"),
+        ({"channels": "both"}, "channels"),
+        ({"model": "large-v3"}, "STENOGRAPH_WHISPER_ALLOW_DOWNLOAD"),
+        ({"language": "english please"}, "ISO 639-1"),
+        ({"template": "no-such-template"}, "no-such-template"),
+    ]:
+        response = upload(client, ("a.wav", speech), **fields)
+        assert response.status_code == 422, (fields, response.text)
+        assert words in response.json()["detail"]["message"], fields
+    assert client.post("/recordings", data={"steps": "transcription"}).status_code in (400, 422)
+    assert uploads(settings) == []
+
+
+def test_media_supports_range_requests(client: TestClient, audio: AudioFactory) -> None:
+    speech = audio.make("mp3_44k").read_bytes()
+    recording = upload(client, ("a.mp3", speech)).json()["data"][0]
+    whole = client.get(f"/recordings/{recording['id']}/media")
+    assert whole.status_code == 200 and whole.content == speech and whole.headers["content-type"] == "audio/mpeg"
+    part = client.get(f"/recordings/{recording['id']}/media", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == speech[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(speech)}"
+
+
+def transcribed(settings: Settings, client: TestClient, audio: AudioFactory, texts: list[str], name: str = "a.wav") -> int:
+    """A recording whose original transcript is ``texts`` (stored directly: no worker needed)."""
+    recording_id = int(upload(client, (name, audio.make("wav_s16_16k").read_bytes())).json()["data"][0]["id"])
+    store = TranscriptStore(client.app.state.stenograph.engine)  # type: ignore[attr-defined]
+    segments = [Segment(index=i, start=2.0 * i, end=2.0 * i + 1.5, text=t, channel="left") for i, t in enumerate(texts)]
+    store.create_version(recording_id, "original", segments, task_id=None, language="en", info={"duration_s": 10.0})
+    return recording_id
+
+
+def test_search_matches_names_and_transcript_text_in_any_script(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    english = transcribed(settings, client, audio, ["the quarterly budget review", "next steps"], name="board.wav")
+    chinese = transcribed(settings, client, audio, ["广州市房地产中介协会分析"], name="广州.wav")
+
+    def found(q: str) -> list[int]:
+        return [r["id"] for r in client.get("/recordings", params={"q": q}).json()["data"]]
+
+    assert found("budget rev") == [english]
+    assert found("房地产中介") == [chinese]
+    assert found("board") == [english]
+    assert found("广州") == [chinese]  # two characters: below the trigram length, still found
+    assert found("nothing like this") == []
+    assert sorted(found("")) == sorted([english, chinese])
+
+
+def test_versions_edit_diff_speakers_and_formats(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+    recording_id = transcribed(settings, client, audio, ["hello wrld", "second line"])
+    base = f"/recordings/{recording_id}"
+    edited = client.patch(f"{base}/transcript/segments/0", json={"text": "hello world"})
+    assert edited.status_code == 200
+    body = edited.json()
+    assert body["version"]["kind"] == "edited" and body["version"]["number"] == 2
+    assert [(s["start"], s["end"]) for s in body["segments"]] == [(0.0, 1.5), (2.0, 3.5)]
+    original = client.get(f"{base}/transcript", params={"version": "original"}).json()
+    assert original["segments"][0]["text"] == "hello wrld"
+    diff = client.get(f"{base}/transcript/diff").json()
+    assert diff["changed"] == 1 and diff["segments"][0] == {
+        "index": 0, "start": 0.0, "end": 1.5, "original": "hello wrld", "corrected": "hello world", "changed": True}
+    assert [v["kind"] for v in client.get(f"{base}/transcript/versions").json()["data"]] == ["original", "edited"]
+    assert client.patch(f"{base}/transcript/segments/9", json={"text": "x"}).status_code == 404
+
+    assert client.put(f"{base}/speakers", json={"names": {"left": "Alice"}}).json() == {"names": {"left": "Alice"}}
+    srt = client.get(f"{base}/transcript", params={"format": "srt"})
+    assert srt.status_code == 200 and "00:00:00,000 --> 00:00:01,500" in srt.text and "Alice" in srt.text
+    vtt = client.get(f"{base}/transcript", params={"format": "vtt"}).text
+    assert vtt.startswith("WEBVTT") and "00:00:02.000 --> 00:00:03.500" in vtt
+    txt = client.get(f"{base}/transcript", params={"format": "txt", "download": True})
+    assert "hello world" in txt.text and "attachment" in txt.headers["content-disposition"]
+    assert client.get(f"{base}/transcript", params={"format": "pdf"}).status_code == 422
+    assert client.get(f"{base}/summary").status_code == 404
+
+
+def test_glossary_round_trip(client: TestClient) -> None:
+    assert client.get("/glossary").json()["terms"] == []
+    saved = client.put("/glossary", json={"terms": ["Stenograph", " Kubernetes ", "", "Stenograph"]}).json()
+    assert saved["terms"] == ["Kubernetes", "Stenograph"]
+    assert client.get("/glossary").json()["terms"] == ["Kubernetes", "Stenograph"]
+
+
+def test_delete_removes_rows_and_file_and_rerun_needs_a_transcript(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    recording = upload(client, ("a.wav", audio.make("wav_s16_16k").read_bytes())).json()["data"][0]
+    base = f"/recordings/{recording['id']}"
+    assert client.post(f"{base}/steps/summary").status_code == 409
+    assert client.post(f"{base}/steps/translation").status_code == 422
+    rerun = client.post(f"{base}/steps/transcription")
+    assert rerun.status_code == 201 and rerun.json()["recording_id"] == recording["id"]
+    assert client.delete(base).status_code == 204
+    assert client.get(base).status_code == 404 and uploads(settings) == []
+    assert client.get("/tasks").json()["count"] == 0
+
+
+def test_llm_settings_say_when_none_is_used(client: TestClient) -> None:
+    described = client.get("/settings/llm").json()
+    assert described["kind"] == "none"
