@@ -99,9 +99,7 @@ class ManagedWorker:
             self.quick_failures = self.quick_failures + 1 if lived < QUICK_EXIT_SECONDS else 1
             self.restarts += 1
             delay = min(BACKOFF_CAP_SECONDS, 2 ** (self.quick_failures - 1))
-            sup.emit(
-                f"{self.prefix} exited ({_exit_text(code)}) after {lived:.1f} s; restarting in {delay:g} s"
-            )
+            sup.emit(f"{self.prefix} exited ({_exit_text(code)}) after {lived:.1f} s; restarting in {delay:g} s")
             if self.quick_failures >= GIVE_UP_AFTER:
                 sup.give_up(f"{self.prefix} died {self.quick_failures} times in a row right after starting")
                 return

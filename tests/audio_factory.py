@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: What the generated speech says.
 SPEECH_TEXT = "Hello world. The quick brown fox jumps over the lazy dog."

@@ -41,9 +41,7 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.casefold(), b.casefold(), autojunk=False).ratio()
 
 
-def apply_glossary(
-    text: str, glossary: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD
-) -> GlossaryResult:
+def apply_glossary(text: str, glossary: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD) -> GlossaryResult:
     """Replace near-miss spellings of ``glossary`` terms in ``text`` (see the module doc for the rule).
 
     Args:

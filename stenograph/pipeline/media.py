@@ -170,8 +170,7 @@ def _open(path: Path) -> Any:
                 kind="damaged",
             ) from exc
         raise MediaError(
-            "this file is not audio or video: PyAV could not read a container "
-            f"(it looks like {_describe_bytes(head)})",
+            f"this file is not audio or video: PyAV could not read a container (it looks like {_describe_bytes(head)})",
             kind="not_media",
         ) from exc
 
@@ -233,9 +232,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         if not audio_streams:
             images = [s.codec_context.name for s in container.streams.video if s not in video_streams]
             if video_codec is not None:
-                raise MediaError(
-                    f"the file holds video ({video_codec}) but no audio stream", kind="no_audio_stream"
-                )
+                raise MediaError(f"the file holds video ({video_codec}) but no audio stream", kind="no_audio_stream")
             if images:
                 raise MediaError(
                     f"this file is not audio or video: it looks like an image or text ({images[0]})",
@@ -465,9 +462,7 @@ def iter_audio_windows(
             elif damage_at is not None:
                 end = max(frame_time if frame_time is not None else expected, damage_at)
                 if end >= start_s:
-                    warnings.append(
-                        f"audio could not be decoded between {_fmt_time(damage_at)} and {_fmt_time(end)}"
-                    )
+                    warnings.append(f"audio could not be decoded between {_fmt_time(damage_at)} and {_fmt_time(end)}")
                 damage_at = None
             expected = (frame_time if frame_time is not None else expected) + frame_len
             decoded_any = True

@@ -221,9 +221,7 @@ def assemble_base_model(
 
 def _write_stamp(folder: Path, digest: str) -> None:
     stat = (folder / "model.bin").stat()
-    (folder / "model.bin.sha256").write_text(
-        f"{digest} {stat.st_size} {stat.st_mtime_ns}\n", encoding="ascii"
-    )
+    (folder / "model.bin.sha256").write_text(f"{digest} {stat.st_size} {stat.st_mtime_ns}\n", encoding="ascii")
 
 
 def _stamp_valid(folder: Path, expected: str) -> bool:
@@ -266,9 +264,7 @@ def resolve_model(settings: Settings) -> ResolvedModel:
     local = Path(name).expanduser()
     if local.is_dir():
         if not (local / "model.bin").is_file():
-            raise ConfigurationError(
-                f"the Whisper model directory {local} has no model.bin (CTranslate2 format)"
-            )
+            raise ConfigurationError(f"the Whisper model directory {local} has no model.bin (CTranslate2 format)")
         return ResolvedModel(name, str(local.resolve()), "local")
     if settings.whisper_allow_download:
         return ResolvedModel(name, name, "download")

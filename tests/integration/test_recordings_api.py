@@ -31,7 +31,9 @@ def upload(client: TestClient, *files: tuple[str, bytes], **fields: str):  # typ
     return client.post("/recordings", files=[("file", f) for f in files], data=fields)
 
 
-def test_upload_creates_the_recording_and_its_pipeline(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+def test_upload_creates_the_recording_and_its_pipeline(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
     speech = audio.make("wav_s16_16k").read_bytes()
     response = upload(client, ("réunion 会议 🎙.wav", speech), ("second.wav", speech), steps="transcription,summary")
     assert response.status_code == 201, response.text
@@ -45,7 +47,9 @@ def test_upload_creates_the_recording_and_its_pipeline(client: TestClient, audio
     assert len(stored) == 2 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
     listing = client.get("/recordings").json()
     assert listing["count"] == 2
-    assert client.get("/tasks", params={"recording_id": first["id"]}).json()["data"][0]["recording_name"] == first["name"]
+    assert (
+        client.get("/tasks", params={"recording_id": first["id"]}).json()["data"][0]["recording_name"] == first["name"]
+    )
 
 
 def test_default_steps_come_from_the_setting(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +133,9 @@ def test_media_supports_range_requests(client: TestClient, audio: AudioFactory) 
     assert part.headers["content-range"] == f"bytes 100-199/{len(speech)}"
 
 
-def transcribed(settings: Settings, client: TestClient, audio: AudioFactory, texts: list[str], name: str = "a.wav") -> int:
+def transcribed(
+    settings: Settings, client: TestClient, audio: AudioFactory, texts: list[str], name: str = "a.wav"
+) -> int:
     """A recording whose original transcript is ``texts`` (stored directly: no worker needed)."""
     recording_id = int(upload(client, (name, audio.make("wav_s16_16k").read_bytes())).json()["data"][0]["id"])
     store = TranscriptStore(client.app.state.stenograph.engine)  # type: ignore[attr-defined]
@@ -167,7 +173,13 @@ def test_versions_edit_diff_speakers_and_formats(client: TestClient, audio: Audi
     assert original["segments"][0]["text"] == "hello wrld"
     diff = client.get(f"{base}/transcript/diff").json()
     assert diff["changed"] == 1 and diff["segments"][0] == {
-        "index": 0, "start": 0.0, "end": 1.5, "original": "hello wrld", "corrected": "hello world", "changed": True}
+        "index": 0,
+        "start": 0.0,
+        "end": 1.5,
+        "original": "hello wrld",
+        "corrected": "hello world",
+        "changed": True,
+    }
     assert [v["kind"] for v in client.get(f"{base}/transcript/versions").json()["data"]] == ["original", "edited"]
     assert client.patch(f"{base}/transcript/segments/9", json={"text": "x"}).status_code == 404
 

@@ -397,6 +397,12 @@ export const RecordingPage = {
     }
     const baseName = computed(() => ((rec.value && rec.value.name) || "recording").replace(/\.[^.]+$/, ""));
 
+    const whisperModel = computed(() => {
+      const t = byType.value.transcription;
+      if (!t) return "";
+      return (t.result && t.result.model) || (t.params && t.params.model) || "";
+    });
+
     function stepLlm(step) {
       const t = byType.value[step];
       if (!t || !t.result || !("llm" in t.result)) return null;
@@ -463,6 +469,7 @@ export const RecordingPage = {
       removeRecording,
       exportUrl,
       stepLlm,
+      whisperModel,
       describeLlm,
       formatBytes,
       formatDateTime,
@@ -521,37 +528,40 @@ export const RecordingPage = {
           No transcript yet<template v-if="steps.transcription"> (transcription {{ steps.transcription }})</template>.
         </p>
 
+        <template v-if="hasTranscript">
+        <div class="transcript-tools">
+          <div class="exports" role="group" aria-label="Export">
+            <span class="small muted">Export:</span>
+            <a class="btn btn-small" :href="exportUrl('txt')" :download="baseName + '.txt'" data-testid="export-txt">TXT</a>
+            <a class="btn btn-small" :href="exportUrl('srt')" :download="baseName + '.srt'" data-testid="export-srt">SRT</a>
+            <a class="btn btn-small" :href="exportUrl('vtt')" :download="baseName + '.vtt'" data-testid="export-vtt">VTT</a>
+            <a class="btn btn-small" :href="exportUrl('json')" :download="baseName + '.json'" data-testid="export-json">JSON</a>
+            <a v-if="hasSummary" class="btn btn-small" :href="base + '/summary?download=1'" :download="baseName + '-summary.md'" data-testid="export-summary">Summary .md</a>
+          </div>
+          <button v-if="labels.length" type="button" class="btn btn-small" :aria-expanded="speakers.open"
+                  aria-controls="speakers-form" @click="speakers.open = !speakers.open" data-testid="speakers-toggle">Name speakers</button>
+        </div>
+
+        <form v-if="speakers.open" id="speakers-form" class="speakers-form" @submit.prevent="saveSpeakers" data-testid="speakers-form">
+          <div class="field" v-for="l in labels" :key="l">
+            <label :for="'spk-' + l">Name for “{{ l }}”</label>
+            <input :id="'spk-' + l" type="text" v-model="speakerNames[l]" autocomplete="off" :data-testid="'speaker-' + l">
+          </div>
+          <p v-if="speakers.error" class="error" role="alert">{{ speakers.error }}</p>
+          <div class="button-row">
+            <button type="submit" class="btn btn-primary btn-small" :disabled="speakers.saving">Save names</button>
+            <button type="button" class="btn btn-small" @click="speakers.open = false">Close</button>
+          </div>
+        </form>
+
+        </template>
+
         <template v-if="hasTranscript && view !== 'compare' && transcript">
           <p class="muted small" data-testid="transcript-version">
             <template v-if="transcript.version">Version {{ transcript.version.number }} · {{ transcript.version.kind }} · <time :datetime="transcript.version.created_at">{{ formatDateTime(transcript.version.created_at) }}</time></template>
             <template v-if="transcript.language"> · language {{ transcript.language }}</template>
             <template v-if="versions.length > 1"> · {{ versions.length }} versions</template>
           </p>
-
-          <div class="transcript-tools">
-            <div class="exports" role="group" aria-label="Export">
-              <span class="small muted">Export:</span>
-              <a class="btn btn-small" :href="exportUrl('txt')" :download="baseName + '.txt'" data-testid="export-txt">TXT</a>
-              <a class="btn btn-small" :href="exportUrl('srt')" :download="baseName + '.srt'" data-testid="export-srt">SRT</a>
-              <a class="btn btn-small" :href="exportUrl('vtt')" :download="baseName + '.vtt'" data-testid="export-vtt">VTT</a>
-              <a class="btn btn-small" :href="exportUrl('json')" :download="baseName + '.json'" data-testid="export-json">JSON</a>
-              <a v-if="hasSummary" class="btn btn-small" :href="base + '/summary?download=1'" :download="baseName + '-summary.md'" data-testid="export-summary">Summary .md</a>
-            </div>
-            <button v-if="labels.length" type="button" class="btn btn-small" :aria-expanded="speakers.open"
-                    aria-controls="speakers-form" @click="speakers.open = !speakers.open" data-testid="speakers-toggle">Name speakers</button>
-          </div>
-
-          <form v-if="speakers.open" id="speakers-form" class="speakers-form" @submit.prevent="saveSpeakers" data-testid="speakers-form">
-            <div class="field" v-for="l in labels" :key="l">
-              <label :for="'spk-' + l">Name for “{{ l }}”</label>
-              <input :id="'spk-' + l" type="text" v-model="speakerNames[l]" autocomplete="off" :data-testid="'speaker-' + l">
-            </div>
-            <p v-if="speakers.error" class="error" role="alert">{{ speakers.error }}</p>
-            <div class="button-row">
-              <button type="submit" class="btn btn-primary btn-small" :disabled="speakers.saving">Save names</button>
-              <button type="button" class="btn btn-small" @click="speakers.open = false">Close</button>
-            </div>
-          </form>
 
           <ol class="segments" ref="segmentList" data-testid="segments">
             <li v-for="(seg, i) in segments" :key="seg.index" class="segment-row"
@@ -622,8 +632,8 @@ export const RecordingPage = {
                         @click="rerunStep(s)">{{ steps[s] ? 'Re-run' : 'Run' }}<span class="visually-hidden"> {{ stepLabel(s).toLowerCase() }}</span></button>
               </div>
               <div class="small muted" data-testid="step-llm">
-                <template v-if="s === 'transcription'">Whisper<template v-if="byType[s] && byType[s].params && byType[s].params.model"> · {{ byType[s].params.model }}</template></template>
-                <template v-else-if="stepLlm(s) !== null">Language model: {{ stepLlm(s) }}<template v-if="byType[s].result.method"> ({{ byType[s].result.method }})</template></template>
+                <template v-if="s === 'transcription'">Whisper<template v-if="whisperModel"> · {{ whisperModel }}</template></template>
+                <template v-else-if="stepLlm(s) !== null">Language model: {{ stepLlm(s) }}<template v-if="byType[s].result.method"> ({{ byType[s].result.method }})</template><template v-if="byType[s].result.template"> · template {{ byType[s].result.template }}</template></template>
                 <template v-else-if="byType[s] && byType[s].status === 'completed'">Language model: not reported</template>
               </div>
               <div v-if="byType[s] && byType[s].error" class="error small">{{ byType[s].error.message }}</div>

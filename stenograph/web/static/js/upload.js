@@ -318,6 +318,7 @@ export const UploadPage = {
         <p v-if="llm && llm.warning" class="warning small" data-testid="llm-warning">{{ llm.warning }}</p>
         <p v-else-if="llm" class="muted small" data-testid="llm-info">
           Correction and summary use {{ llm.kind === 'none' || !llm.kind ? 'no language model (extractive methods)' : (llm.kind + (llm.model ? ' · ' + llm.model : '') + (llm.local ? ', local' : ', remote')) }}.
+          <template v-if="(llm.kind === 'none' || !llm.kind) && llm.reason"><br>Why: {{ llm.reason }}.</template>
         </p>
       </fieldset>
       <div class="grid-2">
@@ -349,9 +350,9 @@ export const UploadPage = {
           <input id="opt-template" type="text" v-model="options.template" placeholder="server default" list="template-list"
                  autocomplete="off" data-testid="opt-template">
           <datalist id="template-list">
-            <option value="default"></option>
-            <option value="meeting"></option>
+            <option value="meeting-notes"></option>
             <option value="interview"></option>
+            <option value="lecture-notes"></option>
           </datalist>
         </div>
         <div class="field field-wide">
