@@ -3,6 +3,7 @@ after SIGKILL, cancellation, the OpenAI-compatible endpoint and the CLI."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -132,7 +133,7 @@ def test_sigkill_mid_transcription_resumes_after_the_last_stored_segment(
     segments = transcript["segments"]
     assert len(segments) > kept
     assert [s["index"] for s in segments] == list(range(len(segments)))
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         assert after["start"] >= before["end"] - 0.05, (before, after)  # no span twice
     found = words(transcript["text"])
     counts = {w: found.count(w) for w in ONCE_WORDS}
