@@ -178,7 +178,7 @@ def test_keyboard_only_upload_processing_recording(web: Watched, espeak_wav: Pat
 
     tab_to('[data-testid="upload-input"]')
     with page.expect_file_chooser() as chooser_info:
-        page.keyboard.press("Enter")
+        page.keyboard.press("Space")
     with page.expect_response(lambda r: r.url.endswith("/recordings") and r.request.method == "POST") as info:
         chooser_info.value.set_files(str(espeak_wav))
     recording = info.value.json()["data"][0]
