@@ -1,0 +1,127 @@
+"""Helpers of the benchmark: temporary settings, worker processes, CPU and memory readings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from stenograph.db import create_db_engine, upgrade
+from stenograph.queue import TaskQueue
+from stenograph.queue.wakeup import notify_local
+from stenograph.settings import Settings, build_settings
+from stenograph.supervisor import settings_environment
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def corpus_dir() -> Path:
+    path = Path(os.environ.get("STENOGRAPH_CORPUS_DIR", "../shared/audio"))
+    return path if path.is_absolute() else (REPO / path).resolve()
+
+
+@contextmanager
+def bench_settings(**overrides: Any) -> Iterator[tuple[Settings, TaskQueue]]:
+    """Settings on a fresh SQLite database in a temporary folder, and its queue."""
+    with tempfile.TemporaryDirectory(prefix="stenograph-bench-") as folder:
+        values: dict[str, Any] = {"data_dir": Path(folder) / "data", "llm": "none", "heartbeat_seconds": 2.0}
+        values.update(overrides)
+        settings = build_settings(**values)
+        engine = create_db_engine(settings)
+        upgrade(engine, lock_dir=settings.data_dir)
+        yield settings, TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+        engine.dispose()
+
+
+def start_workers(settings: Settings, count: int, log: Path, concurrency: int = 1) -> list[subprocess.Popen[bytes]]:
+    env = settings_environment(settings)
+    handle = log.open("ab")
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "stenograph.worker", "--concurrency", str(concurrency)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(count)
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def wait_for(condition: Callable[[], T], timeout: float, interval: float = 0.05) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"benchmark condition not met in {timeout} s")
+        time.sleep(interval)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` (from /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident set size (VmHWM) of a live process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
