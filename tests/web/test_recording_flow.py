@@ -33,6 +33,12 @@ def upload(web: Watched, path: Path, *steps: str) -> dict[str, Any]:
     web.goto("#/upload")
     expect(page.get_by_test_id("page-upload")).to_be_visible()
     set_steps(page, *steps)
+    return upload_keeping_options(web, path)
+
+
+def upload_keeping_options(web: Watched, path: Path) -> dict[str, Any]:
+    """Choose ``path`` on the (open) Upload page, with the options as they are set there."""
+    page = web.page
     with page.expect_response(lambda r: r.url.endswith("/recordings") and r.request.method == "POST") as info:
         page.get_by_test_id("upload-input").set_input_files(str(path))
     response = info.value
@@ -209,4 +215,32 @@ def test_keyboard_only_upload_processing_recording(web: Watched, espeak_wav: Pat
     current = float(page.get_by_test_id("player").evaluate("el => el.currentTime"))
     assert start - 0.05 <= current < start + 2.0, (start, current)
     expect(page.locator('.segment-row[data-active="true"] [data-testid="segment"]')).to_be_focused()
+    assert web.errors_except() == []
+
+
+def test_split_channels_and_speaker_names(web: Watched, jfk_wav: Path) -> None:
+    stereo = jfk_wav.parent / "stereo_diarization.wav"
+    if not stereo.exists():
+        pytest.skip(f"corpus clip {stereo} is absent")
+    page = web.page
+    web.goto("#/upload")
+    page.get_by_test_id("opt-channels").select_option("split")
+    set_steps(page, "transcription")
+    recording = upload_keeping_options(web, stereo)
+    watch_transcription(web, recording)
+    open_recording(web, recording)
+    speakers = page.get_by_test_id("segment-speaker")
+    expect(speakers.first).to_have_text(re.compile("left|right"))
+    page.get_by_test_id("speakers-toggle").click()
+    page.get_by_test_id("speaker-left").fill("Alice")
+    page.get_by_test_id("speaker-right").fill("Bob")
+    with page.expect_response(lambda r: r.url.endswith("/speakers") and r.request.method == "PUT") as info:
+        page.get_by_role("button", name="Save names").click()
+    assert info.value.status == 200, info.value.text()
+    expect(page.get_by_test_id("segment-speaker").filter(has_text="Alice")).not_to_have_count(0)
+    expect(page.get_by_test_id("segment-speaker").filter(has_text="Bob")).not_to_have_count(0)
+    page.reload()
+    expect(page.get_by_test_id("segment-speaker").filter(has_text="Alice")).not_to_have_count(0)
+    text = transcript_text(page)
+    assert "wizard" in text and "horizon" in text, text
     assert web.errors_except() == []

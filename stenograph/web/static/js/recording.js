@@ -84,8 +84,9 @@ export const RecordingPage = {
     const labels = computed(() => {
       const s = new Set();
       for (const seg of segments.value) {
+        // The server names channels ("left", "right"); speaker then carries the chosen name.
         if (seg.channel !== null && seg.channel !== undefined && seg.channel !== "") s.add(String(seg.channel));
-        if (seg.speaker) s.add(String(seg.speaker));
+        else if (seg.speaker) s.add(String(seg.speaker));
       }
       for (const k of Object.keys(speakerNames)) s.add(k);
       return [...s];
@@ -107,9 +108,10 @@ export const RecordingPage = {
     );
 
     function speakerOf(seg) {
-      const keys = [seg.speaker, seg.channel].filter((k) => k !== null && k !== undefined && k !== "");
-      for (const k of keys) if (speakerNames[String(k)]) return speakerNames[String(k)];
-      return keys.length ? String(keys[0]) : "";
+      const has = (k) => k !== null && k !== undefined && k !== "";
+      if (has(seg.channel) && speakerNames[String(seg.channel)]) return speakerNames[String(seg.channel)];
+      if (has(seg.speaker)) return speakerNames[String(seg.speaker)] || String(seg.speaker);
+      return has(seg.channel) ? String(seg.channel) : "";
     }
 
     function applyNames(obj) {
