@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,9 @@ class Server:
         return "\n".join(lines[-n:])
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
-    """The real Stenograph server (API, web app and its workers) on a free port."""
+@contextmanager
+def running_server(**env_extra: str) -> Iterator[Server]:
+    """``stenograph serve`` on a free port with a fresh data directory; stopped with SIGINT."""
     data_dir = Path(tempfile.mkdtemp(prefix="stenograph-web-"))
     port = free_port()
     log_path = data_dir / "server.log"
@@ -84,6 +85,7 @@ def server() -> Iterator[Server]:
         "STENOGRAPH_CONCURRENCY": os.environ.get("STENOGRAPH_WEB_TEST_CONCURRENCY", "2"),
     }
     env.pop("STENOGRAPH_API_TOKEN", None)
+    env.update(env_extra)
     cmd = [
         sys.executable,
         "-c",
@@ -127,6 +129,13 @@ def server() -> Iterator[Server]:
             process.kill()
             process.wait(10)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """The real Stenograph server (API, web app and its workers) on a free port."""
+    with running_server() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

@@ -99,3 +99,25 @@ def test_compare_versions_and_summary(web: Watched, sample_recording: dict[str, 
     expect(page.get_by_test_id("summary-method")).to_be_visible()
     expect(page.get_by_test_id("export-summary")).to_be_visible()
     assert web.errors_except() == []
+
+
+def test_rerun_a_step(web: Watched, sample_recording: dict[str, Any]) -> None:
+    page = web.page
+    open_page(web, "recording", sample_recording)
+    status = page.locator('[data-testid="step-row"][data-step="summary"] [data-testid="task-status"]')
+    with page.expect_response(lambda r: r.url.endswith("/steps/summary") and r.request.method == "POST") as info:
+        page.get_by_test_id("rerun-summary").click()
+        expect(page.get_by_test_id("confirm-dialog")).to_be_visible()
+        page.get_by_test_id("confirm-ok").click()
+    assert info.value.status == 201, info.value.text()
+    new_task = info.value.json()["id"]
+    assert new_task not in [t["id"] for t in sample_recording.get("tasks", [])]
+    row = page.locator('[data-testid="step-row"][data-step="summary"]')
+    expect(row).to_have_attribute("data-task-id", str(new_task))
+    expect(status).to_have_attribute("data-status", "completed", timeout=TRANSCRIPTION_TIMEOUT_MS)
+    expect(page.get_by_test_id("rerun-summary")).to_be_enabled()
+    expect(page.get_by_test_id("summary")).to_be_visible()
+    expect(page.locator('[data-testid="step-row"][data-step="summary"] [data-testid="step-llm"]')).to_contain_text(
+        "none"
+    )
+    assert web.errors_except() == []

@@ -622,7 +622,7 @@ export const RecordingPage = {
         <section class="card steps-card" aria-labelledby="steps-title">
           <h2 id="steps-title">Processing</h2>
           <ul class="step-list">
-            <li v-for="s in STEPS" :key="s" :data-step="s" data-testid="step-row">
+            <li v-for="s in STEPS" :key="s" :data-step="s" data-testid="step-row" :data-task-id="byType[s] ? byType[s].id : null">
               <div class="step-line">
                 <strong>{{ stepLabel(s) }}</strong>
                 <StatusBadge v-if="byType[s]" :status="byType[s].status" :cancel-requested="!!byType[s].cancel_requested" />
