@@ -4,6 +4,7 @@ decoding and Whisper all run while the benchmark stays short."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from pathlib import Path
@@ -76,10 +77,8 @@ def peak_for(path: Path) -> dict[str, float]:
 
             def done() -> bool:
                 for pid in slots:
-                    try:
+                    with contextlib.suppress(OSError):
                         peaks[pid] = peak_rss_mib(pid)
-                    except OSError:
-                        pass
                 return queue.get(task.id).status in ("completed", "failed")
 
             wait_for(done, timeout=7200, interval=1.0)

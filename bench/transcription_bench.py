@@ -90,33 +90,35 @@ def real_time_factors(model: str, clips: list[Path]) -> dict[str, float]:
 def cancel_latency(clip: Path, repeats: int = 3) -> list[float]:
     """Seconds from a cancel request to the task being cancelled, while tiny.en transcribes."""
     latencies = []
-    with bench_settings(poll_interval=5.0, cancel_grace_seconds=60.0) as (settings, queue):
-        with tempfile.TemporaryDirectory() as logs:
-            [worker] = start_workers(settings, 1, Path(logs) / "w.log")
-            try:
-                store = TranscriptStore(queue.engine)
-                request = PipelineRequest.build(settings, steps=["transcription"])
-                settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-                for _ in range(repeats):
-                    stored = settings.uploads_dir / new_stored_name()
-                    stored.write_bytes(clip.read_bytes())
-                    _, [task] = submit_recording(
-                        queue,
-                        store,
-                        request,
-                        name=clip.name,
-                        stored_name=stored.name,
-                        size_bytes=stored.stat().st_size,
-                        media=probe(stored),
-                    )
-                    wait_for(lambda t=task.id: queue.get(t).progress > 0.05, timeout=300, interval=0.02)
-                    asked = time.monotonic()
-                    queue.cancel(task.id)
-                    queue.notify()
-                    wait_for(lambda t=task.id: queue.get(t).status == "cancelled", timeout=120, interval=0.02)
-                    latencies.append(time.monotonic() - asked)
-            finally:
-                stop_workers([worker])
+    with (
+        bench_settings(poll_interval=5.0, cancel_grace_seconds=60.0) as (settings, queue),
+        tempfile.TemporaryDirectory() as logs,
+    ):
+        [worker] = start_workers(settings, 1, Path(logs) / "w.log")
+        try:
+            store = TranscriptStore(queue.engine)
+            request = PipelineRequest.build(settings, steps=["transcription"])
+            settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+            for _ in range(repeats):
+                stored = settings.uploads_dir / new_stored_name()
+                stored.write_bytes(clip.read_bytes())
+                _, [task] = submit_recording(
+                    queue,
+                    store,
+                    request,
+                    name=clip.name,
+                    stored_name=stored.name,
+                    size_bytes=stored.stat().st_size,
+                    media=probe(stored),
+                )
+                wait_for(lambda t=task.id: queue.get(t).progress > 0.05, timeout=300, interval=0.02)
+                asked = time.monotonic()
+                queue.cancel(task.id)
+                queue.notify()
+                wait_for(lambda t=task.id: queue.get(t).status == "cancelled", timeout=120, interval=0.02)
+                latencies.append(time.monotonic() - asked)
+        finally:
+            stop_workers([worker])
     return latencies
 
 
