@@ -19,7 +19,10 @@ REFUSED = (413, 415, 422)
 
 
 def set_steps(page: Any, *steps: str) -> None:
-    for step in ("transcription", "correction", "summary"):
+    """Choose the optional steps (transcription always runs and its box cannot be unticked)."""
+    expect(page.get_by_test_id("step-transcription")).to_be_checked()
+    expect(page.get_by_test_id("step-transcription")).to_be_disabled()
+    for step in ("correction", "summary"):
         box = page.get_by_test_id(f"step-{step}")
         if step in steps:
             box.check()

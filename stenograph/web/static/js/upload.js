@@ -310,11 +310,12 @@ export const UploadPage = {
         <legend>Steps</legend>
         <div class="checks">
           <span v-for="s in STEPS" :key="s" class="check">
-            <input :id="'step-' + s" type="checkbox" v-model="options.steps[s]" :data-testid="'step-' + s">
+            <input :id="'step-' + s" type="checkbox" v-model="options.steps[s]" :data-testid="'step-' + s"
+                   :disabled="s === 'transcription'" :aria-describedby="s === 'transcription' ? 'steps-hint' : null">
             <label :for="'step-' + s">{{ stepLabel(s) }}</label>
           </span>
         </div>
-        <p class="muted small">Correction and summary use the transcript, so they need transcription.</p>
+        <p id="steps-hint" class="muted small">Transcription always runs: correction and summary work on the transcript.</p>
         <p v-if="llm && llm.warning" class="warning small" data-testid="llm-warning">{{ llm.warning }}</p>
         <p v-else-if="llm" class="muted small" data-testid="llm-info">
           Correction and summary use {{ llm.kind === 'none' || !llm.kind ? 'no language model (extractive methods)' : (llm.kind + (llm.model ? ' · ' + llm.model : '') + (llm.local ? ', local' : ', remote')) }}.
