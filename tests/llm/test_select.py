@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -94,3 +96,13 @@ def test_loopback_detection(url: str, local: bool) -> None:
     description = LLMDescription.for_url("openai", "m", url)
     assert description.local is local
     assert (description.warning is None) is local
+
+
+def test_the_demonstration_model_is_picked_by_name(tmp_path: Path) -> None:
+    from stenograph.llm.select import choose_llm
+    from stenograph.settings import build_settings
+
+    choice = choose_llm(build_settings(llm="embedded", llm_gguf_path="gemma-3-270m", data_dir=tmp_path))
+    assert choice.kind == "embedded" and choice.model == "gemma-3-270m"
+    assert choice.endpoint is not None and Path(choice.endpoint).is_file()
+    assert "weak" in choice.reason
