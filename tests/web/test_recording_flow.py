@@ -143,6 +143,13 @@ def test_edit_segment_creates_a_new_version(web: Watched, server: Server, espeak
     # The edit is the server's latest version: a reload shows it.
     page.reload()
     expect(page.get_by_test_id("segment-text").first).to_have_text("An edited sentence about Stenograph.")
+    # Original against latest: the changed words are marked.
+    page.get_by_test_id("view-compare").click()
+    changed = page.locator('[data-testid="diff-segment"][data-changed="true"]').first
+    expect(changed.get_by_test_id("diff-ins")).to_contain_text("edited sentence about Stenograph.")
+    expect(changed.get_by_test_id("diff-del")).to_contain_text("quick")
+    expect(page.get_by_test_id("diff-summary")).to_contain_text("1 segment changed")
+    assert web.errors_except() == []
 
 
 def test_text_file_is_refused_with_the_servers_message(web: Watched, server: Server) -> None:

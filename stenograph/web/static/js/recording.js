@@ -522,7 +522,8 @@ export const RecordingPage = {
             <button type="button" class="btn btn-small" :aria-pressed="view === 'latest'" @click="view = 'latest'" data-testid="view-latest">Latest</button>
             <button type="button" class="btn btn-small" :aria-pressed="view === 'original'" @click="view = 'original'" data-testid="view-original">Original</button>
             <button v-if="hasCorrected" type="button" class="btn btn-small" :aria-pressed="view === 'corrected'" @click="view = 'corrected'" data-testid="view-corrected">Corrected</button>
-            <button v-if="hasCorrected" type="button" class="btn btn-small" :aria-pressed="view === 'compare'" @click="view = 'compare'" data-testid="view-compare">Compare</button>
+            <button v-if="hasCorrected || versions.length > 1" type="button" class="btn btn-small" :aria-pressed="view === 'compare'" @click="view = 'compare'" data-testid="view-compare"
+                    title="Original against the latest version">Compare</button>
           </div>
         </div>
         <p v-if="transcriptError" class="error" role="alert">{{ transcriptError }}</p>
@@ -598,7 +599,7 @@ export const RecordingPage = {
 
         <template v-if="hasTranscript && view === 'compare'">
           <div class="diff-head">
-            <p class="small muted" data-testid="diff-summary">{{ changedCount }} segment{{ changedCount === 1 ? '' : 's' }} changed by correction.
+            <p class="small muted" data-testid="diff-summary">{{ changedCount }} segment{{ changedCount === 1 ? '' : 's' }} changed from the original to the latest version.
               <span class="legend"><del>removed</del> <ins>added</ins></span></p>
             <span class="check">
               <input id="diff-only" type="checkbox" v-model="diffOnlyChanged">
