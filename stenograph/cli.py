@@ -119,7 +119,10 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     configure_logging(logging.WARNING)
     settings = _settings(data_dir=data_dir)
     upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
-    Console().print(f"database at {settings.resolved_database_url} is up to date")
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    print(f"database at {shown} is up to date")
 
 
 app.command()(transcribe)
