@@ -45,7 +45,10 @@ def main(argv: list[str]) -> int:
         console.print(table)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2, default=str))
+    latest = out / "latest.json"
+    merged = json.loads(latest.read_text()) if latest.exists() else {}
+    merged.update(results)  # sections run separately add up
+    latest.write_text(json.dumps(merged, indent=2, default=str))
     console.print(f"figures written to {out / 'latest.json'}")
     return 1 if any("error" in figures for figures in results.values()) else 0
 
