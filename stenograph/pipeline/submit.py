@@ -48,6 +48,8 @@ class PipelineRequest:
     channels: str = "mix"
     prompt: str | None = None
     word_timestamps: bool = False
+    beam_size: int | None = None
+    vad: bool = True
 
     @classmethod
     def build(
@@ -62,6 +64,8 @@ class PipelineRequest:
         channels: str | None = None,
         prompt: str | None = None,
         word_timestamps: bool = False,
+        beam_size: str | int | None = None,
+        vad: str | bool | None = None,
     ) -> PipelineRequest:
         chosen = split_list(steps) or list(settings.pipeline_steps)
         unknown = [s for s in chosen if s not in PIPELINE_STEPS]
@@ -88,7 +92,18 @@ class PipelineRequest:
                 load_template(template, settings.data_dir)
             except PermanentError as exc:
                 raise ConfigurationError(str(exc)) from exc
+        beam: int | None = None
+        if beam_size not in (None, ""):
+            try:
+                beam = int(str(beam_size))
+            except ValueError:
+                beam = 0
+            if not 1 <= beam <= 20:
+                raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {beam_size!r}")
+        use_vad = vad if isinstance(vad, bool) else str(vad).strip().lower() not in ("0", "false", "no", "off")
         return cls(
+            beam_size=beam,
+            vad=True if vad is None else use_vad,
             steps=ordered,
             language=language,
             model=None if model in DEFAULT_MODEL_ALIASES else model,
@@ -106,6 +121,8 @@ class PipelineRequest:
             "hotwords": self.glossary,
             "word_timestamps": self.word_timestamps,
             "channels": self.channels,
+            "beam_size": self.beam_size,
+            "vad": self.vad,
         }
 
 

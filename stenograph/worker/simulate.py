@@ -7,6 +7,8 @@ Params (the ``simulate`` object of a task's params), all optional:
   ``"permanent"`` a permanent one (no retry).
 - ``ignore_cancel`` (bool): never look at the cancel flag (the worker's parent kills it after the grace).
 - ``crash`` (bool): the process kills itself with SIGKILL halfway (a native crash).
+- ``cpu_bound`` (bool): spin on the CPU for ``seconds`` without reporting progress or looking at the
+  cancel flag (like native code holding the process); the lease must survive it.
 - ``witness`` (path): append ``task_id attempt pid start end`` (times in seconds since the epoch) to this
   file when the work is done: an outside record of every execution, for tests.
 """
@@ -37,6 +39,11 @@ def run_simulated(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     seconds = float(spec.get("seconds", 3.0))
     started = time.time()
     deadline = time.monotonic() + seconds
+    if spec.get("cpu_bound"):
+        spins = 0
+        while time.monotonic() < deadline:
+            spins += sum(range(10_000))  # pure computation, no I/O, no checks
+        deadline = time.monotonic()
     wait = threading.Event()
     while True:
         left = deadline - time.monotonic()

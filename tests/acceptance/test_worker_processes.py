@@ -121,6 +121,23 @@ def test_a_crashed_slot_is_replaced_and_its_task_retried(queue: TaskQueue, setti
     assert record.attempts == 2
 
 
+def test_cpu_bound_handler_keeps_its_lease(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from stenograph.db import create_db_engine, upgrade
+
+    settings = make_settings(lease_seconds=1.5, heartbeat_seconds=0.3)
+    engine = create_db_engine(settings)
+    upgrade(engine)
+    queue = TaskQueue(engine, settings)
+    witness = tmp_path / "witness.log"
+    task = queue.enqueue("transcription", sim(6, cpu_bound=True, witness=str(witness)))
+    with running_workers(settings, tmp_path):
+        wait_for(lambda: status_of(queue, task.id) == "completed", timeout=90)
+    record = queue.get(task.id)
+    assert record.attempts == 1 and record.error_kind is None  # the lease never expired
+    assert [attempt for _, attempt, *_ in witness_lines(witness)] == [1]
+    assert [e.to_status for e in queue.events(task.id)] == ["pending", "running", "completed"]
+
+
 def test_a_task_over_its_timeout_is_killed(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from stenograph.db import create_db_engine, upgrade
 

@@ -43,10 +43,15 @@ def test_upload_creates_the_recording_and_its_pipeline(
     assert [t["type"] for t in first["tasks"]] == ["transcription", "summary"]
     assert first["tasks"][1]["depends_on"] == first["tasks"][0]["id"]
     assert first["steps"] == {"transcription": "pending", "summary": "pending"}
+    options = first["tasks"][0]["params"]["options"]
+    assert options["vad"] is True and options["beam_size"] is None and options["channels"] == "mix"
+    tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="true").json()["data"][0]
+    tuned_options = tuned["tasks"][0]["params"]["options"]
+    assert (tuned_options["beam_size"], tuned_options["vad"], tuned_options["word_timestamps"]) == (2, False, True)
     stored = uploads(settings)
-    assert len(stored) == 2 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
+    assert len(stored) == 3 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
     listing = client.get("/recordings").json()
-    assert listing["count"] == 2
+    assert listing["count"] == 3
     assert (
         client.get("/tasks", params={"recording_id": first["id"]}).json()["data"][0]["recording_name"] == first["name"]
     )
@@ -115,6 +120,8 @@ def test_bad_options_are_refused(client: TestClient, audio: AudioFactory, settin
         ({"model": "large-v3"}, "STENOGRAPH_WHISPER_ALLOW_DOWNLOAD"),
         ({"language": "english please"}, "ISO 639-1"),
         ({"template": "no-such-template"}, "no-such-template"),
+        ({"beam_size": "0"}, "beam_size"),
+        ({"beam_size": "many"}, "beam_size"),
     ]:
         response = upload(client, ("a.wav", speech), **fields)
         assert response.status_code == 422, (fields, response.text)

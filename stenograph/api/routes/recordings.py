@@ -61,7 +61,8 @@ def recording_json(state: AppState, row: dict[str, Any], *, with_tasks: bool) ->
 @router.post("", status_code=201, operation_id="upload_recordings")
 async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
-    ``language``, ``model``, ``glossary``, ``template``, ``channels``, ``prompt``.
+    ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
+    ``word_timestamps``, ``beam_size`` and ``vad`` (true|false).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
     media or no audio stream. A refused request keeps nothing.
@@ -82,6 +83,8 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
                 channels=form.first("channels"),
                 prompt=form.first("prompt"),
                 word_timestamps=(form.first("word_timestamps") or "").lower() in ("1", "true", "yes", "on"),
+                beam_size=form.first("beam_size"),
+                vad=form.first("vad"),
             )
         except ConfigurationError as exc:
             raise APIError(422, "invalid_options", str(exc)) from exc

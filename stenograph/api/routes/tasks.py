@@ -26,6 +26,7 @@ class TestTaskBody(BaseModel):
     priority: int = 0
     ignore_cancel: bool = False
     crash: bool = False
+    cpu_bound: bool = False
     witness: str | None = Field(default=None, description="Append an execution record to this file (tests).")
 
 
