@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +66,7 @@ def test_test_task_goes_live_from_pending_to_completed_without_polling(web: Watc
     r = row(web, task_id)
     expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "running")
     progress = r.get_by_test_id("task-progress")
+    expect(r.get_by_test_id("task-eta")).to_contain_text(re.compile(r"about .* left"))
     first = progress.get_attribute("data-value")
     expect(progress).not_to_have_attribute("data-value", first or "0.000")  # it moves
     second = progress.get_attribute("data-value")
