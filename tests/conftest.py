@@ -20,6 +20,18 @@ from stenograph.queue import TaskQueue
 from stenograph.settings import Settings, build_settings
 from tests.audio_factory import AudioFactory, corpus_dir, tools_missing
 
+#: Short timings so that tests of leases, retries and shutdown finish quickly; no LLM probing.
+FAST_SETTINGS: dict[str, object] = {
+    "poll_interval": 0.5,
+    "heartbeat_seconds": 0.5,
+    "lease_seconds": 5.0,
+    "backoff_base_seconds": 0.05,
+    "backoff_cap_seconds": 0.2,
+    "shutdown_grace_seconds": 10.0,
+    "cancel_grace_seconds": 3.0,
+    "llm": "none",
+}
+
 POSTGRES_ADMIN_URL = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -77,16 +89,9 @@ def make_settings(tmp_path: Path, database_url: str | None):  # type: ignore[no-
 
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
+            **FAST_SETTINGS,
             "data_dir": tmp_path / "data",
             "database_url": database_url,
-            "poll_interval": 0.5,
-            "heartbeat_seconds": 0.5,
-            "lease_seconds": 5.0,
-            "backoff_base_seconds": 0.05,
-            "backoff_cap_seconds": 0.2,
-            "shutdown_grace_seconds": 10.0,
-            "cancel_grace_seconds": 3.0,
-            "llm": "none",
         }
         values.update(overrides)
         return build_settings(**values)
@@ -136,15 +141,8 @@ def sqlite_settings(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def make(**overrides: object) -> Settings:
         values: dict[str, object] = {
+            **FAST_SETTINGS,
             "data_dir": tmp_path / "data",
-            "poll_interval": 0.5,
-            "heartbeat_seconds": 0.5,
-            "lease_seconds": 5.0,
-            "backoff_base_seconds": 0.05,
-            "backoff_cap_seconds": 0.2,
-            "shutdown_grace_seconds": 10.0,
-            "cancel_grace_seconds": 3.0,
-            "llm": "none",
         }
         values.update(overrides)
         return build_settings(**values)
