@@ -40,10 +40,27 @@ class Job:
     bar: TaskID | None = None
     error: str | None = None
     output: Path | None = None
+    done: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        return self.task_id is not None and not self.done
 
 
-def output_path(directory: Path, source: Path, fmt: str) -> Path:
-    return directory / f"{source.stem}.{fmt}"
+def output_paths(directory: Path, sources: list[Path], fmt: str) -> list[Path]:
+    """One output per input: ``talk.srt``; inputs sharing a stem keep their extension (``talk.mp3.srt``,
+    ``talk.wav.srt``), and any remaining clash gets a number, so no output overwrites another."""
+    stems = [s.stem for s in sources]
+    taken: set[Path] = set()
+    paths = []
+    for source in sources:
+        name = source.name if stems.count(source.stem) > 1 else source.stem
+        candidate, number = directory / f"{name}.{fmt}", 2
+        while candidate in taken:
+            candidate, number = directory / f"{name}-{number}.{fmt}", number + 1
+        taken.add(candidate)
+        paths.append(candidate)
+    return paths
 
 
 def transcribe(
@@ -66,7 +83,8 @@ def transcribe(
     settings = _settings(data_dir=data_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     jobs = [Job(Path(f)) for f in files]
-    for job in jobs:
+    for job, path in zip(jobs, output_paths(output_dir, [j.source for j in jobs], format), strict=True):
+        job.output = path
         if not job.source.is_file():
             job.error = "no such file"
     if server_url:
@@ -141,17 +159,17 @@ def _run_local(
             for job in jobs:
                 if job.task_id:
                     job.bar = progress.add_task(job.source.name, total=1.0, state="pending")
-            while any(job.task_id and job.bar is not None and not progress.tasks[job.bar].finished for job in jobs):
+            while any(job.waiting for job in jobs):
                 for job in jobs:
-                    if not job.task_id or job.bar is None or progress.tasks[job.bar].finished:
+                    if not job.waiting or job.bar is None or job.task_id is None:
                         continue
                     record = queue.get(job.task_id)
-                    progress.update(job.bar, completed=record.progress, state=record.status)
+                    progress.update(job.bar, completed=min(record.progress, 0.99), state=record.status)
                     if record.status == "completed":
-                        assert job.recording_id is not None
+                        assert job.recording_id is not None and job.output is not None
+                        job.done = True
                         version = store.pick_version(job.recording_id, "original")
                         segments = store.segments(version.id)
-                        job.output = output_path(output_dir, job.source, fmt)
                         if fmt == "json":
                             import json
 
@@ -163,6 +181,7 @@ def _run_local(
                         job.output.write_text(body, encoding="utf-8")
                         progress.update(job.bar, completed=1.0, state="completed")
                     elif record.status in ("failed", "cancelled"):
+                        job.done = True
                         job.error = record.error_message or record.status
                         progress.update(job.bar, completed=1.0, state=record.status)
                 time.sleep(POLL_SECONDS)
@@ -210,23 +229,28 @@ def _run_remote(
             for job in jobs:
                 if job.task_id:
                     job.bar = progress.add_task(job.source.name, total=1.0, state="pending")
-            while any(job.task_id and job.bar is not None and not progress.tasks[job.bar].finished for job in jobs):
+            while any(job.waiting for job in jobs):
                 for job in jobs:
-                    if not job.task_id or job.bar is None or progress.tasks[job.bar].finished:
+                    if not job.waiting or job.bar is None:
                         continue
                     task = client.get(f"/tasks/{job.task_id}").json()
-                    progress.update(job.bar, completed=task["progress"], state=task["status"])
+                    progress.update(job.bar, completed=min(task["progress"], 0.99), state=task["status"])
                     if task["status"] == "completed":
+                        job.done = True
                         body = client.get(
                             f"/recordings/{job.recording_id}/transcript",
                             params={"format": fmt, "version": "original", "download": fmt == "json"},
                         )
-                        job.output = output_path(output_dir, job.source, fmt)
-                        job.output.write_text(body.text, encoding="utf-8")
-                        progress.update(job.bar, completed=1.0)
+                        if body.status_code != 200:
+                            job.error = f"could not fetch the transcript: {_message(body)}"
+                        else:
+                            assert job.output is not None
+                            job.output.write_text(body.text, encoding="utf-8")
+                        progress.update(job.bar, completed=1.0, state="completed")
                     elif task["status"] in ("failed", "cancelled"):
+                        job.done = True
                         job.error = (task.get("error") or {}).get("message") or task["status"]
-                        progress.update(job.bar, completed=1.0)
+                        progress.update(job.bar, completed=1.0, state=task["status"])
                 time.sleep(POLL_SECONDS)
 
 

@@ -202,6 +202,8 @@ def test_cli_transcribes_files_and_fails_naming_the_bad_one(sqlite_settings: Any
             "transcribe",
             str(corpus / "jfk.wav"),
             str(bad),
+            str(corpus / "jfk.flac"),
+            str(corpus / "LDC93S1.wav"),
             "--format",
             "vtt",
             "-o",
@@ -215,5 +217,8 @@ def test_cli_transcribes_files_and_fails_naming_the_bad_one(sqlite_settings: Any
     )
     assert result.returncode == 1, result.stderr
     assert "notes.txt" in result.stderr and "not audio or video" in result.stderr
-    vtt = (out / "jfk.vtt").read_text()
-    assert vtt.startswith("WEBVTT") and "ask not what your country" in vtt.lower()
+    for name in ("jfk.wav.vtt", "jfk.flac.vtt"):  # the same stem twice: neither output overwrites the other
+        vtt = (out / name).read_text()
+        assert vtt.startswith("WEBVTT") and "ask not what your country" in vtt.lower()
+    assert "greasy wash water" in (out / "LDC93S1.vtt").read_text().lower()
+    assert result.stderr.count("✓") == 3
