@@ -16,7 +16,9 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from stenograph.cli_transcribe import transcribe
 from stenograph.logs import configure_logging
@@ -27,7 +29,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [env STENOGRAPH_DATA_DIR].")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env STENOGRAPH_DATA_DIR; ./data).")]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -36,16 +38,32 @@ def _settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
-            err.print(f"[red]invalid setting STENOGRAPH_{where.upper()}: {error['msg']}[/red]")
+            name = f"STENOGRAPH_{where.upper()}" if where else "settings"
+            err.print(f"invalid setting {name}: {error['msg']}", style="red", markup=False)
         raise typer.Exit(2) from exc
+    except (SettingsError, UnicodeDecodeError) as exc:
+        err.print(f"invalid settings (environment or .env): {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+
+
+def _cannot_start(exc: BaseException) -> typer.Exit:
+    """Print why the database or data directory cannot be used; the exit to raise."""
+    err.print(f"cannot start: {type(exc).__name__}: {exc}", style="red", markup=False)
+    return typer.Exit(2)
+
+
+#: Errors of a database URL or data directory that cannot be used.
+STARTUP_ERRORS = (OSError, ModuleNotFoundError, ArgumentError, OperationalError, NoSuchModuleError)
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind [env STENOGRAPH_HOST; 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env STENOGRAPH_PORT; 8000].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [env STENOGRAPH_WORKERS; 1].")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Task slots per worker [env STENOGRAPH_CONCURRENCY].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (env STENOGRAPH_HOST, default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env STENOGRAPH_PORT, default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (env STENOGRAPH_WORKERS, default 1).")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Task slots per worker (env STENOGRAPH_CONCURRENCY; 1).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API and a supervised pool of workers, as a desktop shell would."""
@@ -59,7 +77,10 @@ def serve(
     if not is_loopback_host(settings.host) and not settings.api_token:
         err.print(f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]")
         raise typer.Exit(2)
-    api = create_app(settings)
+    try:
+        api = create_app(settings)
+    except STARTUP_ERRORS as exc:
+        raise _cannot_start(exc) from exc
     server = uvicorn.Server(
         uvicorn.Config(api, host=settings.host, port=settings.port, log_level="info", lifespan="on")
     )
@@ -100,7 +121,7 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Tasks run at once [env STENOGRAPH_CONCURRENCY; 1].")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Tasks run at once (env STENOGRAPH_CONCURRENCY; 1).")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run a worker: takes tasks from the database until SIGINT/SIGTERM."""
@@ -108,7 +129,11 @@ def worker(
 
     configure_logging()
     settings = _settings(concurrency=concurrency, data_dir=data_dir)
-    raise typer.Exit(Worker(settings).run())
+    try:
+        worker = Worker(settings)
+    except STARTUP_ERRORS as exc:
+        raise _cannot_start(exc) from exc
+    raise typer.Exit(worker.run())
 
 
 @db_app.command("upgrade")
@@ -118,7 +143,10 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
     configure_logging(logging.WARNING)
     settings = _settings(data_dir=data_dir)
-    upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
+    try:
+        upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
+    except STARTUP_ERRORS as exc:
+        raise _cannot_start(exc) from exc
     from sqlalchemy.engine import make_url
 
     shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)

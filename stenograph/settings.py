@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: Task types a worker knows. The pipeline's steps, in order.
@@ -131,6 +131,25 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
         return value
+
+    @field_validator("task_timeouts")
+    @classmethod
+    def _known_timeout_types(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [key for key in value if key not in PIPELINE_STEPS]
+        if unknown:
+            raise ValueError(f"timeouts for unknown task types {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+        if any(seconds <= 0 for seconds in value.values()):
+            raise ValueError("timeouts must be positive numbers of seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_heartbeats(self) -> Settings:
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds:g}) must be at least twice heartbeat_seconds "
+                f"({self.heartbeat_seconds:g}), or healthy workers would lose their tasks between two renewals"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -20,19 +21,24 @@ from pydantic import BaseModel
 from stenograph.api.errors import APIError, error_body
 
 COOKIE = "stenograph_session"
-OPEN_PATHS = frozenset({"/health", "/auth/login"})
+OPEN_PATHS = frozenset({"/health", "/auth/login", "/auth/form"})
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Stenograph: sign in</title>
 <link rel="icon" href="data:,"></head><body style="font-family:system-ui;max-width:24rem;margin:3rem auto;padding:1rem">
-<h1>Stenograph</h1><p>This server needs its API token.</p>
-<form method="get" action="/"><label for="token">API token</label><br>
+<h1>Stenograph</h1><p>This server needs its API token.</p>{error}
+<form method="post" action="/auth/form"><label for="token">API token</label><br>
 <input id="token" name="token" type="password" autocomplete="current-password" required style="width:100%">
 <p><button type="submit">Sign in</button></p></form></body></html>"""
 
 
 class Login(BaseModel):
     token: str
+
+
+def login_page(error: str = "") -> str:
+    notice = f'<p role="alert" style="color:#b00020">{html.escape(error)}</p>' if error else ""
+    return LOGIN_PAGE.replace("{error}", notice)
 
 
 def session_value(token: str) -> str:
@@ -60,6 +66,18 @@ def install_auth(app: FastAPI, token: str | None) -> None:
         response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
         return {"ok": True}
 
+    @router.post("/auth/form", include_in_schema=False, response_model=None)
+    async def form_login(request: Request) -> Response:
+        """The sign-in page's form (POST, so the token stays out of URLs and logs)."""
+        form = await request.form()
+        given = str(form.get("token") or "")
+        if token is None or secrets.compare_digest(given, token):
+            redirect = RedirectResponse("/", status_code=303)
+            if token is not None:
+                redirect.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
+            return redirect
+        return HTMLResponse(login_page("Wrong API token: try again."), status_code=401)
+
     app.include_router(router)
     if token is None:
         return
@@ -74,7 +92,7 @@ def install_auth(app: FastAPI, token: str | None) -> None:
             redirect.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
             return redirect
         if request.url.path == "/" and "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(LOGIN_PAGE, status_code=401)
+            return HTMLResponse(login_page(), status_code=401)
         return JSONResponse(
             error_body("unauthorized", "this server needs its API token: Authorization: Bearer <token>"),
             status_code=401,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from stenograph.errors import ConfigurationError, MediaError, NotFoundError, StenographError, TransitionError
+
+log = logging.getLogger("stenograph.api")
 
 
 class APIError(StenographError):
@@ -47,10 +50,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _config(_request: Request, exc: ConfigurationError) -> JSONResponse:
         return JSONResponse(error_body("configuration_error", str(exc)), status_code=400)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        message = f"unexpected server error ({type(exc).__name__}); the server log has the details"
+        return JSONResponse(error_body("internal_error", message), status_code=500)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                parts.append(f"the request body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')})")
+                continue
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         return JSONResponse(error_body("invalid_request", "; ".join(parts)), status_code=422)

@@ -46,6 +46,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: SQLite AUTOINCREMENT: the id of a deleted row is never given to a new one.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
@@ -90,6 +94,7 @@ class Task(Base):
         Index("ix_tasks_recording_id", "recording_id"),
         Index("ix_tasks_updated_at", "updated_at"),
         Index("ix_tasks_worker_id", "worker_id"),
+        {"sqlite_autoincrement": True},  # ids of deleted rows are never given again
     )
 
 
@@ -97,6 +102,7 @@ class TaskEvent(Base):
     """One transition of a task: the task's history."""
 
     __tablename__ = "task_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[int] = mapped_column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -125,6 +131,7 @@ class Recording(Base):
     """An uploaded audio or video file. ``name`` is the original file name: data, never a path."""
 
     __tablename__ = "recordings"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text)
@@ -145,6 +152,7 @@ class TranscriptVersion(Base):
     """
 
     __tablename__ = "transcript_versions"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recording_id: Mapped[int] = mapped_column(Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
@@ -162,6 +170,7 @@ class SegmentRow(Base):
     """One segment of a transcript version (times in seconds)."""
 
     __tablename__ = "segments"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     version_id: Mapped[int] = mapped_column(
@@ -181,6 +190,7 @@ class Summary(Base):
     """A summary of a transcript version (Markdown plus structured fields)."""
 
     __tablename__ = "summaries"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     recording_id: Mapped[int] = mapped_column(Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True)

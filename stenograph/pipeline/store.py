@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, text, update
 
 from stenograph import clock
 from stenograph.db.models import AppSetting, Recording, SegmentRow, Summary, TranscriptVersion
@@ -147,10 +147,8 @@ class TranscriptStore:
         return dict(row)
 
     def recordings(self, *, q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Recordings newest first; ``q`` matches names and transcript text."""
-        where = []
-        if q and q.strip():
-            where.append(Recording.id.in_(self._search_ids(q.strip())))
+        """Recordings newest first; ``q`` matches names and transcript text: every word of it must appear."""
+        where = [Recording.id.in_(self._search_ids(word)) for word in (q or "").split()]
         with self.engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(Recording).where(*where)).scalar_one()
             rows = conn.execute(
@@ -162,16 +160,14 @@ class TranscriptStore:
             ).mappings()
             return [dict(r) for r in rows], int(count)
 
-    def _search_ids(self, q: str) -> Any:
-        if self._sqlite and len(q) >= 3:
-            phrase = '"' + q.replace('"', '""') + '"'
-            return (
-                select(text("rowid"))
-                .select_from(text("recordings_fts"))
-                .where(text("recordings_fts MATCH :q"))
-                .params(q=phrase)
-            )
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    def _search_ids(self, word: str) -> Any:
+        """Ids of recordings whose name or text holds ``word``: FTS5 trigrams on SQLite for 3+ characters,
+        else a case-insensitive substring match."""
+        if self._sqlite and len(word) >= 3:
+            phrase = '"' + word.replace('"', '""') + '"'
+            match = text("recordings_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
+            return select(text("rowid")).select_from(text("recordings_fts")).where(match)
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
         return select(Recording.id).where(or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text)))
 

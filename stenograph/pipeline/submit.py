@@ -77,11 +77,20 @@ class PipelineRequest:
         language = (language or "").strip().lower() or None
         if language in ("auto",):
             language = None
-        if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
-            raise ConfigurationError(f"language must be an ISO 639-1 code such as 'en' or 'auto', not {language!r}")
+        if language is not None and language not in whisper_languages():
+            raise ConfigurationError(
+                f"language must be 'auto' or a code Whisper knows (ISO 639-1, such as 'en', 'de', 'zh'), "
+                f"not {language!r}"
+            )
         model = (model or "").strip() or None
         if model is not None and model not in DEFAULT_MODEL_ALIASES:
             check_model_name(settings, model)
+        effective = model if model is not None and model not in DEFAULT_MODEL_ALIASES else settings.whisper_model
+        if language not in (None, "en") and effective.endswith(".en"):
+            raise ConfigurationError(
+                f"the model {effective} transcribes English only; for language {language!r} choose a "
+                "multilingual model such as model=base"
+            )
         channels = (channels or "mix").strip().lower()
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
@@ -124,6 +133,20 @@ class PipelineRequest:
             "beam_size": self.beam_size,
             "vad": self.vad,
         }
+
+
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper knows (faster-whisper's tokenizer list, 100 codes)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+def clean_name(name: str) -> str:
+    """The file name a client sent, as data: its last path part (browsers send no more), trimmed;
+    ``untitled`` when nothing is left. Never used as a path."""
+    last = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return last if last and last not in (".", "..") else "untitled"
 
 
 def check_model_name(settings: Settings, name: str) -> None:

@@ -86,6 +86,10 @@ def run_transcription(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any
     settings = ctx.settings
     store, recording = _recording(settings, params)
     options = TranscriptionOptions.from_dict(params.get("options") or {})
+    glossary = [*store.glossary(), *settings.glossary]
+    if glossary:  # the global glossary guides Whisper too, beside the upload's own terms
+        merged = list(dict.fromkeys([*options.hotwords, *glossary]))
+        options = TranscriptionOptions.from_dict({**options.to_dict(), "hotwords": merged})
     draft, stored = store.draft_version(recording["id"], ctx.task_id)
     start_at, skip_before = _resume_point(stored)
     if stored and draft.language and options.language is None:
@@ -208,7 +212,9 @@ def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
         should_stop=lambda: ctx.cancelled,
     )
     data = result.to_dict()
+    carried = ("duration_s", "model", "language_probability", "warnings")
     info = {
+        **{key: original.info[key] for key in carried if key in original.info},
         "llm": description if result.llm_used else None,
         "method": result.method,
         "stats": data.get("stats"),

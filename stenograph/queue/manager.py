@@ -405,7 +405,7 @@ class TaskQueue:
                 conn,
                 task_id,
                 P,
-                {**_reset_run(), "attempts": T.c.attempts - 1, "run_after": clock.now()},
+                {**_reset_run(), "attempts": T.c.attempts - 1},  # keeps its run_after: its place in line
                 worker=(worker_id, attempt),
                 message=message,
             )
@@ -485,6 +485,8 @@ class TaskQueue:
                         continue
                     self._cascade(conn, record, now)
                     return record, "cancelled"
+                if current["status"] == R and current["cancel_requested"]:
+                    return TaskRecord.from_row(current), "requested"  # asked already: nothing new to log
                 if current["status"] == R:
                     row = (
                         conn.execute(
@@ -713,6 +715,7 @@ def _reset_run() -> dict[str, Any]:
         "finished_at": None,
         "eta_s": None,
         "progress_message": None,
+        "progress": 0.0,
     }
 
 

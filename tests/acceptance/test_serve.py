@@ -189,3 +189,11 @@ def test_token_is_required_on_every_request_but_health(make_settings) -> None:  
     login = client.post("/auth/login", json={"token": "s3cret"})
     assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
     assert client.get("/tasks").status_code == 200  # the cookie now stands for the token
+    browser = TestClient(create_app(make_settings(api_token="s3cret")), follow_redirects=False)
+    page = browser.get("/", headers={"accept": "text/html"})
+    assert page.status_code == 401 and 'method="post"' in page.text
+    wrong = browser.post("/auth/form", data={"token": "nope"})
+    assert wrong.status_code == 401 and "Wrong API token" in wrong.text
+    right = browser.post("/auth/form", data={"token": "s3cret"})
+    assert right.status_code == 303 and "httponly" in right.headers["set-cookie"].lower()
+    assert browser.get("/tasks").status_code == 200

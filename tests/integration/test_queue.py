@@ -149,6 +149,8 @@ def test_cancel_running_is_a_request_and_ends_cancelled(queue: TaskQueue) -> Non
     queue.claim("w")
     record, outcome = queue.cancel(task.id)
     assert outcome == "requested" and record.status == "running" and record.cancel_requested
+    assert queue.cancel(task.id)[1] == "requested"  # asking twice logs one request
+    assert [e.message for e in queue.events(task.id)].count("cancel requested") == 1
     assert queue.heartbeat("w", {task.id: 1}) == {task.id: True}
     assert queue.cancel_requested([task.id]) == {task.id}
     done = queue.mark_cancelled(task.id, "w", 1, "stopped at a check")
@@ -168,11 +170,16 @@ def test_cancel_of_a_finished_task_is_refused(queue: TaskQueue) -> None:
         queue.retry(task.id)
 
 
-def test_release_does_not_count_the_attempt(queue: TaskQueue) -> None:
+def test_release_does_not_count_the_attempt_and_keeps_the_place_in_line(queue: TaskQueue) -> None:
     task = queue.enqueue("transcription")
     queue.claim("w")
+    queue.report_progress(task.id, "w", 1, 0.4, "halfway")
+    later = queue.enqueue("transcription")
     released = queue.release(task.id, "w", 1, "shutdown")
     assert released.status == "pending" and released.attempts == 0 and released.worker_id is None
+    assert released.progress == 0.0 and released.run_after == task.run_after
+    again = queue.claim("w2")
+    assert again is not None and again.id == task.id and later.id != task.id
 
 
 def test_lease_expiry_fails_when_attempts_are_exhausted(queue: TaskQueue) -> None:
@@ -192,6 +199,13 @@ def test_heartbeat_renews_the_lease(queue: TaskQueue) -> None:
     queue.heartbeat("w", {task.id: 1})
     assert (queue.get(task.id).lease_expires_at or claimed.lease_expires_at) >= claimed.lease_expires_at
     assert queue.expire_leases() == []
+
+
+def test_ids_of_deleted_tasks_are_never_given_again(queue: TaskQueue) -> None:
+    first = queue.enqueue("summary")
+    last = queue.enqueue("summary")
+    queue.delete(last.id)
+    assert queue.enqueue("summary").id > last.id > first.id
 
 
 def test_delete_is_refused_while_running_every_time(queue: TaskQueue) -> None:

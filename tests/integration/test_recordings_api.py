@@ -57,6 +57,14 @@ def test_upload_creates_the_recording_and_its_pipeline(
     )
 
 
+def test_file_names_are_kept_as_data(client: TestClient, audio: AudioFactory) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+    names = [r["name"] for r in upload(client, ("../../etc/passwd", speech), ("   ", speech)).json()["data"]]
+    assert names == ["passwd", "untitled"]
+    media = client.get("/recordings/1/media")
+    assert media.status_code == 200 and ".." not in media.headers["content-disposition"]
+
+
 def test_default_steps_come_from_the_setting(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(pipeline_steps="transcription")
     with TestClient(create_app(settings)) as client:
@@ -121,6 +129,9 @@ def test_bad_options_are_refused(client: TestClient, audio: AudioFactory, settin
         ({"language": "english please"}, "ISO 639-1"),
         ({"template": "no-such-template"}, "no-such-template"),
         ({"beam_size": "0"}, "beam_size"),
+        ({"language": "zz"}, "a code Whisper knows"),
+        ({"language": "de"}, "English only"),  # the default tiny.en cannot do German
+        ({"language": "de", "model": "tiny.en"}, "English only"),
         ({"beam_size": "many"}, "beam_size"),
     ]:
         response = upload(client, ("a.wav", speech), **fields)
@@ -161,6 +172,8 @@ def test_search_matches_names_and_transcript_text_in_any_script(
         return [r["id"] for r in client.get("/recordings", params={"q": q}).json()["data"]]
 
     assert found("budget rev") == [english]
+    assert found("budget steps") == [english]  # every word must appear, not as one phrase
+    assert found("budget 广州") == []
     assert found("房地产中介") == [chinese]
     assert found("board") == [english]
     assert found("广州") == [chinese]  # two characters: below the trigram length, still found

@@ -19,7 +19,7 @@ from stenograph.api.state import StateDep
 from stenograph.api.uploads import receive_form
 from stenograph.errors import ConfigurationError, MediaError
 from stenograph.pipeline.formats import to_openai_verbose_json, to_srt, to_vtt
-from stenograph.pipeline.submit import PipelineRequest, probe_upload, submit_recording
+from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, submit_recording
 from stenograph.pipeline.types import TranscriptInfo
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -38,6 +38,15 @@ def openai_error(status: int, message: str, code: str) -> JSONResponse:
         },
         status_code=status,
     )
+
+
+@router.get("/models", operation_id="openai_list_models")
+def list_models(state: StateDep) -> dict[str, Any]:
+    """The transcription models this server offers, in OpenAI's list shape (``whisper-1`` is the default)."""
+    from stenograph.pipeline.submit import OFFLINE_MODELS
+
+    names = ["whisper-1", *dict.fromkeys([state.settings.whisper_model, *OFFLINE_MODELS])]
+    return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "stenograph"} for n in names]}
 
 
 @router.post("/audio/transcriptions", operation_id="openai_create_transcription", response_model=None)
@@ -84,7 +93,7 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         state.queue,
         store,
         pipeline,
-        name=received.filename,
+        name=clean_name(received.filename),
         stored_name=received.path.name,
         size_bytes=received.size_bytes,
         media=media,

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.tasks import tasks_json
-from stenograph.api.state import AppState, StateDep
+from stenograph.api.state import AppState, IdPath, OffsetQuery, StateDep
 from stenograph.api.uploads import receive_form
 from stenograph.errors import ConfigurationError, MediaError
 from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.submit import PipelineRequest, probe_upload, step_params, submit_recording
+from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, step_params, submit_recording
 from stenograph.queue.records import iso
 from stenograph.settings import PIPELINE_STEPS
 
@@ -105,7 +105,7 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
             state.queue,
             store,
             pipeline,
-            name=received.filename,
+            name=clean_name(received.filename),
             stored_name=received.path.name,
             size_bytes=received.size_bytes,
             media=media,
@@ -119,7 +119,7 @@ def list_recordings(
     state: StateDep,
     q: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     """Recordings newest first; ``q`` searches names and transcript text (FTS5 trigram on SQLite)."""
     rows, count = store_of(state).recordings(q=q, limit=limit, offset=offset)
@@ -127,12 +127,12 @@ def list_recordings(
 
 
 @router.get("/{recording_id}", operation_id="get_recording")
-def get_recording(recording_id: int, state: StateDep) -> dict[str, Any]:
+def get_recording(recording_id: IdPath, state: StateDep) -> dict[str, Any]:
     return recording_json(state, store_of(state).recording(recording_id), with_tasks=True)
 
 
 @router.get("/{recording_id}/media", operation_id="get_recording_media", response_class=FileResponse)
-def get_media(recording_id: int, state: StateDep) -> FileResponse:
+def get_media(recording_id: IdPath, state: StateDep) -> FileResponse:
     """The recording's file, with HTTP range requests for playback."""
     row = store_of(state).recording(recording_id)
     path = state.settings.uploads_dir / row["stored_name"]
@@ -146,7 +146,7 @@ def get_media(recording_id: int, state: StateDep) -> FileResponse:
 
 
 @router.delete("/{recording_id}", status_code=204, operation_id="delete_recording")
-def delete_recording(recording_id: int, state: StateDep) -> Response:
+def delete_recording(recording_id: IdPath, state: StateDep) -> Response:
     """Remove the recording's file and rows (409 while one of its tasks runs; pending ones are cancelled)."""
     store = store_of(state)
     row = store.recording(recording_id)
@@ -178,7 +178,7 @@ class StepBody(BaseModel):
 
 @router.post("/{recording_id}/steps/{step}", status_code=201, operation_id="rerun_step")
 def rerun_step(
-    recording_id: int, step: str, state: StateDep, body: Annotated[StepBody | None, Body()] = None
+    recording_id: IdPath, step: str, state: StateDep, body: Annotated[StepBody | None, Body()] = None
 ) -> dict[str, Any]:
     """Run a pipeline step again (another template, glossary, model...): a new task, then a new version."""
     if step not in PIPELINE_STEPS:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from stenograph.api.errors import APIError
-from stenograph.api.state import AppState, StateDep
+from stenograph.api.state import AppState, IdPath, OffsetQuery, StateDep
 from stenograph.db.models import Recording
 from stenograph.queue import TaskRecord, TaskStatus
 from stenograph.worker.handlers import TASK_TYPES
@@ -64,7 +64,7 @@ def list_tasks(
     type: str | None = None,
     recording_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     """Tasks, newest first: ``{"data": [...], "count": N}``."""
     if type is not None:
@@ -76,7 +76,7 @@ def list_tasks(
 
 
 @router.get("/{task_id}", operation_id="get_task")
-def get_task(task_id: int, state: StateDep) -> dict[str, Any]:
+def get_task(task_id: IdPath, state: StateDep) -> dict[str, Any]:
     """One task with ``events``, its history."""
     record = state.queue.get(task_id)
     data = tasks_json(state, [record])[0]
@@ -85,7 +85,7 @@ def get_task(task_id: int, state: StateDep) -> dict[str, Any]:
 
 
 @router.post("/{task_id}/cancel", operation_id="cancel_task")
-def cancel_task(task_id: int, state: StateDep, response: Response) -> dict[str, Any]:
+def cancel_task(task_id: IdPath, state: StateDep, response: Response) -> dict[str, Any]:
     """200: a pending task is now cancelled; 202: cancel requested from a running task; 409: finished."""
     record, outcome = state.queue.cancel(task_id)
     if outcome == "requested":
@@ -97,13 +97,13 @@ def cancel_task(task_id: int, state: StateDep, response: Response) -> dict[str, 
 
 
 @router.post("/{task_id}/retry", operation_id="retry_task")
-def retry_task(task_id: int, state: StateDep) -> dict[str, Any]:
+def retry_task(task_id: IdPath, state: StateDep) -> dict[str, Any]:
     """A failed or cancelled task goes back to pending with a fresh attempt budget."""
     return tasks_json(state, [state.queue.retry(task_id)])[0]
 
 
 @router.delete("/{task_id}", status_code=204, operation_id="delete_task")
-def delete_task(task_id: int, state: StateDep) -> Response:
+def delete_task(task_id: IdPath, state: StateDep) -> Response:
     """Delete a task that is not running (409 while it runs)."""
     state.queue.delete(task_id)
     return Response(status_code=204)

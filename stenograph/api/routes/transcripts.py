@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.recordings import store_of
-from stenograph.api.state import StateDep
+from stenograph.api.state import IdPath, StateDep
 from stenograph.pipeline.formats import to_srt, to_txt, to_vtt
 from stenograph.pipeline.store import Version
 
 router = APIRouter(tags=["transcripts"])
 
 Format = Literal["json", "txt", "srt", "vtt"]
+#: latest, original, corrected, edited, or a version number.
+VersionQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^(latest|original|corrected|edited|[1-9][0-9]{0,8})$",
+        description="latest, original, corrected, edited, or a version number",
+    ),
+]
 MEDIA_TYPES = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt", "json": "application/json"}
 
 
@@ -37,10 +45,10 @@ def transcript_json(recording_id: int, version: Version, segments: list[Any]) ->
 
 @router.get("/recordings/{recording_id}/transcript", operation_id="get_transcript", response_model=None)
 def get_transcript(
-    recording_id: int,
+    recording_id: IdPath,
     state: StateDep,
     format: Format = "json",
-    version: str = "latest",
+    version: VersionQuery = "latest",
     download: bool = False,
 ) -> dict[str, Any] | Response:
     """The transcript: ``version`` = latest, original, corrected, edited or a version number."""
@@ -66,7 +74,7 @@ def get_transcript(
 
 
 @router.get("/recordings/{recording_id}/transcript/versions", operation_id="list_transcript_versions")
-def list_versions(recording_id: int, state: StateDep) -> dict[str, Any]:
+def list_versions(recording_id: IdPath, state: StateDep) -> dict[str, Any]:
     store = store_of(state)
     store.recording(recording_id)
     versions = store.versions(recording_id)
@@ -74,7 +82,9 @@ def list_versions(recording_id: int, state: StateDep) -> dict[str, Any]:
 
 
 @router.get("/recordings/{recording_id}/transcript/diff", operation_id="get_transcript_diff")
-def get_diff(recording_id: int, state: StateDep, base: str = "original", other: str = "latest") -> dict[str, Any]:
+def get_diff(
+    recording_id: IdPath, state: StateDep, base: VersionQuery = "original", other: VersionQuery = "latest"
+) -> dict[str, Any]:
     """Per-segment comparison of two versions (default: the original and the newest)."""
     store = store_of(state)
     first = store.pick_version(recording_id, base)
@@ -109,7 +119,9 @@ class SegmentEdit(BaseModel):
 
 
 @router.patch("/recordings/{recording_id}/transcript/segments/{index}", operation_id="edit_segment")
-def edit_segment(recording_id: int, index: int, body: SegmentEdit, state: StateDep) -> dict[str, Any]:
+def edit_segment(
+    recording_id: IdPath, index: Annotated[int, Path(ge=0, le=2**31)], body: SegmentEdit, state: StateDep
+) -> dict[str, Any]:
     """Change one segment's text: saved as a new ``edited`` version; every timestamp is kept."""
     store = store_of(state)
     latest = store.pick_version(recording_id, "latest")
@@ -117,7 +129,7 @@ def edit_segment(recording_id: int, index: int, body: SegmentEdit, state: StateD
     if not any(s.index == index for s in segments):
         raise APIError(404, "not_found", f"the transcript has no segment {index}")
     edited = [dataclasses.replace(s, text=body.text.strip()) if s.index == index else s for s in segments]
-    info = {**{k: v for k, v in latest.info.items() if k in ("duration_s", "model", "language_probability")}}
+    info = {k: v for k, v in latest.info.items() if k in ("duration_s", "model", "language_probability", "warnings")}
     info["edited_from"] = latest.number
     version = store.create_version(recording_id, "edited", edited, task_id=None, language=latest.language, info=info)
     return transcript_json(recording_id, version, store.segments(version.id))
@@ -128,14 +140,14 @@ class Speakers(BaseModel):
 
 
 @router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers")
-def set_speakers(recording_id: int, body: Speakers, state: StateDep) -> dict[str, Any]:
+def set_speakers(recording_id: IdPath, body: Speakers, state: StateDep) -> dict[str, Any]:
     """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments."""
     names = {k.strip(): v.strip() for k, v in body.names.items() if k.strip() and v.strip()}
     return {"names": store_of(state).set_speakers(recording_id, names)}
 
 
 @router.get("/recordings/{recording_id}/summary", operation_id="get_summary", response_model=None)
-def get_summary(recording_id: int, state: StateDep, format: Literal["md", "json"] = "md") -> Any:
+def get_summary(recording_id: IdPath, state: StateDep, format: Literal["md", "json"] = "md") -> Any:
     """The newest summary as Markdown (``?format=json`` for its structured fields)."""
     store = store_of(state)
     store.recording(recording_id)

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("speakers", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "workers",
@@ -64,6 +65,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["recording_id"], ["recordings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("summaries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_summaries_recording_id"), ["recording_id"], unique=False)
@@ -101,6 +103,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["depends_on"], ["tasks.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["recording_id"], ["recordings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_claim", ["status", "priority", "run_after", "created_at"], unique=False)
@@ -123,6 +126,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["recording_id"], ["recordings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("transcript_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_transcript_versions_recording_id"), ["recording_id"], unique=False)
@@ -142,6 +146,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=True),
         sa.ForeignKeyConstraint(["version_id"], ["transcript_versions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("segments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_segments_version_id"), ["version_id"], unique=False)
@@ -157,6 +162,7 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("task_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_task_events_task_id"), ["task_id"], unique=False)
