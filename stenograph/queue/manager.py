@@ -19,15 +19,24 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from stenograph import clock
 from stenograph.db.models import events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
-from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
+from stenograph.queue.dependencies import (
+    DEPENDENCY_CANCELLED,
+    DEPENDENCY_FAILED,
+    Dependencies,
+    reopen_values,
+    reset_run_values,
+)
+from stenograph.queue.reads import TaskReads
+from stenograph.queue.records import TaskRecord
 from stenograph.queue.retry import decide_retry
 from stenograph.queue.states import FINISHED, TaskStatus, can_transition
+from stenograph.queue.workers import WorkerRegistry
 from stenograph.settings import Settings
 
 log = logging.getLogger("stenograph.queue")
@@ -44,14 +53,11 @@ P, R, C, F, X = (
     TaskStatus.CANCELLED,
 )
 
-#: Error kinds set on dependants when the task they depend on fails or is cancelled.
-DEPENDENCY_FAILED = "dependency_failed"
-DEPENDENCY_CANCELLED = "dependency_cancelled"
 
 Values = Mapping[str, Any] | Callable[[Mapping[Any, Any]], Mapping[str, Any]]
 
 
-class TaskQueue:
+class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
     """The queue's operations over one engine (SQLite or PostgreSQL).
 
     Args:
@@ -69,56 +75,6 @@ class TaskQueue:
     def notify(self) -> None:
         """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
         self._notify()
-
-    # ------------------------------------------------------------------------------------------
-    # reading
-    def get(self, task_id: int) -> TaskRecord:
-        """The task. Raises NotFoundError."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(T).where(T.c.id == task_id)).mappings().first()
-        if row is None:
-            raise NotFoundError(f"no task {task_id}")
-        return TaskRecord.from_row(row)
-
-    def events(self, task_id: int) -> list[TaskEventRecord]:
-        """The task's history, oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(E.c.at, E.c.from_status, E.c.to_status, E.c.worker_id, E.c.message)
-                .where(E.c.task_id == task_id)
-                .order_by(E.c.id)
-            ).mappings()
-            return [TaskEventRecord(**row) for row in rows]
-
-    def list_tasks(
-        self,
-        *,
-        status: str | None = None,
-        type: str | None = None,
-        recording_id: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[TaskRecord], int]:
-        """Tasks newest first, and the number matching the filters."""
-        where: list[ColumnElement[bool]] = []
-        if status:
-            where.append(T.c.status == status)
-        if type:
-            where.append(T.c.type == type)
-        if recording_id is not None:
-            where.append(T.c.recording_id == recording_id)
-        with self.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(T).where(*where)).scalar_one()
-            rows = conn.execute(
-                select(T).where(*where).order_by(T.c.created_at.desc(), T.c.id.desc()).limit(limit).offset(offset)
-            ).mappings()
-            return [TaskRecord.from_row(r) for r in rows], count
-
-    def changed_since(self, since: datetime) -> list[TaskRecord]:
-        """Tasks updated at or after ``since``, oldest change first (for the event stream)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(T).where(T.c.updated_at >= since).order_by(T.c.updated_at, T.c.id)).mappings()
-            return [TaskRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------
     # enqueueing
@@ -271,15 +227,6 @@ class TaskQueue:
                     held[task_id] = bool(row.cancel_requested)
         return held
 
-    def cancel_requested(self, task_ids: Iterable[int]) -> set[int]:
-        """Which of ``task_ids`` have a cancel request (a cheap read the worker makes every second)."""
-        ids = list(task_ids)
-        if not ids:
-            return set()
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(T.c.id).where(T.c.id.in_(ids), T.c.cancel_requested.is_(True)))
-            return set(rows.scalars().all())
-
     def report_progress(
         self,
         task_id: int,
@@ -353,7 +300,7 @@ class TaskQueue:
                     conn,
                     task_id,
                     P,
-                    {**_reset_run(), "run_after": run_after, "error_kind": kind, "error_message": message},
+                    {**reset_run_values(), "run_after": run_after, "error_kind": kind, "error_message": message},
                     worker=(worker_id, attempt),
                     message=f"attempt {attempt} failed ({kind}: {message}); retry in {decision.delay_s:.1f} s",
                 )
@@ -405,7 +352,7 @@ class TaskQueue:
                 conn,
                 task_id,
                 P,
-                {**_reset_run(), "attempts": T.c.attempts - 1},  # keeps its run_after: its place in line
+                {**reset_run_values(), "attempts": T.c.attempts - 1},  # keeps its run_after: its place in line
                 worker=(worker_id, attempt),
                 message=message,
             )
@@ -445,7 +392,7 @@ class TaskQueue:
                         self._cascade(conn, record, now)
                     else:
                         values = {
-                            **_reset_run(),
+                            **reset_run_values(),
                             "run_after": now,
                             "error_kind": "lease_expired",
                             "error_message": lost,
@@ -517,7 +464,7 @@ class TaskQueue:
             NotFoundError, TransitionError (the task is not failed or cancelled).
         """
         with self.engine.begin() as conn:
-            record = self._transition(conn, task_id, P, _reopen_values(), sources=(F, X), message="retry requested")
+            record = self._transition(conn, task_id, P, reopen_values(), sources=(F, X), message="retry requested")
             self._reopen_dependants(conn, task_id)
         self._notify()
         return record
@@ -541,53 +488,6 @@ class TaskQueue:
             conn.execute(delete(E).where(E.c.task_id == task_id))
             conn.execute(update(T).where(T.c.depends_on == task_id).values(depends_on=None))
             conn.execute(delete(T).where(T.c.id == task_id))
-
-    # ------------------------------------------------------------------------------------------
-    # workers
-    def register_worker(self, worker_id: str, hostname: str, pid: int, concurrency: int) -> None:
-        now = clock.now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(W).values(
-                    id=worker_id,
-                    hostname=hostname,
-                    pid=pid,
-                    concurrency=concurrency,
-                    started_at=now,
-                    heartbeat_at=now,
-                )
-            )
-
-    def stop_worker(self, worker_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(W).where(W.c.id == worker_id).values(stopped_at=clock.now()))
-
-    def workers(self, *, include_stopped: bool = False) -> list[WorkerRecord]:
-        """Workers seen within the last hour (live first); ``live``: heartbeat fresh and not stopped."""
-        now = clock.now()
-        live_after = now - timedelta(seconds=self.settings.live_seconds)
-        with self.engine.connect() as conn:
-            where = [W.c.heartbeat_at >= now - timedelta(hours=1)]
-            if not include_stopped:
-                where.append(W.c.stopped_at.is_(None))
-            rows = conn.execute(select(W).where(*where).order_by(W.c.started_at.desc())).mappings().all()
-            running: dict[str, list[int]] = {}
-            for tid, wid in conn.execute(select(T.c.id, T.c.worker_id).where(T.c.status == R)).all():
-                running.setdefault(wid, []).append(tid)
-        return [
-            WorkerRecord(
-                id=r["id"],
-                hostname=r["hostname"],
-                pid=r["pid"],
-                concurrency=r["concurrency"],
-                started_at=r["started_at"],
-                heartbeat_at=r["heartbeat_at"],
-                stopped_at=r["stopped_at"],
-                live=r["stopped_at"] is None and r["heartbeat_at"] >= live_after,
-                running_task_ids=tuple(sorted(running.get(r["id"], []))),
-            )
-            for r in rows
-        ]
 
     # ------------------------------------------------------------------------------------------
     # internals
@@ -658,81 +558,10 @@ class TaskQueue:
             )
         )
 
-    def _cascade(
-        self, conn: Connection, parent: TaskRecord, now: datetime, forced_status: TaskStatus | None = None
-    ) -> None:
-        """End the pending dependants of a task that failed or was cancelled (recursively)."""
-        status = forced_status or TaskStatus(parent.status)
-        if status not in (F, X):
-            return
-        if status == F:
-            kind, why = DEPENDENCY_FAILED, "failed"
-        else:
-            kind, why = DEPENDENCY_CANCELLED, "was cancelled" if forced_status is None else "was deleted"
-        message = f"depends on task {parent.id} ({parent.type}), which {why}"
-        ids = conn.execute(select(T.c.id).where(T.c.depends_on == parent.id, T.c.status == P)).scalars().all()
-        for child_id in ids:
-            try:
-                child = self._transition(
-                    conn,
-                    child_id,
-                    status,
-                    {"finished_at": now, "error_kind": kind, "error_message": message},
-                    sources=(P,),
-                    message=message,
-                )
-            except TransitionError:
-                continue
-            self._cascade(conn, child, now)
-
-    def _reopen_dependants(self, conn: Connection, task_id: int) -> None:
-        ids = (
-            conn.execute(
-                select(T.c.id).where(
-                    T.c.depends_on == task_id,
-                    T.c.status.in_((F, X)),
-                    T.c.error_kind.in_((DEPENDENCY_FAILED, DEPENDENCY_CANCELLED)),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for child_id in ids:
-            self._transition(conn, child_id, P, _reopen_values(), sources=(F, X), message=f"task {task_id} was retried")
-            self._reopen_dependants(conn, child_id)
-
 
 def _duration(current: Mapping[Any, Any], now: datetime) -> float | None:
     started = current["started_at"]
     return (now - started).total_seconds() if started is not None else None
-
-
-def _reset_run() -> dict[str, Any]:
-    """Column values of a task going back to pending."""
-    return {
-        "worker_id": None,
-        "lease_expires_at": None,
-        "finished_at": None,
-        "eta_s": None,
-        "progress_message": None,
-        "progress": 0.0,
-    }
-
-
-def _reopen_values() -> dict[str, Any]:
-    """Column values of a finished task reopened by a retry: a fresh attempt budget."""
-    return {
-        **_reset_run(),
-        "attempts": 0,
-        "run_after": clock.now(),
-        "error_kind": None,
-        "error_message": None,
-        "result": None,
-        "cancel_requested": False,
-        "started_at": None,
-        "duration_s": None,
-        "progress": 0.0,
-    }
 
 
 __all__ = ["DEPENDENCY_CANCELLED", "DEPENDENCY_FAILED", "FINISHED", "TaskQueue"]
