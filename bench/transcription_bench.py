@@ -67,7 +67,10 @@ def through_queue(clips: list[Path]) -> float:
             wait_for(lambda: queue.get(warm).status == "completed", timeout=300, interval=0.05)
             started = time.monotonic()
             ids = [submit(clip) for clip in clips]
-            wait_for(lambda: all(queue.get(i).status == "completed" for i in ids), timeout=1800, interval=0.05)
+            # One light query at a time: polling every task would itself contend for SQLite's lock.
+            wait_for(
+                lambda: queue.list_tasks(status="completed", limit=1)[1] == len(ids) + 1, timeout=1800, interval=0.1
+            )
             return time.monotonic() - started
         finally:
             stop_workers([worker])
