@@ -78,6 +78,33 @@ def wait_for(condition: Callable[[], T], timeout: float, interval: float = 0.05)
         time.sleep(interval)
 
 
+def submit_file(settings: Settings, queue: TaskQueue, path: Path, *, link: bool = False) -> int:
+    """Enqueue ``path`` as a recording with the transcription step only; the task's id.
+
+    ``link`` stores a symbolic link instead of a copy (for multi-hour files).
+    """
+    from stenograph.pipeline.media import probe
+    from stenograph.pipeline.store import TranscriptStore
+    from stenograph.pipeline.submit import PipelineRequest, new_stored_name, submit_recording
+
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    stored = settings.uploads_dir / new_stored_name()
+    if link:
+        stored.symlink_to(path)
+    else:
+        stored.write_bytes(path.read_bytes())
+    _, [task] = submit_recording(
+        queue,
+        TranscriptStore(queue.engine),
+        PipelineRequest.build(settings, steps=["transcription"]),
+        name=path.name,
+        stored_name=stored.name,
+        size_bytes=path.stat().st_size,
+        media=probe(stored),
+    )
+    return task.id
+
+
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process below it."""
     children: dict[int, list[int]] = {}

@@ -10,10 +10,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_settings, corpus_dir, descendants, peak_rss_mib, start_workers, stop_workers, wait_for
-from stenograph.pipeline.media import probe
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.submit import PipelineRequest, new_stored_name, submit_recording
+from bench.common import (
+    bench_settings,
+    corpus_dir,
+    descendants,
+    peak_rss_mib,
+    start_workers,
+    stop_workers,
+    submit_file,
+    wait_for,
+)
 
 BLOCK_S = 300
 
@@ -58,20 +64,7 @@ def peak_for(path: Path) -> dict[str, float]:
         [worker] = start_workers(settings, 1, log)
         try:
             wait_for(lambda: " ready: " in log.read_text(), timeout=120)
-            store = TranscriptStore(queue.engine)
-            request = PipelineRequest.build(settings, steps=["transcription"])
-            settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-            stored = settings.uploads_dir / new_stored_name()
-            stored.symlink_to(path)
-            _, [task] = submit_recording(
-                queue,
-                store,
-                request,
-                name=path.name,
-                stored_name=stored.name,
-                size_bytes=path.stat().st_size,
-                media=probe(stored),
-            )
+            task_id = submit_file(settings, queue, path, link=True)
             slots = [pid for pid in descendants(worker.pid) if pid != worker.pid]
             peaks: dict[int, float] = {}
 
@@ -79,10 +72,10 @@ def peak_for(path: Path) -> dict[str, float]:
                 for pid in slots:
                     with contextlib.suppress(OSError):
                         peaks[pid] = peak_rss_mib(pid)
-                return queue.get(task.id).status in ("completed", "failed")
+                return queue.get(task_id).status in ("completed", "failed")
 
             wait_for(done, timeout=7200, interval=1.0)
-            record = queue.get(task.id)
+            record = queue.get(task_id)
             return {
                 "peak_rss_mib": max(peaks.values()),
                 "seconds": record.duration_s or 0.0,

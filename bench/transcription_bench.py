@@ -11,10 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_settings, corpus_dir, start_workers, stop_workers, wait_for
+from bench.common import bench_settings, corpus_dir, start_workers, stop_workers, submit_file, wait_for
 from stenograph.pipeline.media import probe
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.submit import PipelineRequest, new_stored_name, submit_recording
 from stenograph.pipeline.transcriber import FasterWhisperTranscriber, TranscriptionOptions
 from stenograph.settings import Settings, build_settings
 
@@ -45,28 +43,10 @@ def through_queue(clips: list[Path]) -> float:
         [worker] = start_workers(settings, 1, log)
         try:
             # Warm the worker's slot: load the model with one clip first, as a running app has.
-            store = TranscriptStore(queue.engine)
-            request = PipelineRequest.build(settings, steps=["transcription"])
-
-            def submit(clip: Path) -> int:
-                stored = settings.uploads_dir / new_stored_name()
-                settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-                stored.write_bytes(clip.read_bytes())
-                _, [task] = submit_recording(
-                    queue,
-                    store,
-                    request,
-                    name=clip.name,
-                    stored_name=stored.name,
-                    size_bytes=stored.stat().st_size,
-                    media=probe(stored),
-                )
-                return task.id
-
-            warm = submit(clips[0])
+            warm = submit_file(settings, queue, clips[0])
             wait_for(lambda: queue.get(warm).status == "completed", timeout=300, interval=0.05)
             started = time.monotonic()
-            ids = [submit(clip) for clip in clips]
+            ids = [submit_file(settings, queue, clip) for clip in clips]
             # One light query at a time: polling every task would itself contend for SQLite's lock.
             wait_for(
                 lambda: queue.list_tasks(status="completed", limit=1)[1] == len(ids) + 1, timeout=1800, interval=0.1
@@ -99,26 +79,13 @@ def cancel_latency(clip: Path, repeats: int = 3) -> list[float]:
     ):
         [worker] = start_workers(settings, 1, Path(logs) / "w.log")
         try:
-            store = TranscriptStore(queue.engine)
-            request = PipelineRequest.build(settings, steps=["transcription"])
-            settings.uploads_dir.mkdir(parents=True, exist_ok=True)
             for _ in range(repeats):
-                stored = settings.uploads_dir / new_stored_name()
-                stored.write_bytes(clip.read_bytes())
-                _, [task] = submit_recording(
-                    queue,
-                    store,
-                    request,
-                    name=clip.name,
-                    stored_name=stored.name,
-                    size_bytes=stored.stat().st_size,
-                    media=probe(stored),
-                )
-                wait_for(lambda t=task.id: queue.get(t).progress > 0.05, timeout=300, interval=0.02)
+                task_id = submit_file(settings, queue, clip)
+                wait_for(lambda t=task_id: queue.get(t).progress > 0.05, timeout=300, interval=0.02)
                 asked = time.monotonic()
-                queue.cancel(task.id)
+                queue.cancel(task_id)
                 queue.notify()
-                wait_for(lambda t=task.id: queue.get(t).status == "cancelled", timeout=120, interval=0.02)
+                wait_for(lambda t=task_id: queue.get(t).status == "cancelled", timeout=120, interval=0.02)
                 latencies.append(time.monotonic() - asked)
         finally:
             stop_workers([worker])
