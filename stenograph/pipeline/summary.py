@@ -266,15 +266,13 @@ def _no_speech(template: str, language: str | None) -> SummaryResult:
 
 def _extractive(segments: Sequence[Segment], template: str, language: str | None) -> SummaryResult:
     chosen = select_key_segments(segments)
-    picked = (
-        "the only segment"
-        if len(segments) == 1
-        else f"the {len(chosen)} most representative of {len(segments)} segments"
-    )
-    note = (
-        f"{EXTRACTIVE_TITLE}: {picked}, chosen by TextRank (Mihalcea & Tarau, 2004) and quoted as transcribed; "
-        "nothing was rephrased."
-    )
+    if len(segments) == 1:
+        note = f"{EXTRACTIVE_TITLE}: the transcript's only segment, quoted as transcribed."
+    else:
+        note = (
+            f"{EXTRACTIVE_TITLE}: the {len(chosen)} most representative of {len(segments)} segments, chosen by "
+            "TextRank (Mihalcea & Tarau, 2004) and quoted as transcribed; nothing was rephrased."
+        )
     points = [KeyPoint(item.segment.text.strip(), item.segment.start) for item in chosen]
     result = SummaryResult(EXTRACTIVE_TITLE, note, points, [], [], "extractive", None, template, language)
     result.stats = {"segments": len(segments), "key_segments": len(chosen)}
