@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     cancel_grace_seconds: float = Field(
         default=10.0, ge=0, description="Time a handler gets to honour a cancel before its child is killed."
     )
+    transcription_cancel_grace_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Time a transcription gets to stop by itself after a cancel before its process is killed: "
+        "Whisper cannot be interrupted inside a 30 s decode, and a kill costs only a model reload.",
+    )
     max_attempts: int = Field(default=3, ge=1, description="Attempts per task, the first one included.")
     backoff_base_seconds: float = Field(default=2.0, ge=0, description="Backoff before the first retry.")
     backoff_cap_seconds: float = Field(default=300.0, ge=0, description="Longest backoff between retries.")

@@ -292,10 +292,15 @@ class Worker:
         with self._lock:
             slot.restart()
 
+    def _cancel_grace(self, task_type: str) -> float:
+        if task_type == "transcription":
+            return min(self.settings.cancel_grace_seconds, self.settings.transcription_cancel_grace_seconds)
+        return self.settings.cancel_grace_seconds
+
     def _cancel_deadline(self, slot: Slot) -> float | None:
         if slot.running is None or slot.running.cancel_seen is None:
             return None
-        return slot.running.cancel_seen + self.settings.cancel_grace_seconds
+        return slot.running.cancel_seen + self._cancel_grace(slot.running.task.type)
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
@@ -322,7 +327,7 @@ class Worker:
                     log.warning("task %d: %s", task.id, exc)
             elif cancel_deadline is not None and now >= cancel_deadline:
                 text = (
-                    f"cancelled: the handler did not stop within {self.settings.cancel_grace_seconds:g} s "
+                    f"cancelled: the handler did not stop within {self._cancel_grace(task.type):g} s "
                     "of the request, so its process was killed"
                 )
                 with self._lock:

@@ -152,12 +152,29 @@ def test_cancelling_a_running_transcription_stops_it(
     recording = app.upload(long_speech, steps="transcription")
     task_id = recording["tasks"][0]["id"]
     # A generous grace: the handler must stop by itself (the benchmark measures how fast).
-    with running_workers(sqlite_settings(cancel_grace_seconds=60.0), tmp_path):
+    with running_workers(sqlite_settings(cancel_grace_seconds=60.0, transcription_cancel_grace_seconds=60.0), tmp_path):
         wait_for(lambda: app.task(task_id)["progress"] > 0.05, timeout=180, what="transcription progress")
         assert app.client.post(f"/tasks/{task_id}/cancel").status_code == 202
         result = app.finished(task_id, timeout=60)
     assert result["status"] == "cancelled"
     assert "did not stop" not in (app.client.get(f"/tasks/{task_id}").json()["events"][-1]["message"] or "")
+
+
+def test_cancel_kills_a_transcription_that_does_not_stop_within_its_grace(
+    app: App, audio: AudioFactory, corpus: Path, tmp_path: Path, sqlite_settings: Any
+) -> None:
+    long_speech = audio.corpus_concatenation(corpus, LONG_CLIPS + LONG_CLIPS)
+    recording = app.upload(long_speech, steps="transcription")
+    task_id = recording["tasks"][0]["id"]
+    with running_workers(sqlite_settings(transcription_cancel_grace_seconds=0.0), tmp_path):
+        wait_for(lambda: app.task(task_id)["progress"] > 0.05, timeout=180, what="transcription progress")
+        assert app.client.post(f"/tasks/{task_id}/cancel").status_code == 202
+        result = app.finished(task_id, timeout=60)
+        assert result["status"] == "cancelled"
+        assert "within 0 s" in (app.client.get(f"/tasks/{task_id}").json()["events"][-1]["message"] or "")
+        # The slot's process was replaced: the next transcription still runs.
+        again = app.upload(audio.make("wav_s16_16k"), steps="transcription")
+        assert app.finished(again["tasks"][0]["id"])["status"] == "completed"
 
 
 def test_stereo_split_labels_channels(app: App, corpus: Path, tmp_path: Path) -> None:
