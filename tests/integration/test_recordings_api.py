@@ -238,3 +238,14 @@ def test_delete_removes_rows_and_file_and_rerun_needs_a_transcript(
 def test_llm_settings_say_when_none_is_used(client: TestClient) -> None:
     described = client.get("/settings/llm").json()
     assert described["kind"] == "none"
+
+
+def test_llm_settings_warn_when_transcripts_leave_this_machine(make_settings) -> None:  # type: ignore[no-untyped-def]
+    remote = make_settings(llm="openai", llm_base_url="https://api.openai.com/v1", llm_model="gpt-4o-mini")
+    with TestClient(create_app(remote)) as client:
+        described = client.get("/settings/llm").json()
+    assert described["kind"] == "openai" and described["local"] is False
+    assert "not on this machine" in described["warning"] and "api.openai.com" in described["warning"]
+    local = make_settings(llm="openai", llm_base_url="http://127.0.0.1:8080/v1", llm_model="gemma")
+    with TestClient(create_app(local)) as client:
+        assert client.get("/settings/llm").json()["warning"] is None

@@ -33,7 +33,7 @@ def assert_no_horizontal_scroll(page: Any) -> None:
     assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
 
 
-PAGES = ["processing", "upload", "recordings", "recording"]
+PAGES = ["processing", "upload", "recordings", "recording", "settings"]
 
 
 def open_page(web: Watched, name: str, recording: dict[str, Any]) -> None:
@@ -58,6 +58,8 @@ def open_page(web: Watched, name: str, recording: dict[str, Any]) -> None:
             expect(page.get_by_test_id("recording-row").first).to_be_visible()
         elif name == "upload":
             expect(page.get_by_test_id("mic")).to_be_visible()
+        elif name == "settings":
+            expect(page.get_by_test_id("llm-kind")).to_contain_text("None")
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -120,4 +122,16 @@ def test_rerun_a_step(web: Watched, sample_recording: dict[str, Any]) -> None:
     expect(page.locator('[data-testid="step-row"][data-step="summary"] [data-testid="step-llm"]')).to_contain_text(
         "none"
     )
+    assert web.errors_except() == []
+
+
+def test_settings_page_edits_the_global_glossary(web: Watched, sample_recording: dict[str, Any]) -> None:
+    page = web.page
+    web.goto("#/settings")
+    expect(page.get_by_test_id("page-settings")).to_be_visible()
+    page.get_by_test_id("glossary-terms").fill("Stenograph\nKubernetes")
+    page.get_by_test_id("glossary-save").click()
+    expect(page.get_by_text("Glossary saved: 2 term(s).")).to_be_visible()
+    page.reload()
+    expect(page.get_by_test_id("glossary-terms")).to_have_value("Kubernetes\nStenograph")
     assert web.errors_except() == []

@@ -6,6 +6,7 @@ import { ConfirmDialog, LoginForm, Notices } from "./components.js";
 import { ProcessingPage } from "./processing.js";
 import { RecordingPage } from "./recording.js";
 import { RecordingsPage } from "./recordings.js";
+import { SettingsPage } from "./settings.js";
 import { UploadPage } from "./upload.js";
 import { route, startRouter } from "./util.js";
 
@@ -24,6 +25,7 @@ const TITLES = {
   upload: "Upload",
   recordings: "Recordings",
   recording: "Recording",
+  settings: "Settings",
   notfound: "Not found",
 };
 
@@ -37,6 +39,7 @@ const App = {
           upload: UploadPage,
           recordings: RecordingsPage,
           recording: RecordingPage,
+          settings: SettingsPage,
         })[route.name] || NotFoundPage,
     );
     const pageKey = computed(() => `${route.name}:${route.params.id || ""}`);
@@ -85,6 +88,7 @@ const App = {
           <li><a href="#/processing" :aria-current="section === 'processing' ? 'page' : null" data-testid="nav-processing">Processing</a></li>
           <li><a href="#/upload" :aria-current="section === 'upload' ? 'page' : null" data-testid="nav-upload">Upload</a></li>
           <li><a href="#/recordings" :aria-current="section === 'recordings' ? 'page' : null" data-testid="nav-recordings">Recordings</a></li>
+          <li><a href="#/settings" :aria-current="section === 'settings' ? 'page' : null" data-testid="nav-settings">Settings</a></li>
         </ul>
       </nav>
       <span class="stream-status" data-testid="stream-status" :data-state="stream.state"

@@ -111,6 +111,7 @@ function parseHash(hash) {
   const parts = path.split("?")[0].split("/").filter(Boolean);
   if (parts.length === 0 || parts[0] === "processing") return { name: "processing", params: {} };
   if (parts[0] === "upload") return { name: "upload", params: {} };
+  if (parts[0] === "settings") return { name: "settings", params: {} };
   if (parts[0] === "recordings" && parts.length === 1) return { name: "recordings", params: {} };
   if (parts[0] === "recordings" && parts.length >= 2)
     return { name: "recording", params: { id: decodeURIComponent(parts[1]) } };
