@@ -30,6 +30,10 @@ STATUS_RECORDER = """
 }
 """
 
+#: How long a test task may wait for a free worker slot: the session's server is shared with the other
+#: web tests, whose transcriptions may still be queued ahead of it on a busy machine.
+WORKER_TIMEOUT_MS = 120_000
+
 
 def task_list_requests(web: Watched) -> list[str]:
     """GET /tasks list requests (not /tasks/{id}/... actions)."""
@@ -71,7 +75,7 @@ def test_test_task_goes_live_from_pending_to_completed_without_polling(web: Watc
     expect(progress).not_to_have_attribute("data-value", first or "0.000")  # it moves
     second = progress.get_attribute("data-value")
     assert second is not None and first is not None
-    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "completed", timeout=WORKER_TIMEOUT_MS)
     expect(progress).to_have_attribute("data-value", "1.000")
     expect(r.get_by_test_id("task-attempts")).to_have_text("1/3")
     expect(r.get_by_test_id("task-duration")).not_to_have_text("—")
@@ -92,7 +96,7 @@ def test_cancel_running_task_with_confirmation_then_retry(web: Watched, server: 
     task_id = create_test_task(web, "correction", 120)
     r = row(web, task_id)
     status = r.get_by_test_id("task-status")
-    expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(status).to_have_attribute("data-status", "running", timeout=WORKER_TIMEOUT_MS)
 
     # Cancelling a running task asks first; "Keep running" leaves it alone.
     r.get_by_test_id("cancel-btn").click()
@@ -105,16 +109,16 @@ def test_cancel_running_task_with_confirmation_then_retry(web: Watched, server: 
     r.get_by_test_id("cancel-btn").click()
     expect(dialog).to_be_visible()
     page.get_by_test_id("confirm-ok").click()
-    expect(status).to_have_attribute("data-status", "cancelled", timeout=30_000)
+    expect(status).to_have_attribute("data-status", "cancelled", timeout=WORKER_TIMEOUT_MS)
 
     r.get_by_test_id("retry-btn").click()
-    expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+    expect(status).to_have_attribute("data-status", "running", timeout=WORKER_TIMEOUT_MS)
     expect(r.get_by_test_id("task-attempts")).to_contain_text("/")
 
     # Clean up: cancel again (through the API), then delete it from the page.
     with server.client() as client:
         assert client.post(f"/tasks/{task_id}/cancel").status_code in (200, 202)
-    expect(status).to_have_attribute("data-status", "cancelled", timeout=30_000)
+    expect(status).to_have_attribute("data-status", "cancelled", timeout=WORKER_TIMEOUT_MS)
     r.get_by_test_id("delete-btn").click()
     expect(dialog).to_be_visible()
     page.get_by_test_id("confirm-ok").click()
@@ -141,7 +145,7 @@ def test_filters_by_status_and_type(web: Watched) -> None:
     page = web.page
     task_id = create_test_task(web, "summary", 0)
     expect(row(web, task_id).get_by_test_id("task-status")).to_have_attribute(
-        "data-status", "completed", timeout=30_000
+        "data-status", "completed", timeout=WORKER_TIMEOUT_MS
     )
     page.get_by_test_id("filter-status").select_option("completed")
     rows = page.get_by_test_id("task-row")
