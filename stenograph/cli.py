@@ -60,7 +60,10 @@ STARTUP_ERRORS = (OSError, ModuleNotFoundError, ArgumentError, OperationalError,
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (env STENOGRAPH_HOST, default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (env STENOGRAPH_PORT, default 8000).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (env STENOGRAPH_WORKERS, default 1).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (env STENOGRAPH_WORKERS, default 1); 0: the API only, workers elsewhere."),
+    ] = None,
     concurrency: Annotated[
         int | None, typer.Option(help="Task slots per worker (env STENOGRAPH_CONCURRENCY; 1).")
     ] = None,
@@ -110,6 +113,8 @@ def serve(
     supervisor.start()
     thread.start()
     print(f"Stenograph on http://{settings.host}:{settings.port} (data in {settings.data_dir})", flush=True)
+    if settings.workers == 0:
+        print("no local workers (--workers 0): tasks wait for `stenograph worker` processes", flush=True)
     while thread.is_alive():
         thread.join(0.5)
     supervisor.stop()
@@ -123,12 +128,33 @@ def serve(
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Tasks run at once (env STENOGRAPH_CONCURRENCY; 1).")] = None,
     data_dir: DataDir = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="The API server's database, postgresql+psycopg://user@host/db for a worker on another machine "
+            "(env STENOGRAPH_DATABASE_URL; default SQLite in the data directory).",
+        ),
+    ] = None,
+    server_url: Annotated[
+        str | None,
+        typer.Option(
+            "--server-url",
+            help="The API server, http://api-host:8000: recordings missing from the data directory are fetched "
+            "from it with STENOGRAPH_API_TOKEN (env STENOGRAPH_SERVER_URL).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a worker: takes tasks from the database until SIGINT/SIGTERM."""
+    """Run a worker: takes tasks from the database until SIGINT/SIGTERM.
+
+    On another machine than the API server: --database-url and --server-url (see docs/scaling.md).
+    """
     from stenograph.worker import Worker
 
     configure_logging()
-    settings = _settings(concurrency=concurrency, data_dir=data_dir)
+    settings = _settings(concurrency=concurrency, data_dir=data_dir, database_url=database_url, server_url=server_url)
+    if settings.server_url:
+        print(f"recordings missing from {settings.uploads_dir} are fetched from {settings.server_url}", flush=True)
     try:
         worker = Worker(settings)
     except STARTUP_ERRORS as exc:

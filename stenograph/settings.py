@@ -20,6 +20,7 @@ import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -51,10 +52,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     api_token: str | None = Field(default=None, description="Bearer token; required to bind a non-loopback host.")
+    server_url: str | None = Field(
+        default=None,
+        description="http(s) URL of the API server (http://api-host:8000): a worker whose data directory "
+        "lacks a recording's file fetches it from there, with the API token.",
+    )
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, description="Per-file upload limit in bytes.")
 
     # --- worker and queue ----------------------------------------------------------------------
-    workers: int = Field(default=1, ge=1, le=64, description="Worker processes started by `stenograph serve`.")
+    workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Worker processes started by `stenograph serve`; 0 serves the API only (workers elsewhere).",
+    )
     concurrency: int = Field(default=1, ge=1, le=64, description="Task slots (child processes) per worker.")
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls of the task table.")
     lease_seconds: float = Field(default=60.0, gt=0, description="Lease a running task holds, in seconds.")
@@ -129,6 +140,19 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("server_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host (http://api-host:8000)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: the server URL takes no query or fragment")
+        return url
 
     @field_validator("pipeline_steps")
     @classmethod

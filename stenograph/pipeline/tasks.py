@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from stenograph.db import create_db_engine
 from stenograph.errors import PermanentError, TaskCancelled
+from stenograph.pipeline.fetch import LocalRecording, local_recording, stored_path
 from stenograph.pipeline.store import TranscriptStore
 from stenograph.pipeline.types import Segment
 from stenograph.queue.context import TaskContext
@@ -46,7 +47,9 @@ def store_for(settings: Settings) -> TranscriptStore:
 
 
 def recording_path(settings: Settings, stored_name: str) -> Path:
-    return settings.uploads_dir / stored_name
+    """Where the data directory keeps an upload (the file may be absent on a worker of another machine:
+    see :func:`stenograph.pipeline.fetch.local_recording`)."""
+    return stored_path(settings, stored_name)
 
 
 def _recording(settings: Settings, params: dict[str, Any]) -> tuple[TranscriptStore, dict[str, Any]]:
@@ -77,14 +80,41 @@ def run_transcription(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any
         ``{"version_id", "segments", "language", "language_probability", "duration_s", "model",
         "warnings", "resumed_at_s"}``.
 
+    The file is read from the data directory or, on a worker of another machine, fetched from the API
+    server (``STENOGRAPH_SERVER_URL``) into ``data_dir/fetched`` and deleted when the task ends.
+
     Raises:
         MediaError: the file is not readable audio (not retried).
+        PermanentError: the file is not here and cannot be fetched (no server URL, token refused...).
+        RetryableError: the API server could not send the file this time.
         TaskCancelled: a cancel was requested.
     """
+    store, recording = _recording(ctx.settings, params)
+    source = _fetch(ctx, recording)
+    try:
+        return _transcribe(ctx, params, store, recording, source.path)
+    finally:
+        source.discard()
+
+
+def _fetch(ctx: TaskContext, recording: dict[str, Any]) -> LocalRecording:
+    """The recording's file on this machine, fetched from the API server when this is another machine."""
+
+    def progress(received: int, expected: int | None) -> None:
+        mib = f"{received / 2**20:.1f}" + (f" of {expected / 2**20:.1f}" if expected else "") + " MiB"
+        ctx.report_progress(0.0, f"fetching the recording from the API server: {mib}")
+
+    return local_recording(
+        ctx.settings, recording, task_id=ctx.task_id, should_stop=lambda: ctx.cancelled, on_progress=progress
+    )
+
+
+def _transcribe(
+    ctx: TaskContext, params: dict[str, Any], store: TranscriptStore, recording: dict[str, Any], path: Path
+) -> dict[str, Any]:
     from stenograph.pipeline.transcriber import TranscriptionOptions
 
     settings = ctx.settings
-    store, recording = _recording(settings, params)
     options = TranscriptionOptions.from_dict(params.get("options") or {})
     glossary = [*store.glossary(), *settings.glossary]
     if glossary:  # the global glossary guides Whisper too, beside the upload's own terms
@@ -94,7 +124,6 @@ def run_transcription(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any
     start_at, skip_before = _resume_point(stored)
     if stored and draft.language and options.language is None:
         options = TranscriptionOptions.from_dict({**options.to_dict(), "language": draft.language})
-    path = recording_path(settings, recording["stored_name"])
     transcriber = _transcriber(settings, params.get("model"))
     ctx.report_progress(0.0, "loading the model and reading the audio")
     run = transcriber.transcribe(

@@ -35,11 +35,37 @@ def test_flag_beats_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert build_settings(workers=None).workers == 3  # an absent flag does not override
 
 
+def test_server_url_follows_the_same_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_settings().server_url is None
+    (tmp_path / ".env").write_text("STENOGRAPH_SERVER_URL=http://from-dotenv:8000\n")
+    assert build_settings().server_url == "http://from-dotenv:8000"
+    monkeypatch.setenv("STENOGRAPH_SERVER_URL", "https://from-env/stenograph/")
+    assert build_settings().server_url == "https://from-env/stenograph"  # the trailing slash is dropped
+    assert build_settings(server_url="http://from-flag:9000").server_url == "http://from-flag:9000"
+    assert build_settings(server_url=None).server_url == "https://from-env/stenograph"
+
+
+@pytest.mark.parametrize("url", ["api-host:8000", "ftp://api-host", "http://", "http://api-host/?token=x"])
+def test_a_server_url_must_be_http_with_a_host(url: str) -> None:
+    with pytest.raises(ValidationError, match="server_url"):
+        build_settings(server_url=url)
+
+
+def test_an_empty_server_url_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STENOGRAPH_SERVER_URL", "")
+    assert build_settings().server_url is None
+
+
+def test_serve_may_start_no_worker() -> None:
+    assert build_settings(workers=0).workers == 0
+
+
 def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     names = {
         "STENOGRAPH_DATA_DIR": ("data_dir", "/tmp/x", Path("/tmp/x")),
         "STENOGRAPH_DATABASE_URL": ("database_url", "sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
         "STENOGRAPH_API_TOKEN": ("api_token", "s3cret", "s3cret"),
+        "STENOGRAPH_SERVER_URL": ("server_url", "http://api-host:8000", "http://api-host:8000"),
         "STENOGRAPH_WORKERS": ("workers", "2", 2),
         "STENOGRAPH_POLL_INTERVAL": ("poll_interval", "1.5", 1.5),
         "STENOGRAPH_LEASE_SECONDS": ("lease_seconds", "30", 30.0),

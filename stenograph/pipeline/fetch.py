@@ -1,0 +1,264 @@
+"""A recording's file for a task: from the data directory, or fetched from the API server.
+
+Workers on the API server's machine (or sharing its data directory) read uploads in
+``data_dir/recordings``. A worker on another machine has no such file: with ``STENOGRAPH_SERVER_URL`` set it
+downloads ``GET {server_url}/recordings/{id}/media`` with ``Authorization: Bearer <STENOGRAPH_API_TOKEN>``,
+streamed in chunks to a temporary file in ``data_dir/fetched`` and renamed into place once its size is
+verified. The copy is named after the task (``<task id>-<stored name>``), so that a retry of the same task
+on this worker reuses it and no two tasks share one; :meth:`LocalRecording.discard` removes it when the
+task ends, whatever its outcome.
+
+Errors follow the queue's retry rules: a refused token, a recording the server no longer has, or a file
+whose size disagrees with the recording's are :class:`~stenograph.errors.PermanentError`; a server that
+cannot be reached, times out, answers 5xx or cuts the transfer short is a
+:class:`~stenograph.errors.RetryableError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from stenograph.errors import PermanentError, RetryableError, TaskCancelled
+from stenograph.settings import Settings
+
+log = logging.getLogger("stenograph.fetch")
+
+#: Bytes read from the response and written to disk at once.
+CHUNK_BYTES = 1024 * 1024
+#: Seconds to connect, and to wait for each chunk of the response, before the attempt is retried.
+CONNECT_TIMEOUT_SECONDS = 10.0
+READ_TIMEOUT_SECONDS = 60.0
+#: Seconds between two progress reports during a download.
+PROGRESS_EVERY_SECONDS = 1.0
+#: HTTP statuses worth another attempt besides 5xx: request timeout, too many requests.
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+def cache_dir(settings: Settings) -> Path:
+    """The folder of fetched recordings: ``data_dir/fetched``."""
+    return settings.data_dir / "fetched"
+
+
+def stored_path(settings: Settings, stored_name: str) -> Path:
+    """Where the API server keeps an upload: ``data_dir/recordings/<stored name>``."""
+    return settings.uploads_dir / stored_name
+
+
+@dataclass(frozen=True)
+class LocalRecording:
+    """A recording's file on this machine.
+
+    Attributes:
+        path: the file to read.
+        fetched: True when it was downloaded from the API server (``path`` is then this task's copy).
+    """
+
+    path: Path
+    fetched: bool
+
+    def discard(self) -> None:
+        """Delete the fetched copy (nothing for a file of the data directory). Never raises."""
+        if self.fetched:
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
+
+
+def local_recording(
+    settings: Settings,
+    recording: dict[str, Any],
+    *,
+    task_id: int,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> LocalRecording:
+    """The file of ``recording`` (a row of the recordings table: ``id``, ``stored_name``, ``size_bytes``).
+
+    The data directory's file when present; else this task's fetched copy when already complete (a retry);
+    else a download from ``settings.server_url``.
+
+    Args:
+        settings: ``data_dir``, ``server_url`` and ``api_token`` are used.
+        recording: the recording's row.
+        task_id: the task the file is for (names the fetched copy).
+        should_stop: polled between chunks; True stops the download.
+        on_progress: called with (bytes received, bytes expected or None) at most once a second.
+        transport: an httpx transport (tests pass ``httpx.MockTransport``); default the network.
+
+    Raises:
+        PermanentError: the file is missing and no server URL is set; or the server refused the token,
+            has no such recording, or sent a file of another size than the recording's.
+        RetryableError: the server could not be reached, timed out, answered 5xx (or 408/429), cut the
+            transfer short, or the file could not be written here.
+        TaskCancelled: ``should_stop`` became true during the download.
+    """
+    stored_name = str(recording["stored_name"])
+    local = stored_path(settings, stored_name)
+    if local.is_file():
+        return LocalRecording(local, fetched=False)
+    if not settings.server_url:
+        raise PermanentError(
+            f"the file of recording {recording['id']} is not in this worker's data directory ({local}); "
+            "a worker on another machine than the API server needs STENOGRAPH_SERVER_URL (or --server-url) "
+            "to fetch recordings from it",
+            kind="missing_file",
+        )
+    expected = recording.get("size_bytes")
+    target = cache_dir(settings) / f"{task_id}-{stored_name}"
+    if target.is_file() and (not expected or target.stat().st_size == expected):
+        return LocalRecording(target, fetched=True)
+    began = time.monotonic()
+    size = download(
+        settings,
+        int(recording["id"]),
+        target,
+        expected_bytes=int(expected) if expected else None,
+        should_stop=should_stop,
+        on_progress=on_progress,
+        transport=transport,
+    )
+    log.info(
+        "fetched recording %s from %s: %d bytes in %.1f s",
+        recording["id"],
+        settings.server_url,
+        size,
+        time.monotonic() - began,
+    )
+    return LocalRecording(target, fetched=True)
+
+
+def media_url(server_url: str, recording_id: int) -> str:
+    """``{server_url}/recordings/{id}/media`` (the server URL may carry a path prefix)."""
+    return f"{server_url.rstrip('/')}/recordings/{recording_id}/media"
+
+
+def download(
+    settings: Settings,
+    recording_id: int,
+    target: Path,
+    *,
+    expected_bytes: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
+    """Download the recording's file from ``settings.server_url`` to ``target``; returns its size in bytes.
+
+    The body is written to a temporary file beside ``target`` and renamed to it only once complete, so
+    ``target`` is either absent or whole. Its size must match the response's Content-Length and
+    ``expected_bytes`` (the size stored at upload) when they are known.
+
+    Raises:
+        ValueError: ``settings.server_url`` is not set.
+        PermanentError, RetryableError, TaskCancelled: as :func:`local_recording`.
+    """
+    if not settings.server_url:
+        raise ValueError("settings.server_url is not set")
+    url = media_url(settings.server_url, recording_id)
+    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RetryableError(f"cannot create {target.parent} for fetched recordings: {exc}") from exc
+    try:
+        with (
+            httpx.Client(headers=headers, timeout=timeout, transport=transport, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            _check_status(response, url, recording_id, token_sent=bool(headers))
+            declared = _content_length(response)
+            if declared is not None and expected_bytes is not None and declared != expected_bytes:
+                raise PermanentError(
+                    f"{url} sends {declared} bytes but recording {recording_id} was uploaded with "
+                    f"{expected_bytes}: the worker and the API server do not see the same recording "
+                    "(same database?)",
+                    kind="fetch_mismatch",
+                )
+            return _save(response, target, declared or expected_bytes, should_stop, on_progress, url)
+    except httpx.RequestError as exc:
+        raise RetryableError(f"cannot fetch recording {recording_id} from {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_status(response: httpx.Response, url: str, recording_id: int, *, token_sent: bool) -> None:
+    status = response.status_code
+    if status == 200:
+        return
+    if status in (401, 403):
+        hint = (
+            "the worker's STENOGRAPH_API_TOKEN must be the server's"
+            if token_sent
+            else "the worker sends none: set STENOGRAPH_API_TOKEN to the server's token"
+        )
+        raise PermanentError(
+            f"the API server refused the worker's token (HTTP {status} from {url}): {hint}", kind="unauthorized"
+        )
+    if status == 404:
+        raise PermanentError(
+            f"the API server has no file for recording {recording_id} (HTTP 404 from {url})", kind="missing_file"
+        )
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        raise RetryableError(f"the API server could not send recording {recording_id}: HTTP {status} from {url}")
+    raise PermanentError(f"unexpected HTTP {status} from {url} fetching recording {recording_id}", kind="fetch_failed")
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    if value is None or response.headers.get("content-encoding") not in (None, "identity"):
+        return None  # a compressed body's length is not the file's
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _save(
+    response: httpx.Response,
+    target: Path,
+    expected: int | None,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[int, int | None], None] | None,
+    url: str,
+) -> int:
+    """Stream the body into a temporary file beside ``target``, check its size, rename it to ``target``."""
+    received = 0
+    last_report = time.monotonic()
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                if should_stop():
+                    raise TaskCancelled("cancelled while fetching the recording from the API server")
+                out.write(chunk)
+                received += len(chunk)
+                now = time.monotonic()
+                if on_progress is not None and now - last_report >= PROGRESS_EVERY_SECONDS:
+                    on_progress(received, expected)
+                    last_report = now
+        if expected is not None and received < expected:
+            raise RetryableError(f"the transfer from {url} stopped after {received} of {expected} bytes")
+        if expected is not None and received > expected:
+            message = f"{url} sent {received} bytes, more than the {expected} expected"
+            raise PermanentError(message, kind="fetch_mismatch")
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise RetryableError(f"cannot write the fetched recording to {target}: {exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    if on_progress is not None:
+        on_progress(received, expected)
+    return received
