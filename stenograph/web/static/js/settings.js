@@ -13,6 +13,7 @@ export const SettingsPage = {
     const glossaryText = ref("");
     const fromSettings = ref([]);
     const saving = ref(false);
+    const loaded = ref(false); // the glossary is not editable until it has loaded, so a load never overwrites an edit
 
     async function load() {
       try {
@@ -20,9 +21,14 @@ export const SettingsPage = {
       } catch (err) {
         llmError.value = err.message || String(err);
       }
-      const glossary = await api("/glossary");
-      glossaryText.value = glossary.terms.join("\n");
-      fromSettings.value = glossary.from_settings || [];
+      try {
+        const glossary = await api("/glossary");
+        glossaryText.value = glossary.terms.join("\n");
+        fromSettings.value = glossary.from_settings || [];
+        loaded.value = true;
+      } catch (err) {
+        notify(`Could not load the glossary: ${err.message || String(err)}`, "error");
+      }
     }
 
     async function saveGlossary() {
@@ -40,7 +46,7 @@ export const SettingsPage = {
     }
 
     onMounted(load);
-    return { llm, llmError, glossaryText, fromSettings, saving, saveGlossary };
+    return { llm, llmError, glossaryText, fromSettings, saving, loaded, saveGlossary };
   },
   template: `
   <div class="page" data-testid="page-settings">
@@ -67,9 +73,9 @@ export const SettingsPage = {
       <h2 id="glossary-heading">Glossary</h2>
       <p class="small">Names and terms, one per line: Whisper favours them, and correction fixes near-misses.</p>
       <label for="glossary-terms">Terms</label>
-      <textarea id="glossary-terms" rows="6" v-model="glossaryText" data-testid="glossary-terms"></textarea>
+      <textarea id="glossary-terms" rows="6" v-model="glossaryText" :disabled="!loaded" data-testid="glossary-terms"></textarea>
       <p v-if="fromSettings.length" class="muted small">Also from STENOGRAPH_GLOSSARY: {{ fromSettings.join(', ') }}</p>
-      <p><button type="button" class="btn" :disabled="saving" @click="saveGlossary" data-testid="glossary-save">Save glossary</button></p>
+      <p><button type="button" class="btn" :disabled="saving || !loaded" @click="saveGlossary" data-testid="glossary-save">Save glossary</button></p>
     </section>
   </div>`,
 };
