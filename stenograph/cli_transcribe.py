@@ -119,11 +119,11 @@ def _run_local(
     from stenograph.pipeline.store import TranscriptStore
     from stenograph.pipeline.submit import PipelineRequest, new_stored_name, probe_upload, submit_recording
     from stenograph.queue import TaskQueue
-    from stenograph.queue.wakeup import notify_local
+    from stenograph.queue.wakeup import workers_notifier
 
     engine = create_db_engine(settings)
     upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-    queue = TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+    queue = TaskQueue(engine, settings, notify=workers_notifier(settings, engine))
     store = TranscriptStore(engine)
     try:
         request = PipelineRequest.build(settings, steps=["transcription"], language=language, model=model)

@@ -2,7 +2,8 @@
 
 Tests that take ``settings`` (or ``queue``) run once per backend (the storage contract of huey's
 ``test_storage.py``): ``sqlite`` always, ``postgres`` when the server on 127.0.0.1:5432 answers (CI starts
-it). Each PostgreSQL test gets its own database, dropped afterwards.
+it). Each PostgreSQL test gets its own database, cloned from a template migrated once per session, and
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -64,23 +65,55 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def database_url(backend: str, tmp_path: Path, postgres_skip_reason: str | None) -> Iterator[str | None]:
-    if backend == "sqlite":
-        yield None
-        return
+def _postgres_url(name: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_skip_reason: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL database migrated to the newest revision once per session (so the migrations run
+    from an empty database at every session); each test's database is cloned from it."""
     if postgres_skip_reason:
         pytest.skip(postgres_skip_reason)
     import psycopg
 
-    name = f"stenograph_test_{uuid.uuid4().hex[:12]}"
+    name = f"stenograph_template_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    yield f"{base}/{name}"
+    try:
+        settings = build_settings(data_dir=tmp_path_factory.mktemp("template"), database_url=_postgres_url(name))
+        engine = create_db_engine(settings)
+        upgrade(engine)
+        engine.dispose()
+        yield name
+    finally:
+        _drop_database(name)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None on SQLite (the data directory's file); on PostgreSQL a fresh database cloned from the
+    migrated template (``CREATE DATABASE ... TEMPLATE``), dropped afterwards."""
+    if backend == "sqlite":
+        yield None
+        return
+    template: str = request.getfixturevalue("postgres_template")
+    import psycopg
+
+    name = f"stenograph_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _postgres_url(name)
+    _drop_database(name)
 
 
 @pytest.fixture

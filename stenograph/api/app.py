@@ -16,7 +16,7 @@ from stenograph.api.routes import openai_compat, recordings, system, tasks, tran
 from stenograph.api.state import AppState
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
-from stenograph.queue.wakeup import notify_local
+from stenograph.queue.wakeup import workers_notifier
 from stenograph.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -27,7 +27,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     engine = create_db_engine(settings)
     if migrate:
         upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-    queue = TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+    queue = TaskQueue(engine, settings, notify=workers_notifier(settings, engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -2,12 +2,15 @@
 
 A recording has transcript versions numbered 1, 2, ...: ``original`` (Whisper's), ``corrected`` (the LLM
 or glossary correction) and ``edited`` (a person changed a segment). Each version keeps every segment's
-index, start and end. Full-text search uses SQLite FTS5 with the trigram tokenizer (so Chinese text, which
-has no spaces, matches too); on PostgreSQL a case-insensitive substring match.
+index, start and end. Full-text search of names and the newest transcript text uses the ``recordings_fts``
+table: on SQLite FTS5 with the trigram tokenizer (so Chinese text, which has no spaces, matches too); on
+PostgreSQL a generated ``tsvector`` (words matched as prefixes) and, for scripts written without spaces,
+a substring match over a ``pg_trgm`` index (migration 0003).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +102,13 @@ def full_text(segments: Iterable[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments if s.text.strip())
 
 
+#: Characters of scripts written without spaces between words (CJK, kana, hangul, Thai, Lao, Khmer,
+#: Myanmar), where PostgreSQL's word parser sees a whole run as one word.
+UNSPACED_SCRIPT = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+
+
 class TranscriptStore:
     """Database access for recordings and their transcripts. Every method is one short transaction."""
 
@@ -161,15 +171,29 @@ class TranscriptStore:
             return [dict(r) for r in rows], int(count)
 
     def _search_ids(self, word: str) -> Any:
-        """Ids of recordings whose name or text holds ``word``: FTS5 trigrams on SQLite for 3+ characters,
-        else a case-insensitive substring match."""
-        if self._sqlite and len(word) >= 3:
-            phrase = '"' + word.replace('"', '""') + '"'
-            match = text("recordings_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
-            return select(text("rowid")).select_from(text("recordings_fts")).where(match)
+        """Ids of recordings whose name or newest transcript holds ``word``.
+
+        SQLite: FTS5 trigrams for 3+ characters. PostgreSQL: the ``tsvector`` with every word of ``word``
+        as a prefix (``budg`` finds "budget"). Elsewhere (shorter words on SQLite, words in scripts
+        without spaces on PostgreSQL): a case-insensitive substring match.
+        """
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
-        return select(Recording.id).where(or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text)))
+        if self._sqlite:
+            if len(word) >= 3:
+                phrase = '"' + word.replace('"', '""') + '"'
+                match = text("recordings_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
+                return select(text("rowid")).select_from(text("recordings_fts")).where(match)
+            in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
+            return select(Recording.id).where(
+                or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text))
+            )
+        lexemes = re.findall(r"\w+", word.lower())
+        if lexemes and not UNSPACED_SCRIPT.search(word):
+            query = " & ".join(f"'{lexeme}':*" for lexeme in lexemes)  # \w+ holds no quote or operator
+            match = text("document @@ to_tsquery('simple', :q)").bindparams(bindparam("q", query, unique=True))
+        else:
+            match = text("(name || ' ' || body) ILIKE :p ESCAPE '\\'").bindparams(bindparam("p", pattern, unique=True))
+        return select(text("rowid")).select_from(text("recordings_fts")).where(match)
 
     def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
         self.recording(recording_id)
@@ -183,19 +207,16 @@ class TranscriptStore:
             conn.execute(delete(SegmentRow).where(SegmentRow.version_id.in_(versions)))
             conn.execute(delete(TranscriptVersion).where(TranscriptVersion.recording_id == recording_id))
             conn.execute(delete(Summary).where(Summary.recording_id == recording_id))
-            if self._sqlite:
-                conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
+            conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
             conn.execute(delete(Recording).where(Recording.id == recording_id))
 
     def _index(self, conn: Connection, recording_id: int, name: str | None, body: str) -> None:
-        if not self._sqlite:
-            return
         if name is None:
             name = conn.execute(select(Recording.name).where(Recording.id == recording_id)).scalar_one()
         conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
         conn.execute(
             text("INSERT INTO recordings_fts (rowid, name, body) VALUES (:id, :name, :body)"),
-            {"id": recording_id, "name": name, "body": body},
+            {"id": recording_id, "name": name or "", "body": body},
         )
 
     # --- versions ------------------------------------------------------------------------------

@@ -273,7 +273,10 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
                 worker=(worker_id, attempt),
                 message=None,
             )
-        self._notify()  # dependants may now run
+            waiting = select(T.c.id).where(T.c.depends_on == task_id, T.c.status == TaskStatus.PENDING.value).limit(1)
+            has_dependants = conn.execute(waiting).first() is not None
+        if has_dependants:
+            self._notify()  # its dependants may run now (the worker itself claims again when a slot frees)
         return record
 
     def fail(

@@ -11,6 +11,8 @@ Params (the ``simulate`` object of a task's params), all optional:
   cancel flag (like native code holding the process); the lease must survive it.
 - ``witness`` (path): append ``task_id attempt pid start end`` (times in seconds since the epoch) to this
   file when the work is done: an outside record of every execution, for tests.
+- ``witness_starts`` (path): append ``task_id attempt pid ppid start`` when the work starts, so that a
+  test can also see attempts that were killed before they ended (``ppid`` is the worker's process).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def run_simulated(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     spec = params.get("simulate") or {}
     seconds = float(spec.get("seconds", 3.0))
     started = time.time()
+    if spec.get("witness_starts"):
+        _append(spec["witness_starts"], f"{ctx.task_id} {ctx.attempt} {os.getpid()} {os.getppid()} {started:.6f}\n")
     deadline = time.monotonic() + seconds
     if spec.get("cpu_bound"):
         spins = 0
@@ -57,15 +61,19 @@ def run_simulated(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.report_progress(done, f"simulating {seconds:g} s of work", eta_s=left)
         wait.wait(min(STEP_SECONDS, left))
     if spec.get("witness"):
-        line = f"{ctx.task_id} {ctx.attempt} {os.getpid()} {started:.6f} {time.time():.6f}\n"
-        fd = os.open(spec["witness"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+        _append(spec["witness"], f"{ctx.task_id} {ctx.attempt} {os.getpid()} {started:.6f} {time.time():.6f}\n")
     fail = spec.get("fail", False)
     if fail == "permanent":
         raise PermanentError("simulated permanent failure", kind="simulated_failure")
     if fail:
         raise RetryableError(f"simulated failure in attempt {ctx.attempt}", kind="simulated_failure")
     return {"simulated": True, "seconds": seconds}
+
+
+def _append(path: str, line: str) -> None:
+    """Append one line with a single ``write`` on an ``O_APPEND`` descriptor (atomic for short lines)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)

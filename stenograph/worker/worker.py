@@ -30,7 +30,7 @@ from stenograph import clock
 from stenograph.db import create_db_engine, upgrade
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
-from stenograph.queue.wakeup import WakeupListener, notify_local
+from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.settings import Settings
 from stenograph.worker.slot import Slot
 
@@ -72,12 +72,13 @@ class Worker:
         self.engine = engine or create_db_engine(settings)
         if engine is None:
             upgrade(self.engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-        self.queue = TaskQueue(self.engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+        self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
         self.id = make_worker_id()
         self.slots: list[Slot] = []
         self._lock = threading.Lock()
         self._stop_requested = False
         self._force_stop = False
+        self._claim_due = False
         self._shutdown_deadline: float | None = None
         self._heartbeat_stop = threading.Event()
         self._signal_r, self._signal_w = socket.socketpair()
@@ -88,7 +89,7 @@ class Worker:
     def run(self) -> int:
         """Run until stopped by a signal (or :meth:`request_stop`). Returns the exit status, 0."""
         self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency)
-        listener = WakeupListener(self.settings.wakeup_dir)
+        listener = WorkerWakeup(self.settings)
         self._install_signals()
         self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency)]
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
@@ -100,7 +101,7 @@ class Worker:
             self.settings.poll_interval,
             self.settings.lease_seconds,
         )
-        next_expiry_check = 0.0
+        next_expiry_check = next_poll = 0.0
         try:
             while True:
                 if self._force_stop:
@@ -119,9 +120,12 @@ class Worker:
                 if time.monotonic() >= next_expiry_check:
                     self.queue.expire_leases()
                     next_expiry_check = time.monotonic() + min(self.settings.heartbeat_seconds, 5.0)
-                if not self._stop_requested:
+                # Claim when the poll interval has passed, or at once when woken or a slot has freed.
+                if not self._stop_requested and (self._claim_due or time.monotonic() >= next_poll):
+                    self._claim_due = False
                     self._fill_slots()
-                self._wait(listener, next_expiry_check)
+                    next_poll = time.monotonic() + self.settings.poll_interval
+                self._wait(listener, min(next_expiry_check, next_poll))
         finally:
             self._heartbeat_stop.set()
             heartbeat.join(10)
@@ -171,9 +175,10 @@ class Worker:
             )
         self.request_stop()
 
-    def _wait(self, listener: WakeupListener, next_expiry_check: float) -> None:
+    def _wait(self, listener: WorkerWakeup, wake_at: float) -> None:
+        """Block until a wake-up, a signal, a slot's message or death, or ``wake_at`` (monotonic s)."""
         now = time.monotonic()
-        timeout = min(self.settings.poll_interval, max(next_expiry_check - now, 0.0))
+        timeout = max(wake_at - now, 0.0)
         for slot in self.slots:
             if slot.running is not None:
                 for deadline in (slot.running.deadline, self._cancel_deadline(slot)):
@@ -181,12 +186,12 @@ class Worker:
                         timeout = min(timeout, max(deadline - now, 0.0))
         if self._shutdown_deadline is not None:
             timeout = min(timeout, max(self._shutdown_deadline - now, 0.0))
-        waitables: list[Any] = [listener.sock, self._signal_r]
+        waitables: list[Any] = [*listener.waitables(now), self._signal_r]
         for slot in self.slots:
             waitables += [slot.conn, slot.process.sentinel]
         ready = wait(waitables, timeout)
-        if listener.sock in ready:
-            listener.drain()
+        if listener.woken(ready):
+            self._claim_due = True
             self._check_cancels()
         if self._signal_r in ready:
             try:
@@ -197,8 +202,10 @@ class Worker:
         for slot in self.slots:
             if slot.conn in ready:
                 self._on_message(slot)
+                self._claim_due = True
             elif slot.process.sentinel in ready and not slot.process.is_alive():
                 self._on_child_death(slot)
+                self._claim_due = True
 
     def _fill_slots(self) -> None:
         for slot in self.slots:

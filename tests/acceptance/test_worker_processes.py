@@ -231,14 +231,19 @@ def test_sigkilled_worker_task_is_rerun_by_another_after_the_lease(make_settings
     assert any("stopped renewing the lease" in m for m in messages)
 
 
-def test_a_worker_polling_hourly_is_woken_by_an_api_enqueue(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_polling_hourly_is_woken_by_an_api_enqueue(make_settings, backend: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from stenograph.api import create_app
 
     settings = make_settings(poll_interval=3600)
+    # On PostgreSQL the worker gets a data directory of its own, as on another machine: the local socket
+    # cannot reach it, so only LISTEN/NOTIFY can wake it.
+    worker_settings = (
+        make_settings(poll_interval=3600, data_dir=tmp_path / "elsewhere") if backend == "postgres" else settings
+    )
     app = create_app(settings)
-    with TestClient(app) as client, running_workers(settings, tmp_path):
+    with TestClient(app) as client, running_workers(worker_settings, tmp_path):
         queue: TaskQueue = app.state.stenograph.queue
         wait_for(lambda: any(w.live for w in queue.workers()), timeout=60, what="the worker to start")
         # Once ready, the worker blocks in its hour-long poll: only the wake-up can start the task soon.

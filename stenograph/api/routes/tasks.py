@@ -90,9 +90,7 @@ def cancel_task(task_id: IdPath, state: StateDep, response: Response) -> dict[st
     record, outcome = state.queue.cancel(task_id)
     if outcome == "requested":
         response.status_code = 202
-        from stenograph.queue.wakeup import notify_local
-
-        notify_local(state.settings.wakeup_dir)  # the worker checks cancel flags when woken
+        state.queue.notify()  # the worker checks cancel flags when woken
     return tasks_json(state, [record])[0]
 
 
