@@ -144,6 +144,14 @@ def worker(
             "from it with STENOGRAPH_API_TOKEN (env STENOGRAPH_SERVER_URL).",
         ),
     ] = None,
+    task_types: Annotated[
+        str | None,
+        typer.Option(
+            "--task-types",
+            help="Task types to take, comma separated, e.g. transcription on a GPU machine "
+            "(env STENOGRAPH_TASK_TYPES; default all: transcription, correction, summary).",
+        ),
+    ] = None,
 ) -> None:
     """Run a worker: takes tasks from the database until SIGINT/SIGTERM.
 
@@ -152,7 +160,13 @@ def worker(
     from stenograph.worker import Worker
 
     configure_logging()
-    settings = _settings(concurrency=concurrency, data_dir=data_dir, database_url=database_url, server_url=server_url)
+    settings = _settings(
+        concurrency=concurrency,
+        data_dir=data_dir,
+        database_url=database_url,
+        server_url=server_url,
+        task_types=task_types,
+    )
     if settings.server_url:
         print(f"recordings missing from {settings.uploads_dir} are fetched from {settings.server_url}", flush=True)
     try:

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         description="Worker processes started by `stenograph serve`; 0 serves the API only (workers elsewhere).",
     )
     concurrency: int = Field(default=1, ge=1, le=64, description="Task slots (child processes) per worker.")
+    task_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(PIPELINE_STEPS),
+        description="Task types this worker takes, comma separated (a GPU machine: transcription).",
+    )
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls of the task table.")
     lease_seconds: float = Field(default=60.0, gt=0, description="Lease a running task holds, in seconds.")
     heartbeat_seconds: float = Field(default=10.0, gt=0, description="Seconds between lease renewals.")
@@ -131,7 +135,7 @@ class Settings(BaseSettings):
     )
     summary_template: str = "meeting-notes"
 
-    @field_validator("pipeline_steps", "glossary", mode="before")
+    @field_validator("pipeline_steps", "glossary", "task_types", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -154,12 +158,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: the server URL takes no query or fragment")
         return url
 
-    @field_validator("pipeline_steps")
+    @field_validator("pipeline_steps", "task_types")
     @classmethod
     def _known_steps(cls, value: list[str]) -> list[str]:
         unknown = [step for step in value if step not in PIPELINE_STEPS]
         if unknown:
             raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+        return value
+
+    @field_validator("task_types")
+    @classmethod
+    def _some_task_type(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"name at least one task type of {', '.join(PIPELINE_STEPS)}")
         return value
 
     @field_validator("task_timeouts")

@@ -15,7 +15,7 @@ its worker renews (:meth:`heartbeat`); :meth:`expire_leases` returns tasks whose
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -157,18 +157,21 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
 
     # ------------------------------------------------------------------------------------------
     # the worker's side
-    def claim(self, worker_id: str) -> TaskRecord | None:
+    def claim(self, worker_id: str, types: Sequence[str] | None = None) -> TaskRecord | None:
         """Take the next runnable task for ``worker_id``, or None.
 
         Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
-        and its dependency (if any) completed.
+        its dependency (if any) completed, and its type one of ``types`` (None: any type).
         """
         now = clock.now()
         dep = T.alias("dep")
+        runnable = [T.c.status == P, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C)]
+        if types is not None:
+            runnable.append(T.c.type.in_(list(types)))
         candidate = (
             select(T.c.id)
             .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
-            .where(T.c.status == P, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C))
+            .where(*runnable)
             .order_by(T.c.priority.desc(), T.c.run_after, T.c.created_at, T.c.id)
             .limit(1)
         )

@@ -31,7 +31,7 @@ from stenograph.db import create_db_engine, upgrade
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
-from stenograph.settings import Settings
+from stenograph.settings import PIPELINE_STEPS, Settings
 from stenograph.worker.slot import Slot
 
 log = logging.getLogger("stenograph.worker")
@@ -79,6 +79,9 @@ class Worker:
         self._stop_requested = False
         self._force_stop = False
         self._claim_due = False
+        # Simulated test tasks run under any type, so a worker taking every type filters nothing.
+        every = set(settings.task_types) >= set(PIPELINE_STEPS)
+        self._claim_types: list[str] | None = None if every else list(settings.task_types)
         self._shutdown_deadline: float | None = None
         self._heartbeat_stop = threading.Event()
         self._signal_r, self._signal_w = socket.socketpair()
@@ -95,9 +98,10 @@ class Worker:
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         heartbeat.start()
         log.info(
-            "worker %s started: %d slot(s), poll every %g s, lease %g s",
+            "worker %s started: %d slot(s), task types %s, poll every %g s, lease %g s",
             self.id,
             self.concurrency,
+            ", ".join(self.settings.task_types),
             self.settings.poll_interval,
             self.settings.lease_seconds,
         )
@@ -211,7 +215,7 @@ class Worker:
         for slot in self.slots:
             if slot.busy or not slot.ready or not slot.process.is_alive():
                 continue
-            task = self.queue.claim(self.id)
+            task = self.queue.claim(self.id, self._claim_types)
             if task is None:
                 return
             log.info("task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts)

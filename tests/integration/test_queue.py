@@ -74,6 +74,17 @@ def test_claim_order_priority_then_run_after_then_age(queue: TaskQueue) -> None:
     assert queue.get(future.id).status == "pending"
 
 
+def test_a_worker_limited_to_some_types_claims_only_those(queue: TaskQueue) -> None:
+    summary = queue.enqueue("summary", priority=9)
+    transcription = queue.enqueue("transcription")
+    taken = queue.claim("gpu", types=["transcription"])
+    assert taken is not None and taken.id == transcription.id  # the higher-priority summary is left
+    assert queue.claim("gpu", types=["transcription"]) is None
+    assert queue.get(summary.id).status == "pending"
+    other = queue.claim("cpu", types=["correction", "summary"])
+    assert other is not None and other.id == summary.id
+
+
 def test_retryable_error_backs_off_then_fails_when_exhausted(engine, make_settings) -> None:  # type: ignore[no-untyped-def]
     queue = TaskQueue(engine, make_settings(backoff_base_seconds=60, backoff_cap_seconds=60))
     task = queue.enqueue("correction", max_attempts=2)

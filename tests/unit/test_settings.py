@@ -75,6 +75,7 @@ def test_every_documented_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         "STENOGRAPH_BACKOFF_BASE_SECONDS": ("backoff_base_seconds", "0.5", 0.5),
         "STENOGRAPH_TASK_TIMEOUTS": ("task_timeouts", '{"summary": 60}', {"summary": 60.0}),
         "STENOGRAPH_PIPELINE_STEPS": ("pipeline_steps", "transcription,summary", ["transcription", "summary"]),
+        "STENOGRAPH_TASK_TYPES": ("task_types", "transcription", ["transcription"]),
     }
     for env, (_, raw, _) in names.items():
         monkeypatch.setenv(env, raw)
@@ -90,6 +91,10 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STENOGRAPH_PIPELINE_STEPS")
     with pytest.raises(ValidationError):
         build_settings(poll_interval=0)
+    with pytest.raises(ValidationError, match="translation"):
+        build_settings(task_types="transcription,translation")
+    with pytest.raises(ValidationError, match="at least one task type"):
+        build_settings(task_types="")
 
 
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
