@@ -40,8 +40,15 @@ test: system-deps
 	@$(STAGE) mypy $(BIN)/mypy
 	@$(STAGE) pytest $(BIN)/pytest -p no:cacheprovider -ra $(PYTEST_ARGS)
 
-bench: system-deps install-dev
-	$(BIN)/python -m bench
+# The benchmark's peers (Huey, procrastinate, RQ) and matplotlib: the `bench` extra, on top of the dev install.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench]'
+	touch $@
+
+# `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm);
+# `make bench QUICK=1` the quick mode (about 2 minutes). See docs/benchmarks.md.
+bench: system-deps install-dev $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache test-artifacts

@@ -152,3 +152,64 @@ def percentile(values: list[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+#: The PostgreSQL server the benchmark uses (trust authentication); each measurement makes its own database.
+POSTGRES_ADMIN_DSN = os.environ.get("STENOGRAPH_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: The Redis server RQ uses.
+REDIS_URL = os.environ.get("STENOGRAPH_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used (no driver, no server), or None."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg not installed (pip install -e '.[bench]')"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {POSTGRES_ADMIN_DSN}: {str(exc).strip()[:120]}"
+
+
+def create_postgres_database(prefix: str) -> str:
+    """Create an empty database named ``<prefix>_<pid>_<n>``; its ``postgresql://`` URL."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database of ``url`` (closing its other sessions first)."""
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def postgres_durability(url: str) -> str:
+    """``fsync`` and ``synchronous_commit`` of the server behind ``url``, e.g. 'PostgreSQL 15, fsync=on, ...'."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        fsync = conn.execute("SHOW fsync").fetchone()
+        commit = conn.execute("SHOW synchronous_commit").fetchone()
+    assert version and fsync and commit
+    return f"PostgreSQL {version[0].split()[0]}, fsync={fsync[0]}, synchronous_commit={commit[0]}"
+
+
+SYNCHRONOUS_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def sqlite_durability(journal_mode: str, synchronous: int) -> str:
+    """'SQLite journal_mode=WAL, synchronous=NORMAL (1)' from the two pragmas' values."""
+    level = SYNCHRONOUS_NAMES.get(synchronous, str(synchronous))
+    return f"SQLite journal_mode={journal_mode.upper()}, synchronous={level} ({synchronous})"

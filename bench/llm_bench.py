@@ -32,7 +32,8 @@ def transcript(folder: Path) -> list[Any]:
     return list(FasterWhisperTranscriber(build_settings()).transcribe(joined, TranscriptionOptions()))
 
 
-def run() -> dict[str, Any]:
+def run(quick: bool = False) -> dict[str, Any]:
+    """The section's figures (``quick`` is accepted for a uniform interface; this section has one scale)."""
     from stenograph.llm.embedded import EmbeddedLlamaClient, llama_cpp_available
     from stenograph.llm.models import gemma_gguf_path
     from stenograph.pipeline.correction import correct_segments

@@ -85,7 +85,8 @@ def peak_for(path: Path) -> dict[str, float]:
             stop_workers([worker])
 
 
-def run() -> dict[str, Any]:
+def run(quick: bool = False) -> dict[str, Any]:
+    """The section's figures (``quick`` is accepted for a uniform interface; this section has one scale)."""
     if not (corpus_dir() / "jfk.wav").exists():
         return {"skipped": "speech corpus not found"}
     with tempfile.TemporaryDirectory(prefix="stenograph-memory-") as scratch:
