@@ -65,7 +65,7 @@ class Scale:
 FULL = Scale(
     tasks=10_000, workers=(1, 4), stenograph_workers=(1, 4, 8), samples=200, baseline_samples=20, timeout_s=900
 )
-QUICK = Scale(tasks=300, workers=(1, 4), stenograph_workers=(1, 4), samples=30, baseline_samples=3, timeout_s=120)
+QUICK = Scale(tasks=200, workers=(1, 4), stenograph_workers=(1, 4), samples=25, baseline_samples=3, timeout_s=120)
 
 
 def all_peers() -> list[QueuePeer]:

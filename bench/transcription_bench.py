@@ -69,6 +69,8 @@ def direct_loop(settings: Settings, clips: list[Path], batched: bool = False) ->
 
     model = load_whisper(settings)
     kwargs = whisper_kwargs(settings)
+    for _ in model.transcribe(str(clips[0]), **kwargs)[0]:  # loads Silero VAD too, as the warm worker has
+        pass
     started = time.monotonic()
     for clip in clips:
         if batched:

@@ -1,0 +1,250 @@
+"""The benchmark's report: the queue table with ratios, the goals with PASS/FAIL, other sections' figures,
+and the PNG chart (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+#: Every ratio in the queue table is this row's figure divided by the reference row's.
+REFERENCE = "Stenograph (SQLite)"
+#: The SqliteHuey row at the same durability as Stenograph (the goal's comparison).
+HUEY_SAME_DURABILITY = "Huey SqliteHuey (synchronous=NORMAL)"
+PICKUP_GOAL_MS = 50.0
+THROUGHPUT_GOAL_RATIO = 2.0
+OVERHEAD_GOAL_PERCENT = 3.0
+MEMORY_GOAL_MIB = 200.0
+
+
+def _rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in results.get("queue", {}).get("rows", [])}
+
+
+def drain(row: dict[str, Any] | None, workers: int) -> float | None:
+    """Tasks per second of ``row`` drained with ``workers`` workers, or None when not measured."""
+    figures = ((row or {}).get("throughput") or {}).get(str(workers)) or {}
+    value = figures.get("drain_per_s")
+    return float(value) if value is not None else None
+
+
+def latency(row: dict[str, Any] | None, key: str) -> float | None:
+    value = ((row or {}).get("latency") or {}).get(key)
+    return float(value) if value is not None else None
+
+
+def enqueue_rate(row: dict[str, Any]) -> float | None:
+    rates = [f["enqueue_per_s"] for f in (row.get("throughput") or {}).values() if "enqueue_per_s" in f]
+    return max(rates) if rates else None
+
+
+def _cell(value: float | None, reference: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    if reference:
+        ratio = value / reference
+        text += f" ({ratio:.0f}x)" if ratio >= 10 else f" ({ratio:.2g}x)"
+    return text
+
+
+def worker_counts(rows: dict[str, dict[str, Any]]) -> list[int]:
+    counts = {int(n) for row in rows.values() for n in (row.get("throughput") or {})}
+    return sorted(counts)
+
+
+def queue_table(results: dict[str, Any]) -> Table:
+    """One row per queue: enqueue rate, drain rate per worker count, pickup latency, durability, guarantees."""
+    rows = _rows(results)
+    ref = rows.get(REFERENCE)
+    counts = worker_counts(rows)
+    table = Table(
+        title="Queue, no-op tasks (ratio in brackets = this row / Stenograph (SQLite))",
+        show_lines=True,
+        expand=True,
+    )
+    table.add_column("queue", ratio=2)
+    table.add_column("durability", ratio=2)
+    table.add_column("enqueue tasks/s", justify="right", ratio=1)
+    for count in counts:
+        table.add_column(f"drain tasks/s, {count} worker{'s' if count > 1 else ''}", justify="right", ratio=1)
+    for key in ("p50", "p95", "p99"):
+        table.add_column(f"pickup {key} ms", justify="right", ratio=1)
+    table.add_column("default guarantees; workers", ratio=4)
+    for name, row in rows.items():
+        if "skipped" in row:
+            table.add_row(name, "-", *["-"] * (1 + len(counts) + 3), f"skipped: {row['skipped']}")
+            continue
+        cells = [name, row.get("durability", "?"), _cell(enqueue_rate(row), enqueue_rate(ref) if ref else None)]
+        for count in counts:
+            figures = (row.get("throughput") or {}).get(str(count)) or {}
+            if "error" in figures:
+                cells.append(f"error: {figures['error'][:60]}")
+            else:
+                cells.append(_cell(drain(row, count), drain(ref, count)))
+        if "error" in (row.get("latency") or {}):
+            cells += [f"error: {row['latency']['error'][:60]}", "-", "-"]
+        else:
+            for key in ("p50_ms", "p95_ms", "p99_ms"):
+                cells.append(_cell(latency(row, key), latency(ref, key), 1))
+        samples = (row.get("latency") or {}).get("samples")
+        cells.append(f"{row['guarantees']}; {row['workers_run_as']}; latency samples: {samples}")
+        table.add_row(*cells)
+    return table
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal with its measured ratio (measured / limit, or Stenograph / peer) and PASS, FAIL or N/A."""
+    rows = _rows(results)
+    ref, huey = rows.get(REFERENCE), rows.get(HUEY_SAME_DURABILITY)
+    found: list[dict[str, Any]] = []
+
+    def add(goal: str, ratio: float | None, passed: bool | None, detail: str) -> None:
+        verdict = "N/A" if passed is None else ("PASS" if passed else "FAIL")
+        found.append({"goal": goal, "ratio": ratio, "verdict": verdict, "detail": detail})
+
+    if "queue" in results:
+        for count in (1, 4):
+            ours, theirs = drain(ref, count), drain(huey, count)
+            ratio = ours / theirs if ours and theirs else None
+            add(
+                f"Stenograph (SQLite) drains >= {THROUGHPUT_GOAL_RATIO:g}x SqliteHuey, {count} worker(s), same "
+                "durability (WAL + synchronous=NORMAL on both), keeping leases",
+                ratio,
+                None if ratio is None else ratio >= THROUGHPUT_GOAL_RATIO,
+                f"{ours or float('nan'):,.0f} vs {theirs or float('nan'):,.0f} tasks/s",
+            )
+        for name in (REFERENCE, "Stenograph (PostgreSQL)"):
+            p50 = latency(rows.get(name), "p50_ms")
+            add(
+                f"{name} pickup p50 <= {PICKUP_GOAL_MS:g} ms",
+                None if p50 is None else p50 / PICKUP_GOAL_MS,
+                None if p50 is None else p50 <= PICKUP_GOAL_MS,
+                "not measured" if p50 is None else f"{p50:.1f} ms",
+            )
+    transcription = results.get("transcription", {})
+    if "queue_overhead_percent" in transcription:
+        overhead = float(transcription["queue_overhead_percent"])
+        add(
+            f"transcription through Stenograph <= {OVERHEAD_GOAL_PERCENT:g}% slower than faster-whisper directly",
+            transcription["corpus_queue_s"] / transcription["corpus_direct_s"],
+            overhead <= OVERHEAD_GOAL_PERCENT,
+            f"{overhead:+.1f}% ({transcription['corpus_queue_s']:.1f} s vs {transcription['corpus_direct_s']:.1f} s)",
+        )
+    memory = results.get("memory", {})
+    if "peak_growth_3h_minus_1h_mib" in memory:
+        growth = float(memory["peak_growth_3h_minus_1h_mib"])
+        add(
+            f"memory: 3 h recording's peak <= 1 h peak + {MEMORY_GOAL_MIB:g} MiB",
+            growth / MEMORY_GOAL_MIB,
+            growth <= MEMORY_GOAL_MIB,
+            f"{growth:+.0f} MiB",
+        )
+    return found
+
+
+def goals_table(found: list[dict[str, Any]]) -> Table:
+    table = Table(title="Goals", show_lines=False)
+    table.add_column("goal")
+    table.add_column("ratio", justify="right")
+    table.add_column("result")
+    table.add_column("measured")
+    colours = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
+    for goal in found:
+        ratio = "-" if goal["ratio"] is None else f"{goal['ratio']:.3g}"
+        verdict = f"[{colours[goal['verdict']]}]{goal['verdict']}"
+        table.add_row(goal["goal"], ratio, verdict, goal["detail"])
+    return table
+
+
+def figures_table(section: str, figures: dict[str, Any]) -> Table:
+    """A section's flat figures (transcription, memory, llm) as name/value rows."""
+    table = Table(title=f"{section}", show_header=True)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if isinstance(value, (dict, list)):
+            continue
+        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
+    return table
+
+
+def print_report(console: Console, results: dict[str, Any]) -> None:
+    """Every table: the queue's, each other section's, and the goals."""
+    if "queue" in results:
+        console.print(queue_table(results))
+    for section, figures in results.items():
+        if section not in ("queue", "meta") and isinstance(figures, dict):
+            console.print(figures_table(section, figures))
+    console.print(goals_table(goals(results)))
+
+
+def draw_chart(results: dict[str, Any], path: Path) -> Path | None:
+    """Bar charts of drain rate per worker count and of pickup latency (both log scale); None without data."""
+    rows = [row for row in _rows(results).values() if "skipped" not in row]
+    transcription = results.get("transcription", {})
+    if not rows and "corpus_direct_s" not in transcription:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (2 if rows else 0) + (1 if "corpus_direct_s" in transcription else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 5.5), squeeze=False)
+    names = [row["name"].replace(" (", "\n(") for row in rows]
+    position = 0
+    if rows:
+        ax = axes[0][0]
+        counts = worker_counts(_rows(results))
+        width = 0.8 / max(len(counts), 1)
+        for index, count in enumerate(counts):
+            values = [drain(row, count) or math.nan for row in rows]
+            ax.bar([i + index * width for i in range(len(rows))], values, width, label=f"{count} worker(s)")
+        ax.set_yscale("log")
+        ax.set_ylabel("tasks per second (log scale)")
+        ax.set_title("Drain rate, no-op tasks (higher is better)")
+        ax.set_xticks([i + width * (len(counts) - 1) / 2 for i in range(len(rows))], names, fontsize=7, rotation=30)
+        ax.legend(fontsize=8)
+        ax = axes[0][1]
+        for index, key in enumerate(("p50_ms", "p95_ms", "p99_ms")):
+            values = [latency(row, key) or math.nan for row in rows]
+            ax.bar([i + index * 0.27 for i in range(len(rows))], values, 0.27, label=key.replace("_ms", ""))
+        ax.axhline(PICKUP_GOAL_MS, color="grey", linestyle="--", linewidth=1, label=f"goal {PICKUP_GOAL_MS:g} ms")
+        ax.set_yscale("log")
+        ax.set_ylabel("milliseconds (log scale)")
+        ax.set_title("Pickup latency, idle worker (lower is better)")
+        ax.set_xticks([i + 0.27 for i in range(len(rows))], names, fontsize=7, rotation=30)
+        ax.legend(fontsize=8)
+        position = 2
+    if "corpus_direct_s" in transcription:
+        ax = axes[0][position]
+        labels, values = (
+            ["corpus:\nfaster-whisper", "corpus:\nStenograph"],
+            [
+                transcription["corpus_direct_s"],
+                transcription["corpus_queue_s"],
+            ],
+        )
+        for key, label in (
+            ("long_sequential_s", "long file:\nsequential"),
+            ("long_batched_s", "long file:\nbatched"),
+            ("long_stenograph_s", "long file:\nStenograph"),
+        ):
+            if key in transcription:
+                labels.append(label)
+                values.append(transcription[key])
+        ax.bar(labels, values, color=["C0", "C1", "C2", "C3", "C4"][: len(values)])
+        ax.set_ylabel("wall seconds (lower is better)")
+        ax.set_title(f"Transcription, {transcription.get('model', 'tiny.en')}")
+        ax.tick_params(axis="x", labelsize=7)
+    meta = results.get("meta", {})
+    fig.suptitle(f"Stenograph benchmarks ({meta.get('machine', '')}, {meta.get('measured_at', '')})", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
