@@ -14,7 +14,7 @@ from stenograph.api.auth import install_auth
 from stenograph.api.errors import install_error_handlers
 from stenograph.api.routes import openai_compat, recordings, system, tasks, transcripts
 from stenograph.api.state import AppState
-from stenograph.db import create_db_engine, upgrade
+from stenograph.db import create_db_engine, sync_clock, upgrade
 from stenograph.queue import TaskQueue
 from stenograph.queue.wakeup import workers_notifier
 from stenograph.settings import Settings
@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     engine = create_db_engine(settings)
     if migrate:
         upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
+    sync_clock(engine)  # on PostgreSQL, task times and worker liveness follow the database server's clock
     queue = TaskQueue(engine, settings, notify=workers_notifier(settings, engine))
 
     @asynccontextmanager

@@ -8,14 +8,22 @@ isolation / Savepoints / Transactional DDL" in the pysqlite dialect documentatio
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from stenograph import clock
 from stenograph.settings import Settings
+
+log = logging.getLogger("stenograph.db")
+
+#: A clock offset from the database server beyond this many seconds is logged as a warning.
+CLOCK_WARNING_SECONDS = 1.0
 
 #: How long a SQLite connection waits for the write lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -66,3 +74,28 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sync_clock(engine: Engine) -> float:
+    """On PostgreSQL, make :func:`stenograph.clock.now` follow the database server's clock (leases
+    written by workers on other machines are then compared on one clock); a no-op on SQLite.
+
+    Returns:
+        the offset applied, in seconds (the database's time minus this machine's).
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database cannot be reached.
+    """
+    if engine.dialect.name != "postgresql":
+        return 0.0
+
+    def database_now() -> datetime:
+        with engine.connect() as conn:
+            value: datetime = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return value
+
+    database_now()  # open a pooled connection first, so that no sample times a connect
+    seconds = clock.sync(database_now).total_seconds()
+    if abs(seconds) > CLOCK_WARNING_SECONDS:
+        log.warning("this machine's clock is %+.1f s off the database server's; following the database's", seconds)
+    return seconds

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from stenograph import clock
-from stenograph.db import create_db_engine, upgrade
+from stenograph.db import create_db_engine, sync_clock, upgrade
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
@@ -38,6 +38,8 @@ log = logging.getLogger("stenograph.worker")
 
 #: Seconds between checks for cancel requests of running tasks.
 CANCEL_CHECK_SECONDS = 1.0
+#: Seconds between re-measurements of the offset from the database server's clock (PostgreSQL).
+CLOCK_SYNC_SECONDS = 300.0
 
 
 def make_worker_id(hostname: str | None = None) -> str:
@@ -72,6 +74,7 @@ class Worker:
         self.engine = engine or create_db_engine(settings)
         if engine is None:
             upgrade(self.engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
+        sync_clock(self.engine)  # on PostgreSQL, leases are compared on the database server's clock
         self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
         self.id = make_worker_id()
         self.slots: list[Slot] = []
@@ -395,6 +398,7 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         """Renew leases every ``heartbeat_seconds`` and look for cancel requests every second."""
         next_beat = 0.0
+        next_sync = time.monotonic() + CLOCK_SYNC_SECONDS
         while not self._heartbeat_stop.is_set():
             now = time.monotonic()
             try:
@@ -404,6 +408,9 @@ class Worker:
                         for slot in self.slots
                         if slot.running is not None and not slot.running.lost
                     }
+                if now >= next_sync:  # clocks drift: follow the database's again every few minutes
+                    next_sync = now + CLOCK_SYNC_SECONDS
+                    sync_clock(self.engine)
                 if now >= next_beat:
                     held = self.queue.heartbeat(self.id, {tid: r.task.attempts for tid, (_, r) in running.items()})
                     next_beat = now + self.settings.heartbeat_seconds
