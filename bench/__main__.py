@@ -6,6 +6,7 @@ Usage::
     python -m bench --only queue           # one part (make bench ONLY=queue); a comma list for several
     python -m bench --quick                # the quick mode (make bench QUICK=1): queue and transcription
                                            # at a small scale, about 2 minutes
+    python -m bench --report [--quick]     # print the saved figures' report again, and as Markdown
 
 The figures go to ``bench/results/latest.json`` (``quick.json`` in the quick mode), merged with the sections
 already there so parts run one at a time add up, and the chart to ``latest.png`` (``quick.png``) beside it.
@@ -30,7 +31,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.common import REPO
-from bench.report import draw_chart, print_report
+from bench.report import draw_chart, markdown_summary, print_report
 
 SECTIONS = {
     "queue": "bench.queue_bench",
@@ -70,6 +71,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("sections", nargs="*", help=f"sections to run: {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--only", default="", help="comma-separated sections (same as the positional names)")
     parser.add_argument("--quick", action="store_true", help="small scale, about 2 minutes")
+    parser.add_argument(
+        "--report", action="store_true", help="run nothing: print the report of the saved figures, and Markdown"
+    )
     return parser.parse_args(argv)
 
 
@@ -82,6 +86,12 @@ def main(argv: list[str]) -> int:
         print(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
     console = Console(width=max(Console().width, 180))
+    if args.report:
+        saved = RESULTS / ("quick.json" if args.quick else "latest.json")
+        merged = json.loads(saved.read_text())
+        print_report(console, merged)
+        print(markdown_summary(merged))
+        return 0
     run_started = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
     for name in chosen:

@@ -248,3 +248,46 @@ def draw_chart(results: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def markdown_summary(results: dict[str, Any]) -> str:
+    """The queue figures, the transcription figures and the goals as Markdown tables (for docs/benchmarks.md)."""
+    lines: list[str] = []
+    meta = results.get("meta", {})
+    lines.append(
+        f"Measured {meta.get('measured_at', '?')} on {meta.get('machine', '?')} (commit {meta.get('commit')})."
+    )
+    rows = _rows(results)
+    if rows:
+        ref = rows.get(REFERENCE)
+        counts = worker_counts(rows)
+        header = ["queue", "durability", "enqueue/s", *[f"drain/s, {n} w" for n in counts], "p50 ms", "p95 ms"]
+        header.append("p99 ms")
+        lines += ["", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for name, row in rows.items():
+            if "skipped" in row:
+                lines.append(f"| {name} | skipped: {row['skipped']} |" + " |" * (len(header) - 2))
+                continue
+            cells = [name, row.get("durability", "?"), _cell(enqueue_rate(row), enqueue_rate(ref) if ref else None)]
+            cells += [_cell(drain(row, n), drain(ref, n)) for n in counts]
+            cells += [_cell(latency(row, k), latency(ref, k), 1) for k in ("p50_ms", "p95_ms", "p99_ms")]
+            lines.append("| " + " | ".join(cells) + " |")
+        scale = results.get("queue", {}).get("scale", {})
+        lines.append("")
+        lines.append(
+            f"Ratios in brackets: the row / Stenograph (SQLite). {scale.get('tasks', '?')} tasks per drain, "
+            f"{scale.get('samples', '?')} latency samples ({scale.get('baseline_samples', '?')} for the baseline)."
+        )
+    transcription = {k: v for k, v in results.get("transcription", {}).items() if not k.startswith("rtf_tiny")}
+    if "corpus_direct_s" in transcription:
+        lines += ["", "| transcription figure | value |", "| --- | --- |"]
+        for key, value in transcription.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                lines.append(f"| `{key}` | {value:,.3f} |")
+    found = goals(results)
+    if found:
+        lines += ["", "| goal | ratio | result | measured |", "| --- | --- | --- | --- |"]
+        for goal in found:
+            ratio = "-" if goal["ratio"] is None else f"{goal['ratio']:.3g}"
+            lines.append(f"| {goal['goal']} | {ratio} | {goal['verdict']} | {goal['detail']} |")
+    return "\n".join(lines) + "\n"
