@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from stenograph.db import create_db_engine
 from stenograph.errors import PermanentError, TaskCancelled
 from stenograph.pipeline.fetch import LocalRecording, local_recording, stored_path
-from stenograph.pipeline.store import TranscriptStore
+from stenograph.pipeline.store import TranscriptStore, Version
 from stenograph.pipeline.types import Segment
 from stenograph.queue.context import TaskContext
 from stenograph.settings import Settings
@@ -216,6 +216,20 @@ def _llm(settings: Settings) -> tuple[Any, dict[str, Any]]:
     return client, description
 
 
+def _llm_step(
+    ctx: TaskContext, params: dict[str, Any], which: str
+) -> tuple[TranscriptStore, dict[str, Any], Version, list[Segment], tuple[Any, dict[str, Any]]]:
+    """What an LLM step starts from: the store, the recording, its transcript version ``which``
+    (``original`` or ``latest``) with its segments, and the LLM client with its description.
+
+    Raises:
+        NotFoundError: the recording or the version is gone.
+    """
+    store, recording = _recording(ctx.settings, params)
+    version = store.pick_version(recording["id"], which)
+    return store, recording, version, store.segments(version.id), _llm(ctx.settings)
+
+
 def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     """Correct the recording's original transcript into a new ``corrected`` version.
 
@@ -225,11 +239,8 @@ def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     from stenograph.pipeline.correction import correct_segments
 
     settings = ctx.settings
-    store, recording = _recording(settings, params)
-    original = store.pick_version(recording["id"], "original")
-    segments = store.segments(original.id)
+    store, recording, original, segments, (client, description) = _llm_step(ctx, params, "original")
     glossary = [*store.glossary(), *settings.glossary, *(params.get("glossary") or [])]
-    client, description = _llm(settings)
     result = correct_segments(
         client,
         segments,
@@ -269,10 +280,7 @@ def run_summary(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     from stenograph.pipeline.summary import render_markdown, summarize
 
     settings = ctx.settings
-    store, recording = _recording(settings, params)
-    version = store.pick_version(recording["id"], "latest")
-    segments = store.segments(version.id)
-    client, description = _llm(settings)
+    store, recording, version, segments, (client, description) = _llm_step(ctx, params, "latest")
     template = params.get("template") or settings.summary_template
     result = summarize(
         client,

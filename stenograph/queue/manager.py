@@ -263,16 +263,7 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
                 conn,
                 task_id,
                 C,
-                lambda cur: {
-                    "result": result,
-                    "finished_at": now,
-                    "duration_s": _duration(cur, now),
-                    "lease_expires_at": None,
-                    "progress": 1.0,
-                    "eta_s": 0.0,
-                    "error_kind": None,
-                    "error_message": None,
-                },
+                _finished(now, result=result, progress=1.0, eta_s=0.0, error_kind=None, error_message=None),
                 worker=(worker_id, attempt),
                 message=None,
             )
@@ -315,14 +306,7 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
                     conn,
                     task_id,
                     F,
-                    lambda cur: {
-                        "finished_at": now,
-                        "duration_s": _duration(cur, now),
-                        "lease_expires_at": None,
-                        "error_kind": kind,
-                        "error_message": message,
-                        "eta_s": None,
-                    },
+                    _finished(now, error_kind=kind, error_message=message),
                     worker=(worker_id, attempt),
                     message=f"{kind}: {message} ({decision.reason})",
                 )
@@ -339,12 +323,7 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
                 conn,
                 task_id,
                 X,
-                lambda cur: {
-                    "finished_at": now,
-                    "duration_s": _duration(cur, now),
-                    "lease_expires_at": None,
-                    "eta_s": None,
-                },
+                _finished(now),
                 worker=(worker_id, attempt),
                 message=message,
             )
@@ -382,18 +361,11 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
             with self.engine.begin() as conn:
                 try:
                     if row.cancel_requested:
-                        values: Values = {"finished_at": now, "lease_expires_at": None}
-                        record = self._transition(conn, row.id, X, values, extra=guard, message=lost)
+                        record = self._transition(conn, row.id, X, _finished(now), extra=guard, message=lost)
                         self._cascade(conn, record, now)
                     elif row.attempts >= row.max_attempts:
                         message = f"{lost}; attempts exhausted ({row.attempts}/{row.max_attempts})"
-                        values = lambda cur, m=message: {  # noqa: E731
-                            "finished_at": now,
-                            "duration_s": _duration(cur, now),
-                            "lease_expires_at": None,
-                            "error_kind": "lease_expired",
-                            "error_message": m,
-                        }
+                        values: Values = _finished(now, error_kind="lease_expired", error_message=message)
                         record = self._transition(conn, row.id, F, values, extra=guard, message=message)
                         self._cascade(conn, record, now)
                     else:
@@ -563,6 +535,18 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
                 message=message,
             )
         )
+
+
+def _finished(now: datetime, **values: Any) -> Callable[[Mapping[Any, Any]], dict[str, Any]]:
+    """The values of a run ending at ``now`` (finished, its duration, no lease, no ETA) plus ``values``,
+    as a function of the task's current row (for :meth:`TaskQueue._transition`)."""
+    return lambda cur: {
+        "finished_at": now,
+        "duration_s": _duration(cur, now),
+        "lease_expires_at": None,
+        "eta_s": None,
+        **values,
+    }
 
 
 def _duration(current: Mapping[Any, Any], now: datetime) -> float | None:

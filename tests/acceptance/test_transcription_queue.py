@@ -71,7 +71,6 @@ def words(text: str) -> list[str]:
 
 
 def test_formats_and_bad_input_through_the_queue(app: App, audio: AudioFactory, tmp_path: Path) -> None:
-    assert app.client.put("/glossary", json={"terms": ["Stenograph"]}).status_code == 200
     good = {kind: app.upload(audio.make(kind)) for kind in ("webm_opus_recorder", "mp4_h264_aac", "silence")}
     damaged = app.upload(audio.make("damaged_ogg"))
     with running_workers(app.settings, tmp_path):
@@ -82,14 +81,22 @@ def test_formats_and_bad_input_through_the_queue(app: App, audio: AudioFactory, 
         text = app.client.get(f"/recordings/{good[kind]['id']}/transcript").json()["text"]
         heard = {"quick", "brown", "fox", "lazy", "dog"} & set(words(text))
         assert len(heard) >= 3, (kind, text)  # tiny.en on synthetic speech: most of the sentence
-    original = f"/recordings/{good['mp4_h264_aac']['id']}/transcript?version=original"
-    version = app.client.get(original).json()["version"]
-    assert "Stenograph" in version["info"]["options"]["hotwords"]  # the global glossary guides Whisper
     silence = results["silence"]
     assert silence["status"] == "completed" and silence["result"]["segments"] == 0
     assert app.client.get(f"/recordings/{good['silence']['id']}/transcript").json()["segments"] == []
     assert damaged_task["status"] == "completed"
     assert any("could not be decoded" in w for w in damaged_task["result"]["warnings"]), damaged_task["result"]
+
+
+def test_the_global_glossary_guides_whisper(app: App, audio: AudioFactory, tmp_path: Path) -> None:
+    # Only that the terms reach Whisper: with tiny.en, hotwords can derail the synthetic espeak voice (seen
+    # on one machine's CPU, not on real speech: 12.2% WER with terms vs 12.7% without on 12 corpus clips).
+    assert app.client.put("/glossary", json={"terms": ["Stenograph"]}).status_code == 200
+    recording = app.upload(audio.make("short_clip"), steps="transcription", glossary="Kubernetes")
+    with running_workers(app.settings, tmp_path):
+        assert app.finished(recording["tasks"][0]["id"])["status"] == "completed"
+    version = app.client.get(f"/recordings/{recording['id']}/transcript?version=original").json()["version"]
+    assert {"Stenograph", "Kubernetes"} <= set(version["info"]["options"]["hotwords"])
 
 
 def test_a_file_broken_after_upload_fails_at_once_and_others_go_on(
