@@ -217,8 +217,9 @@ def test_resume_from_a_middle_segment_matches_a_full_run(
     # Nothing lost at the seam: the words the full run heard right after the kept part open the resumed run.
     full_words, kept_words = words_of(full_run), words_of(kept)
     after_seam = full_words[len(kept_words) : len(kept_words) + 12]
-    opening = difflib.SequenceMatcher(a=after_seam, b=words_of(resumed)[: len(after_seam) + 4])
-    assert opening.ratio() >= 0.8, (after_seam, words_of(resumed)[:16])
+    opening = difflib.SequenceMatcher(a=after_seam, b=words_of(resumed)[: len(after_seam) + 4], autojunk=False)
+    found = sum(block.size for block in opening.get_matching_blocks())
+    assert found >= 0.75 * len(after_seam), (after_seam, words_of(resumed)[:16])  # a word or two heard differently
     # Whisper conditions each 30 s chunk on the text before it, and a resumed run starts without that
     # context, so it may hear later words differently (tiny.en once dropped the last 3 s sentence on a
     # loaded machine); the whole stays close to the full run.
