@@ -7,9 +7,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+#: The key of the PostgreSQL advisory lock that serialises migrations across processes and machines
+#: (any constant of 64 bits; this one spells "stenogra" in ASCII).
+MIGRATION_LOCK_KEY = 0x737465_6E6F_6772_61
 
 
 def alembic_config() -> Config:
@@ -22,8 +27,10 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, *, lock_dir: Path | None = None) -> None:
     """Upgrade the database to the newest revision.
 
-    Several processes starting at once (``stenograph serve`` and its workers) serialise on a file lock in
-    ``lock_dir`` when given (the data directory), so only one runs the DDL at a time.
+    Several processes starting at once (``stenograph serve`` and its workers) serialise, so only one runs
+    the DDL at a time and the others then find the database up to date: on PostgreSQL, on an advisory lock
+    (``pg_advisory_lock``) held by the migration's connection for the whole upgrade, which also covers
+    workers on other machines; and on a file lock in ``lock_dir`` when given (the data directory).
 
     Raises:
         sqlalchemy.exc.OperationalError: the database cannot be reached.
@@ -42,6 +49,21 @@ def upgrade(engine: Engine, *, lock_dir: Path | None = None) -> None:
 
 
 def _run(engine: Engine, config: Config) -> None:
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as connection:
+        if postgres:
+            # A session lock, not a transaction one: it outlives the commits of the upgrade below.
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if postgres:
+                try:
+                    connection.rollback()
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    connection.commit()
+                except SQLAlchemyError:
+                    connection.invalidate()  # closing the session releases the lock; never pool it

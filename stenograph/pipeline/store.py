@@ -109,6 +109,26 @@ UNSPACED_SCRIPT = re.compile(
 )
 
 
+#: A word of a search on PostgreSQL is split into these runs of letters and digits, as migration 0003
+#: splits the document (its ``SEPARATORS`` are non-word characters here too).
+QUERY_TOKEN = re.compile(r"[^\W_]+")
+
+#: The most words and characters a search may have (the API answers 422 beyond them).
+MAX_SEARCH_WORDS = 16
+MAX_SEARCH_CHARS = 200
+
+
+def search_words(q: str | None) -> list[str]:
+    """The words of a search that count: split on spaces, without those holding no letter or digit
+    (``&``, ``|``, ``-``, ``"``), which would otherwise have to appear literally."""
+    return [word for word in (q or "").split() if any(char.isalnum() for char in word)]
+
+
+def _like_pattern(word: str) -> str:
+    """``%word%`` for LIKE with ``\\`` as the escape character."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 class TranscriptStore:
     """Database access for recordings and their transcripts. Every method is one short transaction."""
 
@@ -157,8 +177,14 @@ class TranscriptStore:
         return dict(row)
 
     def recordings(self, *, q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Recordings newest first; ``q`` matches names and transcript text: every word of it must appear."""
-        where = [Recording.id.in_(self._search_ids(word)) for word in (q or "").split()]
+        """Recordings newest first; ``q`` matches names and transcript text: every word of it must appear.
+
+        Words without a letter or digit (``&``, ``-``, ``"``) are ignored. The API caps ``q`` (see
+        :data:`MAX_SEARCH_WORDS`); on PostgreSQL the whole search is one query of the search table however
+        many words it has.
+        """
+        words = search_words(q)
+        where = [Recording.id.in_(ids) for ids in self._search_ids(words)]
         with self.engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(Recording).where(*where)).scalar_one()
             rows = conn.execute(
@@ -170,30 +196,44 @@ class TranscriptStore:
             ).mappings()
             return [dict(r) for r in rows], int(count)
 
-    def _search_ids(self, word: str) -> Any:
-        """Ids of recordings whose name or newest transcript holds ``word``.
+    def _search_ids(self, words: list[str]) -> list[Any]:
+        """Subqueries of the ids of recordings whose name or newest transcript holds the ``words``: a
+        recording matches when it is in all of them.
 
-        SQLite: FTS5 trigrams for 3+ characters. PostgreSQL: the ``tsvector`` with every word of ``word``
-        as a prefix (``budg`` finds "budget"). Elsewhere (shorter words on SQLite, words in scripts
-        without spaces on PostgreSQL): a case-insensitive substring match.
+        SQLite, one subquery per word: FTS5 trigrams for 3+ characters, else a case-insensitive substring
+        match. PostgreSQL, one subquery in all: the ``tsvector`` matched by a single ``tsquery`` holding
+        every letter-and-digit run of every word as a prefix (``budg`` finds "budget", ``two.wav`` is
+        ``two`` and ``wav``, as the document was split), and a case-insensitive substring match for each
+        word in a script without spaces.
         """
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        if not words:
+            return []
         if self._sqlite:
-            if len(word) >= 3:
-                phrase = '"' + word.replace('"', '""') + '"'
-                match = text("recordings_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
-                return select(text("rowid")).select_from(text("recordings_fts")).where(match)
-            in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
-            return select(Recording.id).where(
-                or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text))
+            return [self._sqlite_ids(word) for word in words]
+        conditions: list[Any] = []
+        lexemes: list[str] = []
+        for word in words:
+            if UNSPACED_SCRIPT.search(word):
+                pattern: Any = bindparam("p", _like_pattern(word), unique=True)
+                conditions.append(text("(name || ' ' || body) ILIKE :p ESCAPE '\\'").bindparams(pattern))
+            else:
+                lexemes.extend(QUERY_TOKEN.findall(word.lower()))
+        if lexemes:
+            # A token holds letters and digits only: no quote or tsquery operator to escape.
+            query = " & ".join(f"'{lexeme}':*" for lexeme in dict.fromkeys(lexemes))
+            conditions.append(
+                text("document @@ to_tsquery('simple', :q)").bindparams(bindparam("q", query, unique=True))
             )
-        lexemes = re.findall(r"\w+", word.lower())
-        if lexemes and not UNSPACED_SCRIPT.search(word):
-            query = " & ".join(f"'{lexeme}':*" for lexeme in lexemes)  # \w+ holds no quote or operator
-            match = text("document @@ to_tsquery('simple', :q)").bindparams(bindparam("q", query, unique=True))
-        else:
-            match = text("(name || ' ' || body) ILIKE :p ESCAPE '\\'").bindparams(bindparam("p", pattern, unique=True))
-        return select(text("rowid")).select_from(text("recordings_fts")).where(match)
+        return [select(text("rowid")).select_from(text("recordings_fts")).where(*conditions)]
+
+    def _sqlite_ids(self, word: str) -> Any:
+        if len(word) >= 3:
+            phrase = '"' + word.replace('"', '""') + '"'
+            match = text("recordings_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
+            return select(text("rowid")).select_from(text("recordings_fts")).where(match)
+        pattern = _like_pattern(word)
+        in_text = select(TranscriptVersion.recording_id).where(TranscriptVersion.text.ilike(pattern, escape="\\"))
+        return select(Recording.id).where(or_(Recording.name.ilike(pattern, escape="\\"), Recording.id.in_(in_text)))
 
     def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
         self.recording(recording_id)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, make_url, text
 
-from stenograph.db import upgrade
+from stenograph.db import create_db_engine, upgrade
+from stenograph.db.migrate import alembic_config
 from stenograph.db.models import Base
-from stenograph.settings import Settings
+from stenograph.settings import Settings, build_settings
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.helpers import REPO
 
 
@@ -47,3 +55,51 @@ def test_db_upgrade_command(settings: Settings) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+@pytest.fixture
+def empty_postgres_url(backend: str, database_url: str | None) -> Iterator[str]:
+    """A PostgreSQL database with no table at all (the ``database_url`` fixture's is already migrated)."""
+    if backend != "postgres" or database_url is None:
+        pytest.skip("PostgreSQL only: on SQLite the processes of one data directory share a file lock")
+    import psycopg
+
+    name = f"stenograph_empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _upgrade_when_all_are_ready(url: str, data_dir: str, ready: Any) -> None:
+    """In a child process: build the engine, wait for the other children, then upgrade (no file lock)."""
+    engine = create_db_engine(build_settings(database_url=url, data_dir=Path(data_dir)))
+    ready.wait(timeout=60)
+    upgrade(engine)
+
+
+def test_processes_upgrading_an_empty_postgres_database_at_once_all_succeed(
+    empty_postgres_url: str, tmp_path: Path
+) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Barrier(3)
+    children = [
+        spawn.Process(target=_upgrade_when_all_are_ready, args=(empty_postgres_url, str(tmp_path / f"d{i}"), ready))
+        for i in range(3)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=120)
+    assert [child.exitcode for child in children] == [0, 0, 0]
+    engine = create_db_engine(build_settings(database_url=empty_postgres_url, data_dir=tmp_path / "check"))
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    finally:
+        engine.dispose()
+    assert versions == [ScriptDirectory.from_config(alembic_config()).get_current_head()]

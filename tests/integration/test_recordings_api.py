@@ -179,6 +179,34 @@ def test_search_matches_names_and_transcript_text_in_any_script(
     assert found("广州") == [chinese]  # two characters: below the trigram length, still found
     assert found("nothing like this") == []
     assert sorted(found("")) == sorted([english, chinese])
+    assert found("board.wav") == [english]  # a file name, punctuation and all
+    assert sorted(found("wav")) == sorted([english, chinese])  # the extension of every *.wav name
+    assert found("budget & steps") == [english]  # a word without letter or digit is not required
+    assert sorted(found('- " |')) == sorted([english, chinese])  # nothing left to require
+    too_many = client.get("/recordings", params={"q": " ".join(["budget"] * 17)})
+    assert too_many.status_code == 422 and "at most 16" in too_many.json()["detail"]["message"]
+    too_long = client.get("/recordings", params={"q": "b" * 201})
+    assert too_long.status_code == 422 and "at most 200" in too_long.json()["detail"]["message"]
+    assert found(" ".join(["budget"] * 16)) == [english]  # at the limit: answered
+
+
+def test_a_long_search_is_one_query_of_the_search_table(client: TestClient, settings: Settings) -> None:
+    """However many words, the search costs one subquery on PostgreSQL (not one per word), so a long
+    search answers as quickly as a short one; SQLite keeps one FTS5 match per word."""
+    store = TranscriptStore(client.app.state.stenograph.engine)  # type: ignore[attr-defined]
+    words = [f"word{i}" for i in range(16)] + ["&", "-", "广州"]
+    subqueries = store._search_ids([w for w in words if w not in ("&", "-")])
+    if settings.is_sqlite:
+        assert len(subqueries) == 17
+    else:
+        assert len(subqueries) == 1
+        compiled = subqueries[0].compile()
+        assert str(compiled).count("to_tsquery") == 1 and str(compiled).count("ILIKE") == 1
+        assert sorted(compiled.params.values()) == [
+            "%广州%",
+            " & ".join(f"'word{i}':*" for i in range(16)),
+        ]
+    assert store.recordings(q=" ".join(words), limit=10, offset=0) == ([], 0)
 
 
 def test_versions_edit_diff_speakers_and_formats(client: TestClient, audio: AudioFactory, settings: Settings) -> None:

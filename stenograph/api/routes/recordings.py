@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.tasks import tasks_json
-from stenograph.api.state import AppState, IdPath, OffsetQuery, StateDep
+from stenograph.api.state import AppState, IdPath, OffsetQuery, SearchQuery, StateDep
 from stenograph.api.uploads import receive_form
 from stenograph.errors import ConfigurationError, MediaError
 from stenograph.pipeline.store import TranscriptStore
@@ -117,11 +117,12 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
 @router.get("", operation_id="list_recordings")
 def list_recordings(
     state: StateDep,
-    q: str | None = None,
+    q: SearchQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
-    """Recordings newest first; ``q`` searches names and transcript text (FTS5 trigram on SQLite)."""
+    """Recordings newest first; ``q`` searches names and transcript text (FTS5 trigram on SQLite, words as
+    prefixes on PostgreSQL). 422 when ``q`` has more than 16 words or 200 characters."""
     rows, count = store_of(state).recordings(q=q, limit=limit, offset=offset)
     return {"data": [recording_json(state, r, with_tasks=False) for r in rows], "count": count}
 
