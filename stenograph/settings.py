@@ -38,6 +38,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        hide_input_in_errors=True,  # a refused URL may hold a password, a refused value may be the token
     )
 
     # --- storage -------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default sqlite:///<data_dir>/stenograph.db. "
-        "postgresql+psycopg://... for many workers on many machines.",
+        "postgresql+psycopg://... for many workers on many machines (postgres:// and postgresql:// mean the same).",
     )
 
     # --- API -----------------------------------------------------------------------------------
@@ -158,13 +159,33 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: the server URL takes no query or fragment")
         return url
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip()
+        scheme, separator, rest = url.partition("://")
+        scheme = scheme.lower()
+        if separator and scheme in ("postgres", "postgresql"):  # postgres:// is Heroku's spelling
+            return f"postgresql+psycopg://{rest}"
+        if separator and scheme in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+            return url
+        shown = f"{scheme}://" if separator else "a URL without a scheme"
+        if scheme.startswith("postgresql+"):
+            raise ValueError(f"{shown}: PostgreSQL is reached with the psycopg 3 driver, postgresql+psycopg://...")
+        raise ValueError(
+            f"only sqlite and postgresql databases are supported (sqlite:///path/to/file.db or "
+            f"postgresql+psycopg://user:password@host:5432/db), not {shown}"
+        )
+
     @field_validator("pipeline_steps", "task_types")
     @classmethod
     def _known_steps(cls, value: list[str]) -> list[str]:
         unknown = [step for step in value if step not in PIPELINE_STEPS]
         if unknown:
             raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
-        return value
+        return list(dict.fromkeys(value))  # transcription,transcription is transcription
 
     @field_validator("task_types")
     @classmethod

@@ -10,8 +10,9 @@ from tests.helpers import wait_for
 
 
 def test_supervisor_gives_up_when_workers_die_at_start(tmp_path: Path) -> None:
-    # A database URL whose driver is missing: every worker exits at once with "cannot start".
-    settings = build_settings(data_dir=tmp_path / "data", database_url="mysql://nobody@127.0.0.1/none")
+    # A database no server answers for (nothing listens on port 1): every worker exits at once with
+    # "cannot start".
+    settings = build_settings(data_dir=tmp_path / "data", database_url="postgresql://nobody@127.0.0.1:1/none")
     lines: list[str] = []
     reasons: list[str] = []
     supervisor = Supervisor(settings, 1, emit=lines.append, on_give_up=reasons.append)

@@ -116,3 +116,29 @@ def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:p%40ss@db-host:5432/steno", "postgresql+psycopg://u:p%40ss@db-host:5432/steno"),
+        ("postgresql://u@db-host/steno", "postgresql+psycopg://u@db-host/steno"),
+        ("postgresql+psycopg://u@db-host/steno", "postgresql+psycopg://u@db-host/steno"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+        ("  ", None),
+    ],
+)
+def test_postgres_urls_of_every_spelling_use_psycopg(given: str, used: str | None) -> None:
+    assert build_settings(database_url=given).database_url == used
+
+
+@pytest.mark.parametrize("url", ["mysql://u:secret@db-host/steno", "mongodb://db-host", "db-host:5432/steno"])
+def test_other_databases_are_refused_by_name(url: str) -> None:
+    with pytest.raises(ValidationError, match="only sqlite and postgresql databases are supported") as refused:
+        build_settings(database_url=url)
+    assert "secret" not in str(refused.value)
+
+
+def test_repeated_task_types_count_once() -> None:
+    settings = build_settings(task_types="transcription,transcription, summary,transcription")
+    assert settings.task_types == ["transcription", "summary"]
