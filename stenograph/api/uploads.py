@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
 
 from stenograph.api.errors import APIError
 from stenograph.pipeline.submit import new_stored_name
@@ -62,7 +63,9 @@ async def receive_form(
     """Parse a ``multipart/form-data`` request, writing each ``file_field`` part into ``directory``.
 
     Raises:
-        APIError: 400 not multipart, 413 a file over ``max_file_bytes``, 507 no space left.
+        APIError: 400 not multipart or malformed (a part's header, its file name included, over
+            ``DEFAULT_MAX_HEADER_SIZE`` bytes among them), 413 a file over ``max_file_bytes``, 507 no space
+            left.
     """
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
@@ -157,6 +160,16 @@ async def receive_form(
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise APIError(507, "insufficient_storage", "the server's disk is full; nothing was kept") from exc
         raise
+    except MultipartParseError as exc:
+        form.discard()
+        if "header size" in str(exc):
+            raise APIError(
+                400,
+                "header_too_large",
+                f"a part's header is over {DEFAULT_MAX_HEADER_SIZE:,} bytes: the file name is probably too long "
+                "(rename the file; names are kept to 255 characters); nothing was kept",
+            ) from exc
+        raise APIError(400, "malformed_multipart", f"the multipart/form-data body is malformed: {exc}") from exc
     except BaseException:
         form.discard()
         raise

@@ -142,11 +142,25 @@ def whisper_languages() -> frozenset[str]:
     return frozenset(_LANGUAGE_CODES)
 
 
+#: The longest recording name kept, in characters (a file system's usual limit on a file name).
+MAX_NAME_CHARS = 255
+#: An extension longer than this is not one worth keeping whole when a name is cut.
+MAX_EXTENSION_CHARS = 16
+
+
 def clean_name(name: str) -> str:
-    """The file name a client sent, as data: its last path part (browsers send no more), trimmed;
-    ``untitled`` when nothing is left. Never used as a path."""
+    """The file name a client sent, as data: its last path part (browsers send no more), trimmed and cut
+    to ``MAX_NAME_CHARS`` characters keeping its extension; ``untitled`` when nothing is left. Never used as
+    a path."""
     last = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return last if last and last not in (".", "..") else "untitled"
+    if not last or last in (".", ".."):
+        return "untitled"
+    if len(last) <= MAX_NAME_CHARS:
+        return last
+    stem, dot, extension = last.rpartition(".")
+    if not dot or not stem or len(extension) > MAX_EXTENSION_CHARS:
+        return last[:MAX_NAME_CHARS].rstrip()
+    return stem[: MAX_NAME_CHARS - len(extension) - 1].rstrip() + "." + extension
 
 
 def check_model_name(settings: Settings, name: str) -> None:

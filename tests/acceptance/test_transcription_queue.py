@@ -212,8 +212,10 @@ def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_pa
         with (corpus / "jfk.wav").open("rb") as handle:
             srt = sdk.audio.transcriptions.create(model="whisper-1", file=handle, response_format="srt")
         assert "00:00:00,000 -->" in str(srt)
-    bad = app.client.post("/v1/audio/transcriptions", files={"file": ("x.txt", b"hello")}, data={"model": "whisper-1"})
-    assert bad.status_code == 400 and "not audio or video" in bad.json()["error"]["message"]
+        bad = app.client.post(
+            "/v1/audio/transcriptions", files={"file": ("x.txt", b"hello")}, data={"model": "whisper-1"}
+        )
+        assert bad.status_code == 400 and "not audio or video" in bad.json()["error"]["message"]
     assert app.client.get("/tasks").json()["count"] == 3  # the same queue served every request
 
 

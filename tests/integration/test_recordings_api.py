@@ -65,6 +65,50 @@ def test_file_names_are_kept_as_data(client: TestClient, audio: AudioFactory) ->
     assert media.status_code == 200 and ".." not in media.headers["content-disposition"]
 
 
+def test_long_file_names_are_cut_keeping_the_extension_or_refused(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+    kept = upload(client, ("é" * 300 + ".wav", speech), ("x" * 300, speech))
+    assert kept.status_code == 201, kept.text
+    first, second = (r["name"] for r in kept.json()["data"])
+    assert first == "é" * 251 + ".wav" and second == "x" * 255
+    too_long = upload(client, ("a" * 5000 + ".wav", speech))
+    assert too_long.status_code == 400, too_long.text
+    detail = too_long.json()["detail"]
+    assert detail["code"] == "header_too_large" and "file name is probably too long" in detail["message"]
+    assert len(uploads(settings)) == 2 and client.get("/recordings").json()["count"] == 2
+    malformed = client.post(
+        "/recordings",
+        content=b"--b\r\nthis is not a header line at all\r\n\r\nxyz\r\n--b--\r\n",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert malformed.status_code == 400 and malformed.json()["detail"]["code"] == "malformed_multipart"
+
+
+def test_openai_transcription_without_a_live_worker_is_503_at_once(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+
+    def transcribe(data: bytes):  # type: ignore[no-untyped-def]
+        return client.post("/v1/audio/transcriptions", files={"file": ("a.wav", data)}, data={"model": "whisper-1"})
+
+    queue = client.app.state.stenograph.queue  # type: ignore[attr-defined]
+    queue.register_worker("stopped-worker", "elsewhere", 1, 1)
+    queue.stop_worker("stopped-worker")  # seen lately, but not live
+    refused = transcribe(speech)
+    assert refused.status_code == 503, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "no_worker" and error["type"] == "server_error"
+    assert "no worker is running" in error["message"] and "nothing was stored" in error["message"]
+    assert uploads(settings) == [] and client.get("/recordings").json()["count"] == 0
+    assert client.get("/tasks").json()["count"] == 0
+    queue.register_worker("live-worker", "elsewhere", 2, 1)  # a fresh heartbeat: the request goes on
+    bad = transcribe(b"hello, not audio")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "not_media"
+
+
 def test_default_steps_come_from_the_setting(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(pipeline_steps="transcription")
     with TestClient(create_app(settings)) as client:

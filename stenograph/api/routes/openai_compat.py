@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.recordings import store_of
-from stenograph.api.state import StateDep
+from stenograph.api.state import AppState, StateDep
 from stenograph.api.uploads import receive_form
 from stenograph.errors import ConfigurationError, MediaError
 from stenograph.pipeline.formats import to_openai_verbose_json, to_srt, to_vtt
@@ -40,6 +40,11 @@ def openai_error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
+def any_worker_live(state: AppState) -> bool:
+    """Whether some worker's heartbeat is fresh (``GET /workers``'s ``live``)."""
+    return any(worker.live for worker in state.queue.workers())
+
+
 @router.get("/models", operation_id="openai_list_models")
 def list_models(state: StateDep) -> dict[str, Any]:
     """The transcription models this server offers, in OpenAI's list shape (``whisper-1`` is the default)."""
@@ -52,8 +57,22 @@ def list_models(state: StateDep) -> dict[str, Any]:
 @router.post("/audio/transcriptions", operation_id="openai_create_transcription", response_model=None)
 async def create_transcription(request: Request, state: StateDep) -> Response:
     """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
-    verbose_json), ``timestamp_granularities[]`` (segment, word)."""
+    verbose_json), ``timestamp_granularities[]`` (segment, word).
+
+    503 at once, storing nothing, when no worker is live (``serve --workers 0`` and no ``stenograph
+    worker`` elsewhere): the answer waits for the transcription, which no one would run.
+    """
     settings = state.settings
+    if not await asyncio.to_thread(any_worker_live, state):
+        async for _chunk in request.stream():  # read (and drop) the upload, so the client reads the answer
+            pass
+        return openai_error(
+            503,
+            "no worker is running, so nothing would transcribe this file: start one (stenograph serve with "
+            "--workers 1 or more, or stenograph worker on another machine; GET /workers lists the live ones) "
+            "and send it again; nothing was stored",
+            "no_worker",
+        )
     try:
         form = await receive_form(request, settings.uploads_dir, settings.max_upload_bytes)
     except APIError as exc:
