@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from stenograph.api.errors import APIError
@@ -18,16 +18,18 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
 class TestTaskBody(BaseModel):
-    seconds: float = Field(default=3.0, ge=0, le=86_400, description="Simulated work, in seconds.")
+    """A simulated task from the API: how long it works and whether it fails, nothing more. The
+    simulation's other knobs (crash, CPU-bound loops, witness files on the worker's disk) are for tests,
+    which enqueue through :class:`~stenograph.queue.TaskQueue` directly; an unknown field is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(default=3.0, ge=0, le=3600, description="Simulated work, in seconds (at most an hour).")
     fail: bool | Literal["retryable", "permanent"] = Field(
         default=False,
         description="true or 'retryable': fails every attempt (retried); 'permanent': no retry.",
     )
-    priority: int = 0
-    ignore_cancel: bool = False
-    crash: bool = False
-    cpu_bound: bool = False
-    witness: str | None = Field(default=None, description="Append an execution record to this file (tests).")
+    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first.")
 
 
 def tasks_json(state: AppState, records: list[TaskRecord]) -> list[dict[str, Any]]:
@@ -49,7 +51,10 @@ def check_type(task_type: str) -> None:
 def create_test_task(
     task_type: str, state: StateDep, body: Annotated[TestTaskBody | None, Body()] = None
 ) -> dict[str, Any]:
-    """Create a test task of a pipeline type whose handler simulates work with progress (cancellable)."""
+    """Create a test task of a pipeline type whose handler simulates work with progress (cancellable).
+
+    The body takes ``seconds`` (0 to 3600), ``fail`` and ``priority`` only; any other field is a 422.
+    """
     check_type(task_type)
     spec = body or TestTaskBody()
     simulate = spec.model_dump(exclude={"priority"}, exclude_none=True)
