@@ -30,6 +30,15 @@ app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env STENOGRAPH_DATA_DIR; ./data).")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="The database, postgresql+psycopg://user@host/db to share it between machines (env "
+        "STENOGRAPH_DATABASE_URL, better for a URL holding a password: a flag shows in ps; default SQLite in "
+        "the data directory).",
+    ),
+]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -68,6 +77,7 @@ def serve(
         int | None, typer.Option(help="Task slots per worker (env STENOGRAPH_CONCURRENCY; 1).")
     ] = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Start the API and a supervised pool of workers, as a desktop shell would."""
     import uvicorn
@@ -76,7 +86,9 @@ def serve(
     from stenograph.supervisor import Supervisor
 
     configure_logging()
-    settings = _settings(host=host, port=port, workers=workers, concurrency=concurrency, data_dir=data_dir)
+    settings = _settings(
+        host=host, port=port, workers=workers, concurrency=concurrency, data_dir=data_dir, database_url=database_url
+    )
     if not is_loopback_host(settings.host) and not settings.api_token:
         err.print(f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]")
         raise typer.Exit(2)
@@ -128,14 +140,7 @@ def serve(
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Tasks run at once (env STENOGRAPH_CONCURRENCY; 1).")] = None,
     data_dir: DataDir = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="The API server's database, postgresql+psycopg://user@host/db for a worker on another machine "
-            "(env STENOGRAPH_DATABASE_URL; default SQLite in the data directory).",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     server_url: Annotated[
         str | None,
         typer.Option(
@@ -177,12 +182,12 @@ def worker(
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None) -> None:
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply the database migrations (also done at every start)."""
     from stenograph.db import create_db_engine, upgrade
 
     configure_logging(logging.WARNING)
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, database_url=database_url)
     try:
         upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
     except STARTUP_ERRORS as exc:

@@ -57,6 +57,33 @@ def test_db_upgrade_command(settings: Settings) -> None:
     assert "up to date" in result.stdout
 
 
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stenograph.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+    )
+
+
+def test_db_upgrade_and_serve_take_the_database_url_flag(settings: Settings, tmp_path: Path) -> None:
+    url = settings.database_url or f"sqlite:///{tmp_path / 'flagged.db'}"
+    data_dir = str(settings.data_dir)
+    # The flag wins over the environment (which names a database that would be refused).
+    result = _cli("db", "upgrade", "--data-dir", data_dir, "--database-url", url, env={"STENOGRAPH_DATABASE_URL": "x"})
+    assert result.returncode == 0, result.stderr
+    assert f"/{make_url(url).database} is up to date" in result.stdout
+    if settings.database_url is None:
+        assert (tmp_path / "flagged.db").is_file()
+    for command in (["db", "upgrade"], ["serve", "--port", "0"]):
+        refused = _cli(*command, "--data-dir", data_dir, "--database-url", "mysql://u:secret@db-host/steno")
+        assert refused.returncode == 2, refused.stdout
+        said = " ".join(refused.stderr.split())  # the console wraps long lines
+        assert "only sqlite and postgresql databases are supported" in said and "secret" not in said
+
+
 @pytest.fixture
 def empty_postgres_url(backend: str, database_url: str | None) -> Iterator[str]:
     """A PostgreSQL database with no table at all (the ``database_url`` fixture's is already migrated)."""
