@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from stenograph.errors import PermanentError, RetryableError, TaskCancelled
+from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled
 from stenograph.settings import Settings
 
 log = logging.getLogger("stenograph.fetch")
@@ -40,6 +40,11 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 READ_TIMEOUT_SECONDS = 60.0
 #: Seconds between two progress reports during a download.
 PROGRESS_EVERY_SECONDS = 1.0
+#: Seconds a task keeps trying an API server that fails transiently before its attempt fails (a server
+#: restart then costs no attempt); the waits between tries double from 1 s up to 30 s.
+PATIENCE_SECONDS = 300.0
+FIRST_WAIT_SECONDS = 1.0
+MAX_WAIT_SECONDS = 30.0
 #: HTTP statuses worth another attempt besides 5xx: request timeout, too many requests.
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -80,6 +85,8 @@ def local_recording(
     task_id: int,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[int, int | None], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    patience_s: float = PATIENCE_SECONDS,
     transport: httpx.BaseTransport | None = None,
 ) -> LocalRecording:
     """The file of ``recording`` (a row of the recordings table: ``id``, ``stored_name``, ``size_bytes``).
@@ -93,14 +100,17 @@ def local_recording(
         task_id: the task the file is for (names the fetched copy).
         should_stop: polled between chunks; True stops the download.
         on_progress: called with (bytes received, bytes expected or None) at most once a second.
+        on_wait: called with a message each time a failed download is to be tried again.
+        patience_s: seconds to keep trying a server that cannot be reached, times out, answers 5xx or
+            cuts the transfer short (waits of 1, 2, 4... up to 30 s between tries) before raising.
         transport: an httpx transport (tests pass ``httpx.MockTransport``); default the network.
 
     Raises:
         PermanentError: the file is missing and no server URL is set; or the server refused the token,
             has no such recording, or sent a file of another size than the recording's.
         RetryableError: the server could not be reached, timed out, answered 5xx (or 408/429), cut the
-            transfer short, or the file could not be written here.
-        TaskCancelled: ``should_stop`` became true during the download.
+            transfer short, or the file could not be written here, for longer than ``patience_s``.
+        TaskCancelled: ``should_stop`` became true during the download or a wait.
     """
     stored_name = str(recording["stored_name"])
     local = stored_path(settings, stored_name)
@@ -118,15 +128,31 @@ def local_recording(
     if target.is_file() and (not expected or target.stat().st_size == expected):
         return LocalRecording(target, fetched=True)
     began = time.monotonic()
-    size = download(
-        settings,
-        int(recording["id"]),
-        target,
-        expected_bytes=int(expected) if expected else None,
-        should_stop=should_stop,
-        on_progress=on_progress,
-        transport=transport,
-    )
+    delay = FIRST_WAIT_SECONDS
+    while True:
+        try:
+            size = download(
+                settings,
+                int(recording["id"]),
+                target,
+                expected_bytes=int(expected) if expected else None,
+                should_stop=should_stop,
+                on_progress=on_progress,
+                transport=transport,
+            )
+            break
+        except RetryableError as exc:
+            # A restarting API server should not use up the task's attempts: wait for it (with backoff)
+            # up to ``patience_s``, then leave the retry to the queue.
+            left = patience_s - (time.monotonic() - began)
+            if left <= 0:
+                raise
+            delay = min(delay, left)
+            log.warning("%s; trying again in %.0f s", exc, delay)
+            if on_wait is not None:
+                on_wait(f"waiting for the API server ({exc}); trying again in {delay:.0f} s")
+            _pause(delay, should_stop)
+            delay = min(delay * 2, MAX_WAIT_SECONDS)
     log.info(
         "fetched recording %s from %s: %d bytes in %.1f s",
         recording["id"],
@@ -135,6 +161,46 @@ def local_recording(
         time.monotonic() - began,
     )
     return LocalRecording(target, fetched=True)
+
+
+def check_server(settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    """A worker's start-up check of ``settings.server_url``: a Stenograph API answers there, accepts the
+    token, and uses the same kind of database as this worker. A server that cannot be reached now is only
+    logged (it may be restarting; fetches wait for it). Nothing is checked without a server URL.
+
+    Raises:
+        ConfigurationError: no Stenograph API at the URL, the token is refused, or the server's database
+            is PostgreSQL while this worker's is SQLite (its own queue, which the server never sees).
+    """
+    if not settings.server_url:
+        return
+    base = settings.server_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    try:
+        with httpx.Client(headers=headers, timeout=timeout, transport=transport) as client:
+            health = client.get(f"{base}/health")
+            body = health.json() if health.status_code == 200 else None
+            if not isinstance(body, dict) or body.get("status") != "ok":
+                raise ConfigurationError(
+                    f"no Stenograph API answers at {base} (GET /health: HTTP {health.status_code}); "
+                    "check STENOGRAPH_SERVER_URL (--server-url)"
+                )
+            if body.get("database") == "postgresql" and settings.is_sqlite:
+                raise ConfigurationError(
+                    f"the API server at {base} keeps its tasks in PostgreSQL but this worker uses SQLite "
+                    f"({settings.resolved_database_url}), a queue of its own the server never sees: give the "
+                    "worker the server's database (--database-url or STENOGRAPH_DATABASE_URL)"
+                )
+            status = client.get(f"{base}/workers").status_code
+    except httpx.RequestError as exc:
+        log.warning("the API server at %s does not answer now (%s); recordings are fetched when it does", base, exc)
+        return
+    except ValueError as exc:  # a body that is not JSON: not our API
+        raise ConfigurationError(f"no Stenograph API answers at {base}: {exc}; check STENOGRAPH_SERVER_URL") from exc
+    if status in (401, 403):
+        hint = "it must be the server's" if headers else "the worker sends none: set it to the server's"
+        raise ConfigurationError(f"the API server at {base} refused STENOGRAPH_API_TOKEN (HTTP {status}): {hint}")
 
 
 def media_url(server_url: str, recording_id: int) -> str:
@@ -173,7 +239,7 @@ def download(
         raise RetryableError(f"cannot create {target.parent} for fetched recordings: {exc}") from exc
     try:
         with (
-            httpx.Client(headers=headers, timeout=timeout, transport=transport, follow_redirects=True) as client,
+            httpx.Client(headers=headers, timeout=timeout, transport=transport, follow_redirects=False) as client,
             client.stream("GET", url) as response,
         ):
             _check_status(response, url, recording_id, token_sent=bool(headers))
@@ -204,8 +270,19 @@ def _check_status(response: httpx.Response, url: str, recording_id: int, *, toke
             f"the API server refused the worker's token (HTTP {status} from {url}): {hint}", kind="unauthorized"
         )
     if status == 404:
+        if _stenograph_error(response) == "not_found":
+            raise PermanentError(
+                f"the API server has no file for recording {recording_id} (HTTP 404 from {url})", kind="missing_file"
+            )
         raise PermanentError(
-            f"the API server has no file for recording {recording_id} (HTTP 404 from {url})", kind="missing_file"
+            f"no Stenograph API answers at {url} (HTTP 404): check STENOGRAPH_SERVER_URL", kind="bad_server_url"
+        )
+    if response.is_redirect:
+        where = response.headers.get("location", "?")
+        raise PermanentError(
+            f"{url} redirects to {where} (HTTP {status}); the token is not sent across a redirect: set "
+            "STENOGRAPH_SERVER_URL to the address that answers",
+            kind="bad_server_url",
         )
     if status >= 500 or status in RETRYABLE_STATUSES:
         raise RetryableError(f"the API server could not send recording {recording_id}: HTTP {status} from {url}")
@@ -262,3 +339,28 @@ def _save(
     if on_progress is not None:
         on_progress(received, expected)
     return received
+
+
+def _stenograph_error(response: httpx.Response) -> str | None:
+    """The ``detail.code`` of a Stenograph API error body (``{"detail": {"code": ...}}``), else None."""
+    try:
+        response.read()
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError, httpx.HTTPError):
+        return None
+    return detail.get("code") if isinstance(detail, dict) else None
+
+
+def _pause(seconds: float, should_stop: Callable[[], bool]) -> None:
+    """Wait ``seconds``, looking at ``should_stop`` every 0.2 s.
+
+    Raises:
+        TaskCancelled: ``should_stop`` became true.
+    """
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if should_stop():
+            raise TaskCancelled("cancelled while waiting for the API server")
+        time.sleep(min(0.2, left))
+    if should_stop():
+        raise TaskCancelled("cancelled while waiting for the API server")

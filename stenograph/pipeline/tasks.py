@@ -105,7 +105,12 @@ def _fetch(ctx: TaskContext, recording: dict[str, Any]) -> LocalRecording:
         ctx.report_progress(0.0, f"fetching the recording from the API server: {mib}")
 
     return local_recording(
-        ctx.settings, recording, task_id=ctx.task_id, should_stop=lambda: ctx.cancelled, on_progress=progress
+        ctx.settings,
+        recording,
+        task_id=ctx.task_id,
+        should_stop=lambda: ctx.cancelled,
+        on_progress=progress,
+        on_wait=lambda message: ctx.report_progress(0.0, message),
     )
 
 

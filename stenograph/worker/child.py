@@ -46,7 +46,9 @@ class ChildContext:
 
     def report_progress(self, fraction: float, message: str = "", eta_s: float | None = None) -> None:
         now = time.monotonic()
-        if now - self._last_sent < PROGRESS_INTERVAL_S and fraction < 1.0:
+        # Throttled, except the reports that open a phase (0) or close the task (1): a dropped
+        # "loading the model" would leave the previous phase's message showing for minutes.
+        if now - self._last_sent < PROGRESS_INTERVAL_S and 0.0 < fraction < 1.0:
             return
         self._last_sent = now
         self._conn.send(("progress", float(fraction), message, eta_s))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stenograph.errors import PermanentError, RetryableError, TaskCancelled
-from stenograph.pipeline.fetch import cache_dir, local_recording
+from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled
+from stenograph.pipeline.fetch import cache_dir, check_server, local_recording
 from stenograph.settings import Settings, build_settings
 
 BODY = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and 4 bytes: two chunks
@@ -109,7 +110,7 @@ def test_a_server_error_is_retryable(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     server = Server(lambda _request: httpx.Response(500, text="boom"))
     with pytest.raises(RetryableError, match="HTTP 500") as caught:
-        local_recording(settings, row(), task_id=3, transport=server.transport)
+        local_recording(settings, row(), task_id=3, patience_s=0, transport=server.transport)
     assert caught.value.retryable
     assert leftovers(settings) == []
 
@@ -119,13 +120,59 @@ def test_an_unreachable_server_is_retryable(tmp_path: Path) -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(RetryableError, match="ConnectError"):
-        local_recording(make_settings(tmp_path), row(), task_id=3, transport=Server(refuse).transport)
+        local_recording(make_settings(tmp_path), row(), task_id=3, patience_s=0, transport=Server(refuse).transport)
 
 
 def test_a_recording_gone_from_the_server_is_permanent(tmp_path: Path) -> None:
-    server = Server(lambda _request: httpx.Response(404))
-    with pytest.raises(PermanentError, match="no file for recording 7"):
+    gone = {"detail": {"code": "not_found", "message": "no recording 7"}}  # the API's own 404
+    server = Server(lambda _request: httpx.Response(404, json=gone))
+    with pytest.raises(PermanentError, match="no file for recording 7") as caught:
         local_recording(make_settings(tmp_path), row(), task_id=3, transport=server.transport)
+    assert caught.value.kind == "missing_file"
+
+
+def test_a_url_where_no_stenograph_api_answers_says_so(tmp_path: Path) -> None:
+    server = Server(lambda _request: httpx.Response(404, json={"detail": "Not Found"}))  # a wrong path prefix
+    with pytest.raises(PermanentError, match="no Stenograph API answers") as caught:
+        local_recording(make_settings(tmp_path), row(), task_id=3, transport=server.transport)
+    assert caught.value.kind == "bad_server_url"
+
+
+def test_a_redirect_is_not_followed_with_the_token(tmp_path: Path) -> None:
+    server = Server(lambda _request: httpx.Response(302, headers={"location": "https://elsewhere.test/x"}))
+    with pytest.raises(PermanentError, match=re.escape("redirects to https://elsewhere.test/x")):
+        local_recording(make_settings(tmp_path), row(), task_id=3, transport=server.transport)
+    assert len(server.requests) == 1
+
+
+def test_a_restarting_server_is_waited_for_without_failing_the_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stenograph.pipeline.fetch.FIRST_WAIT_SECONDS", 0.01)
+    answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, content=BODY)])
+    server = Server(lambda _request: next(answers))
+    waits: list[str] = []
+    local = local_recording(
+        make_settings(tmp_path), row(), task_id=3, transport=server.transport, on_wait=waits.append, patience_s=60
+    )
+    assert local.path.read_bytes() == BODY
+    assert len(server.requests) == 3
+    assert len(waits) == 2 and all("waiting for the API server" in w and "HTTP 50" in w for w in waits)
+
+
+def test_patience_ends_in_a_retryable_error_and_a_cancel_stops_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stenograph.pipeline.fetch.FIRST_WAIT_SECONDS", 0.01)
+    server = Server(lambda _request: httpx.Response(503))
+    with pytest.raises(RetryableError, match="HTTP 503"):
+        local_recording(make_settings(tmp_path), row(), task_id=3, transport=server.transport, patience_s=0.05)
+    assert len(server.requests) >= 2
+    stop = iter([False, True])  # the first check (before the download) passes; the wait's first check stops
+    with pytest.raises(TaskCancelled, match="waiting for the API server"):
+        local_recording(
+            make_settings(tmp_path), row(), task_id=3, transport=server.transport, should_stop=lambda: next(stop, True)
+        )
 
 
 def truncated(body: bytes, declared: int) -> Callable[[httpx.Request], httpx.Response]:
@@ -141,7 +188,7 @@ def test_a_truncated_body_is_retryable_and_leaves_nothing(tmp_path: Path) -> Non
     settings = make_settings(tmp_path)
     server = Server(truncated(BODY[:1000], len(BODY)))
     with pytest.raises(RetryableError, match=f"stopped after 1000 of {len(BODY)} bytes"):
-        local_recording(settings, row(), task_id=3, transport=server.transport)
+        local_recording(settings, row(), task_id=3, patience_s=0, transport=server.transport)
     assert leftovers(settings) == []
 
 
@@ -153,7 +200,7 @@ def test_a_short_body_without_length_is_checked_against_the_stored_size(tmp_path
 
     server = Server(lambda _request: httpx.Response(200, content=chunks()))  # chunked: no Content-Length
     with pytest.raises(RetryableError, match=f"stopped after 10 of {len(BODY)} bytes"):
-        local_recording(settings, row(), task_id=3, transport=server.transport)
+        local_recording(settings, row(), task_id=3, patience_s=0, transport=server.transport)
     assert leftovers(settings) == []
 
 
@@ -178,3 +225,48 @@ def test_a_stale_partial_copy_is_fetched_again(tmp_path: Path) -> None:
     server = Server(lambda _request: httpx.Response(200, content=BODY))
     local = local_recording(settings, row(), task_id=3, transport=server.transport)
     assert local.path.read_bytes() == BODY and len(server.requests) == 1
+
+
+def api(database: str = "postgresql", workers_status: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+    """A Stenograph API: /health open, /workers behind the token."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/health"):
+            return httpx.Response(200, json={"status": "ok", "database": database})
+        if request.url.path.endswith("/workers"):
+            return httpx.Response(workers_status, json={})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    return answer
+
+
+def test_the_start_check_accepts_a_good_server(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url="postgresql+psycopg://u@db/x")
+    server = Server(api())
+    check_server(settings, transport=server.transport)
+    assert [r.url.path for r in server.requests] == ["/prefix/health", "/prefix/workers"]
+    assert server.requests[1].headers["authorization"] == "Bearer s3cret"
+
+
+@pytest.mark.parametrize(
+    ("answer", "overrides", "message"),
+    [
+        (api(workers_status=401), {"database_url": "postgresql+psycopg://u@db/x"}, "refused STENOGRAPH_API_TOKEN"),
+        (lambda _r: httpx.Response(404, json={"detail": "Not Found"}), {}, "no Stenograph API answers"),
+        (lambda _r: httpx.Response(200, text="<html>a proxy</html>"), {}, "no Stenograph API answers"),
+        (api(), {}, "this worker uses SQLite"),  # the server's queue is elsewhere: this one would sit idle
+    ],
+)
+def test_the_start_check_refuses_a_misconfigured_worker(
+    tmp_path: Path, answer: Callable[[httpx.Request], httpx.Response], overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check_server(make_settings(tmp_path, **overrides), transport=Server(answer).transport)
+
+
+def test_the_start_check_only_warns_when_the_server_is_down(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    check_server(make_settings(tmp_path), transport=Server(refuse).transport)
+    assert "does not answer now" in caplog.text
