@@ -200,6 +200,13 @@ def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_pa
 
     sdk = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=app.client, max_retries=0)
     with running_workers(app.settings, tmp_path):
+        # Without a live worker the endpoint answers 503 at once rather than wait.
+        wait_for(
+            lambda: any(w["live"] for w in app.client.get("/workers").json()["data"]),
+            timeout=120,
+            interval=0.2,
+            what="the worker to start",
+        )
         with (corpus / "jfk.wav").open("rb") as handle:
             plain = sdk.audio.transcriptions.create(model="whisper-1", file=handle)
         assert "ask not what your country" in plain.text.lower()
