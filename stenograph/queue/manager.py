@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from stenograph import clock
@@ -71,6 +71,7 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         self.settings = settings
         self._notify = notify or (lambda: None)
         self._postgres = engine.dialect.name == "postgresql"
+        self._claim_statements: dict[tuple[str, ...] | None, Any] = {}
 
     def notify(self) -> None:
         """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
@@ -164,10 +165,27 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         its dependency (if any) completed, and its type one of ``types`` (None: any type).
         """
         now = clock.now()
+        key = None if types is None else tuple(sorted(set(types)))
+        stmt = self._claim_statements.get(key)
+        if stmt is None:  # built once per set of types: building it costs more than running it
+            stmt = self._claim_statements[key] = self._claim_statement(key)
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        values = {"now": now, "worker_id": worker_id, "lease_until": lease_until}
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt, values).mappings().first()
+            if row is None:
+                return None
+            record = TaskRecord.from_row(row)
+            self._event(conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now)
+        return record
+
+    def _claim_statement(self, types: tuple[str, ...] | None) -> Any:
+        """The claim's ``UPDATE ... RETURNING`` with bind parameters ``now``, ``worker_id``, ``lease_until``."""
         dep = T.alias("dep")
+        now = bindparam("now", type_=T.c.run_after.type)
         runnable = [T.c.status == P, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C)]
         if types is not None:
-            runnable.append(T.c.type.in_(list(types)))
+            runnable.append(T.c.type.in_(types))
         candidate = (
             select(T.c.id)
             .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
@@ -177,17 +195,17 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         )
         if self._postgres:
             candidate = candidate.with_for_update(skip_locked=True, of=T)
-        stmt = (
+        return (
             update(T)
             .where(T.c.id == candidate.scalar_subquery(), T.c.status == P)
             .values(
                 status=R,
-                worker_id=worker_id,
+                worker_id=bindparam("worker_id", type_=T.c.worker_id.type),
                 attempts=T.c.attempts + 1,
                 started_at=now,
                 finished_at=None,
                 duration_s=None,
-                lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds),
+                lease_expires_at=bindparam("lease_until", type_=T.c.lease_expires_at.type),
                 progress=0.0,
                 progress_message=None,
                 eta_s=None,
@@ -195,13 +213,6 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
             )
             .returning(*T.c)
         )
-        with self.engine.begin() as conn:
-            row = conn.execute(stmt).mappings().first()
-            if row is None:
-                return None
-            record = TaskRecord.from_row(row)
-            self._event(conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now)
-        return record
 
     def heartbeat(self, worker_id: str, running: Mapping[int, int]) -> dict[int, bool]:
         """Renew the leases of ``running`` ({task id: attempt}) and the worker's heartbeat.
@@ -470,10 +481,8 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
     # ------------------------------------------------------------------------------------------
     # internals
     def _current(self, conn: Connection, task_id: int) -> Mapping[Any, Any]:
-        stmt = select(T).where(T.c.id == task_id)
-        if self._postgres:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).mappings().first()
+        stmt = _SELECT_TASK_FOR_UPDATE if self._postgres else _SELECT_TASK
+        row = conn.execute(stmt, {"task_id": task_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"no task {task_id}")
         return row
@@ -526,15 +535,22 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         at: datetime,
     ) -> None:
         conn.execute(
-            insert(E).values(
-                task_id=task_id,
-                at=at,
-                from_status=from_status,
-                to_status=to_status,
-                worker_id=worker_id,
-                message=message,
-            )
+            _INSERT_EVENT,
+            {
+                "task_id": task_id,
+                "at": at,
+                "from_status": from_status,
+                "to_status": to_status,
+                "worker_id": worker_id,
+                "message": message,
+            },
         )
+
+
+#: Statements built once (building one costs more than running it on SQLite).
+_INSERT_EVENT = insert(E)
+_SELECT_TASK = select(T).where(T.c.id == bindparam("task_id"))
+_SELECT_TASK_FOR_UPDATE = _SELECT_TASK.with_for_update()
 
 
 def _finished(now: datetime, **values: Any) -> Callable[[Mapping[Any, Any]], dict[str, Any]]:
