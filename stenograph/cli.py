@@ -27,7 +27,7 @@ from stenograph.settings import Settings, build_settings, is_loopback_host
 app = typer.Typer(help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal (logs, grep)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env STENOGRAPH_DATA_DIR; ./data).")]
 DatabaseUrl = Annotated[
@@ -173,7 +173,15 @@ def worker(
         task_types=task_types,
     )
     if settings.server_url:
+        from stenograph.errors import ConfigurationError
+        from stenograph.pipeline.fetch import check_server
+
         print(f"recordings missing from {settings.uploads_dir} are fetched from {settings.server_url}", flush=True)
+        try:
+            check_server(settings)
+        except ConfigurationError as exc:
+            err.print(f"cannot start: {exc}", style="red", markup=False)
+            raise typer.Exit(2) from exc
     try:
         worker = Worker(settings)
     except STARTUP_ERRORS as exc:

@@ -89,16 +89,15 @@ def test_a_worker_without_the_data_directory_fetches_the_recording_from_the_api(
         task_id = recording["tasks"][0]["id"]
         server_url = str(api.base_url).rstrip("/")
 
-        refused = remote_worker(worker_settings, database_url, server_url, "wrong-token", tmp_path / "refused.log")
+        refused_log = tmp_path / "refused.log"
+        refused = remote_worker(worker_settings, database_url, server_url, "wrong-token", refused_log)
         try:
-            failed = finished(api, task_id, timeout=120)
+            assert refused.wait(120) == 2  # the start check: the token is refused before any task is taken
         finally:
             stop_process(refused)
-        assert refused.returncode == 0
-        assert failed["status"] == "failed" and failed["attempts"] == 1, failed  # permanent: not retried
-        assert "the API server refused the worker's token" in failed["error"]["message"]
+        assert "refused STENOGRAPH_API_TOKEN" in refused_log.read_text(errors="replace")
+        assert api.get(f"/tasks/{task_id}").json()["status"] == "pending"  # nothing lost to a bad worker
 
-        assert api.post(f"/tasks/{task_id}/retry").status_code == 200
         worker_log = tmp_path / "worker.log"
         worker = remote_worker(worker_settings, database_url, server_url, TOKEN, worker_log)
         try:
@@ -114,7 +113,8 @@ def test_a_worker_without_the_data_directory_fetches_the_recording_from_the_api(
 
     served = serve_log.read_text(errors="replace")
     media = f"GET /recordings/{recording['id']}/media HTTP/1.1"
-    assert f'{media}" 401' in served and f'{media}" 200' in served  # refused, then fetched over HTTP
+    assert 'GET /workers HTTP/1.1" 401' in served  # the misconfigured worker's start check
+    assert f'{media}" 200' in served and f'{media}" 401' not in served  # fetched over HTTP, once allowed
     assert (worker_dir / "fetched").is_dir() and not any((worker_dir / "fetched").iterdir())  # deleted after
     assert not (worker_dir / "recordings").exists()  # the worker never had the upload in its data directory
     assert "fetched from " + server_url in worker_log.read_text(errors="replace")
