@@ -20,6 +20,7 @@ from bench.common import (
 from bench.peers.base import QueuePeer, spawn
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
+from stenograph.queue.wakeup import workers_notifier
 from stenograph.settings import Settings, build_settings
 from stenograph.supervisor import settings_environment
 
@@ -27,17 +28,6 @@ GUARANTEES = (
     "at least once: a running task holds a lease its worker renews; when the worker dies the task goes back "
     "to pending at lease expiry (60 s); every transition is kept in task_events"
 )
-
-
-def make_notifier(settings: Settings, engine: Engine) -> Any:
-    """What the app itself uses to wake workers on enqueue (local sockets, and NOTIFY on PostgreSQL)."""
-    try:
-        from stenograph.queue.wakeup import workers_notifier  # type: ignore[attr-defined]
-    except ImportError:  # an older tree: local wake-ups only
-        from stenograph.queue.wakeup import notify_local
-
-        return lambda: notify_local(settings.wakeup_dir)
-    return workers_notifier(settings, engine)
 
 
 class StenographPeer(QueuePeer):
@@ -69,7 +59,7 @@ class StenographPeer(QueuePeer):
         self.settings = build_settings(**values)
         self.engine = create_db_engine(self.settings)
         upgrade(self.engine, lock_dir=self.settings.data_dir if self.settings.is_sqlite else None)
-        self.queue = TaskQueue(self.engine, self.settings, notify=make_notifier(self.settings, self.engine))
+        self.queue = TaskQueue(self.engine, self.settings, notify=workers_notifier(self.settings, self.engine))
 
     def durability(self) -> str:
         assert self.engine is not None
