@@ -125,6 +125,8 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The task types it takes (``--task-types``); None: every type.
+    task_types: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Recording(Base):

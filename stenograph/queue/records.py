@@ -104,6 +104,7 @@ class WorkerRecord:
     stopped_at: datetime | None
     live: bool
     running_task_ids: tuple[int, ...]
+    task_types: tuple[str, ...] | None = None  # None: every type
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -116,4 +117,5 @@ class WorkerRecord:
             "stopped_at": iso(self.stopped_at),
             "live": self.live,
             "running_task_ids": list(self.running_task_ids),
+            "task_types": None if self.task_types is None else list(self.task_types),
         }

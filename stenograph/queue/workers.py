@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import Engine, insert, select, update
@@ -23,7 +24,10 @@ class WorkerRegistry:
     engine: Engine
     settings: Settings
 
-    def register_worker(self, worker_id: str, hostname: str, pid: int, concurrency: int) -> None:
+    def register_worker(
+        self, worker_id: str, hostname: str, pid: int, concurrency: int, task_types: Sequence[str] | None = None
+    ) -> None:
+        """Record a worker's start; ``task_types`` None means it takes every type."""
         now = clock.now()
         with self.engine.begin() as conn:
             conn.execute(
@@ -32,6 +36,7 @@ class WorkerRegistry:
                     hostname=hostname,
                     pid=pid,
                     concurrency=concurrency,
+                    task_types=None if task_types is None else list(task_types),
                     started_at=now,
                     heartbeat_at=now,
                 )
@@ -59,6 +64,7 @@ class WorkerRegistry:
                 hostname=r["hostname"],
                 pid=r["pid"],
                 concurrency=r["concurrency"],
+                task_types=None if r["task_types"] is None else tuple(r["task_types"]),
                 started_at=r["started_at"],
                 heartbeat_at=r["heartbeat_at"],
                 stopped_at=r["stopped_at"],

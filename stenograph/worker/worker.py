@@ -94,7 +94,7 @@ class Worker:
     # ------------------------------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped by a signal (or :meth:`request_stop`). Returns the exit status, 0."""
-        self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency)
+        self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency, self._claim_types)
         listener = WorkerWakeup(self.settings)
         self._install_signals()
         self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency)]

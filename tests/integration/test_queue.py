@@ -256,3 +256,10 @@ def test_workers_are_live_only_with_a_fresh_heartbeat(queue: TaskQueue, monkeypa
     assert not stale.live
     queue.stop_worker("host:1:1")
     assert queue.workers() == []
+
+
+def test_a_worker_shows_the_task_types_it_takes(queue: TaskQueue) -> None:
+    queue.register_worker("gpu:1:1", "gpu", 1, 1, ["transcription"])
+    queue.register_worker("cpu:1:1", "cpu", 1, 4)
+    shown = {w.id: w.to_api()["task_types"] for w in queue.workers()}
+    assert shown == {"gpu:1:1": ["transcription"], "cpu:1:1": None}  # None: every type

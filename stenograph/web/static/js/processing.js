@@ -334,6 +334,7 @@ export const ProcessingPage = {
           <span class="badge" :class="w.live ? 'badge-completed' : 'badge-failed'">{{ w.live ? 'live' : 'gone' }}</span>
           <span class="muted">heartbeat <time :datetime="w.heartbeat_at" :title="fullDateTime(w.heartbeat_at)">{{ formatAgo(w.heartbeat_at, clock.now) }}</time></span>
           <span class="muted">· {{ (w.running_task_ids || []).length }}/{{ w.concurrency }} busy</span>
+          <span v-if="w.task_types" class="muted" data-testid="worker-task-types">· {{ w.task_types.join(', ') }} only</span>
         </li>
         <li v-if="!workers.length && !workersError" class="muted">No workers are running. Start one with <code>stenograph worker</code>; tasks wait as pending until then.</li>
       </ul>
