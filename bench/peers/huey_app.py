@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from typing import Any
 
 from huey import SqliteHuey
@@ -42,4 +43,6 @@ def make_huey(filename: str, synchronous: str = "") -> tuple[Any, Any]:
     return instance, task
 
 
-huey, noop = make_huey(os.environ.get("BENCH_HUEY_DB", "huey-bench.db"), os.environ.get("BENCH_HUEY_SYNCHRONOUS", ""))
+#: The database file when BENCH_HUEY_DB is not set (the peer sets it to its scratch folder).
+DEFAULT_DB = os.environ.get("BENCH_HUEY_DB", os.path.join(tempfile.gettempdir(), "huey-bench.db"))
+huey, noop = make_huey(DEFAULT_DB, os.environ.get("BENCH_HUEY_SYNCHRONOUS", ""))
