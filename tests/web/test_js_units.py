@@ -50,3 +50,20 @@ def test_markdown_is_sanitised(web: Watched) -> None:
     assert "<h1>Title</h1>" in html and "<strong>bold</strong>" in html
     assert "onerror" not in html and "<script" not in html and "javascript:" not in html
     assert web.errors_except() == []
+
+
+def test_uncovered_types(web: Watched) -> None:
+    got = run(
+        web,
+        """
+        const tasks = [
+          {type: 'transcription', status: 'pending'}, {type: 'summary', status: 'pending'},
+          {type: 'correction', status: 'completed'}, {type: 'correction', status: 'pending'},
+        ];
+        const gpu = {live: true, task_types: ['transcription']};
+        const gone = {live: false, task_types: null};
+        const any = {live: true, task_types: null};
+        return [u.uncoveredTypes(tasks, [gpu, gone]), u.uncoveredTypes(tasks, [gpu, any]), u.uncoveredTypes(tasks, [])];
+        """,
+    )
+    assert got == [["correction", "summary"], [], ["correction", "summary", "transcription"]]

@@ -15,6 +15,7 @@ import {
   STATUSES,
   STEPS,
   stepLabel,
+  uncoveredTypes,
 } from "./util.js";
 
 const { ref, reactive, computed, watch, onMounted, onBeforeUnmount } = Vue;
@@ -277,8 +278,13 @@ export const ProcessingPage = {
       return `about ${formatDuration(t.eta_s)} left`;
     }
 
+    // Only beside live workers that take other types: with none live, the list below says to start one.
+    const uncovered = computed(() =>
+      workers.value.some((w) => w.live) ? uncoveredTypes(tasks.values(), workers.value) : [],
+    );
     return {
       tasks,
+      uncovered,
       visible,
       filters,
       total,
@@ -327,6 +333,10 @@ export const ProcessingPage = {
     <section class="card" aria-labelledby="workers-title">
       <h2 id="workers-title">Workers</h2>
       <p v-if="workersError" class="error">{{ workersError }}</p>
+      <p v-else-if="uncovered.length" class="banner banner-warning" role="note" data-testid="uncovered-types">
+        Pending {{ uncovered.join(', ') }} tasks wait: no live worker takes them. Start one with
+        <code>stenograph worker --task-types {{ uncovered.join(',') }}</code> (or without <code>--task-types</code>).
+      </p>
       <ul class="workers" data-testid="workers">
         <li v-for="w in workers" :key="w.id" class="worker" data-testid="worker" :data-live="w.live ? 'yes' : 'no'">
           <span class="dot" :class="w.live ? 'dot-live' : 'dot-dead'" aria-hidden="true"></span>

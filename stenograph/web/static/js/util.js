@@ -227,3 +227,12 @@ export function renderMarkdown(md) {
   const html = window.marked.parse(md || "", { gfm: true, breaks: false, async: false });
   return window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true } });
 }
+
+/** Types of pending tasks that no live worker takes, sorted (a worker whose task_types is null takes
+ * every type): those tasks wait until such a worker starts. */
+export function uncoveredTypes(tasks, workers) {
+  const live = workers.filter((w) => w.live);
+  const covered = (type) => live.some((w) => !w.task_types || w.task_types.includes(type));
+  const pending = new Set([...tasks].filter((t) => t.status === "pending").map((t) => t.type));
+  return [...pending].filter((type) => !covered(type)).sort();
+}
