@@ -236,7 +236,7 @@ def download(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RetryableError(f"cannot create {target.parent} for fetched recordings: {exc}") from exc
+        raise RetryableError(f"cannot create {target.parent} for fetched recordings: {exc}", kind="disk_error") from exc
     try:
         with (
             httpx.Client(headers=headers, timeout=timeout, transport=transport, follow_redirects=False) as client,
@@ -253,7 +253,9 @@ def download(
                 )
             return _save(response, target, declared or expected_bytes, should_stop, on_progress, url)
     except httpx.RequestError as exc:
-        raise RetryableError(f"cannot fetch recording {recording_id} from {url}: {type(exc).__name__}: {exc}") from exc
+        raise RetryableError(
+            f"cannot fetch recording {recording_id} from {url}: {type(exc).__name__}: {exc}", kind="server_unreachable"
+        ) from exc
 
 
 def _check_status(response: httpx.Response, url: str, recording_id: int, *, token_sent: bool) -> None:
@@ -285,7 +287,9 @@ def _check_status(response: httpx.Response, url: str, recording_id: int, *, toke
             kind="bad_server_url",
         )
     if status >= 500 or status in RETRYABLE_STATUSES:
-        raise RetryableError(f"the API server could not send recording {recording_id}: HTTP {status} from {url}")
+        raise RetryableError(
+            f"the API server could not send recording {recording_id}: HTTP {status} from {url}", kind="server_error"
+        )
     raise PermanentError(f"unexpected HTTP {status} from {url} fetching recording {recording_id}", kind="fetch_failed")
 
 
@@ -323,7 +327,9 @@ def _save(
                     on_progress(received, expected)
                     last_report = now
         if expected is not None and received < expected:
-            raise RetryableError(f"the transfer from {url} stopped after {received} of {expected} bytes")
+            raise RetryableError(
+                f"the transfer from {url} stopped after {received} of {expected} bytes", kind="fetch_incomplete"
+            )
         if expected is not None and received > expected:
             message = f"{url} sent {received} bytes, more than the {expected} expected"
             raise PermanentError(message, kind="fetch_mismatch")
@@ -331,7 +337,7 @@ def _save(
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise RetryableError(f"cannot write the fetched recording to {target}: {exc}") from exc
+        raise RetryableError(f"cannot write the fetched recording to {target}: {exc}", kind="disk_error") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
