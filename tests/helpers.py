@@ -54,11 +54,12 @@ def start_worker(
     return start_process(["-m", "stenograph.worker", "--concurrency", str(concurrency)], settings, log, extra_env)
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
-    """SIGTERM, wait; SIGKILL when it does not exit in ``timeout`` seconds. Returns the exit code."""
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 60.0, sig: signal.Signals = signal.SIGTERM) -> int:
+    """``sig`` (SIGTERM), wait; SIGKILL when it does not exit in ``timeout`` seconds (then re-raises
+    ``subprocess.TimeoutExpired``). Returns the exit code."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(sig)
         try:
             return process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -43,13 +43,8 @@ def api_only_server(settings: Settings, log: Path) -> Iterator[httpx.Client]:
         yield client
     finally:
         client.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            stop_process(process, sig=signal.SIGINT)
 
 
 def remote_worker(

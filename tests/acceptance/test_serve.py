@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from stenograph.settings import Settings
-from tests.helpers import REPO, free_port, pid_alive, start_process, wait_for
+from tests.helpers import REPO, free_port, pid_alive, start_process, stop_process, wait_for
 
 
 class Served:
@@ -47,12 +48,8 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[Served]:
 
     wait_for(healthy, timeout=60, what="the server")
     yield served
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        stop_process(process, sig=signal.SIGINT)
 
 
 def test_http_api_end_to_end(served: Served) -> None:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
+
+from tests.helpers import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -122,12 +124,8 @@ def running_server(**env_extra: str) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(45)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        with suppress(subprocess.TimeoutExpired):
+            stop_process(process, timeout=45, sig=signal.SIGINT)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
