@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         default_factory=lambda: list(PIPELINE_STEPS),
         description="Task types this worker takes, comma separated (a GPU machine: transcription).",
     )
+    batch_max: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Most tasks a slot claims at once when their type takes milliseconds (1: one at a time).",
+    )
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls of the task table.")
     lease_seconds: float = Field(default=60.0, gt=0, description="Lease a running task holds, in seconds.")
     heartbeat_seconds: float = Field(default=10.0, gt=0, description="Seconds between lease renewals.")

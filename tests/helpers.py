@@ -82,6 +82,15 @@ def running_workers(
                 stop_process(process)
 
 
+def wait_until_workers_ready(log_dir: Path, count: int, timeout: float = 120) -> None:
+    """Wait until ``count`` workers logging to ``log_dir`` have their slot processes up."""
+    wait_for(
+        lambda: read_logs(log_dir).count("slot process(es) waiting for tasks") >= count,
+        timeout=timeout,
+        what=f"{count} workers to be ready",
+    )
+
+
 def read_logs(log_dir: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("*.log")))
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -90,13 +91,27 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="ck_tasks_status"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="ck_tasks_progress"),
-        # In the claim's order (priority DESC, then run_after, age, id), so that taking the next task reads
-        # the index's first entry instead of sorting every pending task (revision 0004).
-        Index("ix_tasks_claim", "status", text("priority DESC"), "run_after", "created_at", "id"),
+        # Pending tasks only, in the claim's order (priority DESC, then run_after, age, id), so that taking
+        # the next task reads the index's first entry instead of sorting every pending task (revisions
+        # 0004 and 0005). Partial indexes need the status written as a literal in queries.
+        Index(
+            "ix_tasks_claim",
+            text("priority DESC"),
+            "run_after",
+            "created_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_tasks_running",
+            "lease_expires_at",
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
         Index("ix_tasks_depends_on", "depends_on"),
         Index("ix_tasks_recording_id", "recording_id"),
         Index("ix_tasks_updated_at", "updated_at"),
-        Index("ix_tasks_worker_id", "worker_id"),
         {"sqlite_autoincrement": True},  # ids of deleted rows are never given again
     )
 
@@ -216,5 +231,9 @@ class AppSetting(Base):
 
 
 tasks_table = cast(Table, Task.__table__)
+#: Status tests written as SQL literals, so that SQLite uses the partial indexes on ``tasks`` (a bound
+#: parameter does not match an index's WHERE clause).
+TASK_IS_PENDING = tasks_table.c.status == literal_column("'pending'")
+TASK_IS_RUNNING = tasks_table.c.status == literal_column("'running'")
 events_table = cast(Table, TaskEvent.__table__)
 workers_table = cast(Table, Worker.__table__)

@@ -6,10 +6,9 @@ matches, nothing changes and :class:`~stenograph.errors.TransitionError` says wh
 is. Every change is appended to ``task_events`` in the same transaction (the pattern of procrastinate's
 ``procrastinate_finish_job`` and its events table).
 
-Claiming is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING``: on SQLite inside
-``BEGIN IMMEDIATE`` (the write lock is held from the start), on PostgreSQL with
-``FOR UPDATE SKIP LOCKED``. No transaction is held while a task runs: a running task holds a lease that
-its worker renews (:meth:`heartbeat`); :meth:`expire_leases` returns tasks whose lease ran out.
+Claiming, one task or a batch, and a batch's completions live in :mod:`stenograph.queue.claims`. No
+transaction is held while a task runs: a running task holds a lease that its worker renews
+(:meth:`heartbeat`); :meth:`expire_leases` returns tasks whose lease ran out.
 """
 
 from __future__ import annotations
@@ -19,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from stenograph import clock
-from stenograph.db.models import events_table, tasks_table, workers_table
+from stenograph.db.models import TASK_IS_RUNNING, events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
+from stenograph.queue.claims import INSERT_EVENT_STATEMENT, Claims, event_row
 from stenograph.queue.dependencies import (
     DEPENDENCY_CANCELLED,
     DEPENDENCY_FAILED,
@@ -57,7 +57,7 @@ P, R, C, F, X = (
 Values = Mapping[str, Any] | Callable[[Mapping[Any, Any]], Mapping[str, Any]]
 
 
-class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
+class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
     """The queue's operations over one engine (SQLite or PostgreSQL).
 
     Args:
@@ -71,7 +71,6 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         self.settings = settings
         self._notify = notify or (lambda: None)
         self._postgres = engine.dialect.name == "postgresql"
-        self._claim_statements: dict[tuple[str, ...] | None, Any] = {}
 
     def notify(self) -> None:
         """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
@@ -158,62 +157,6 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
 
     # ------------------------------------------------------------------------------------------
     # the worker's side
-    def claim(self, worker_id: str, types: Sequence[str] | None = None) -> TaskRecord | None:
-        """Take the next runnable task for ``worker_id``, or None.
-
-        Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
-        its dependency (if any) completed, and its type one of ``types`` (None: any type).
-        """
-        now = clock.now()
-        key = None if types is None else tuple(sorted(set(types)))
-        stmt = self._claim_statements.get(key)
-        if stmt is None:  # built once per set of types: building it costs more than running it
-            stmt = self._claim_statements[key] = self._claim_statement(key)
-        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        values = {"now": now, "worker_id": worker_id, "lease_until": lease_until}
-        with self.engine.begin() as conn:
-            row = conn.execute(stmt, values).mappings().first()
-            if row is None:
-                return None
-            record = TaskRecord.from_row(row)
-            self._event(conn, record.id, P, R, worker_id, f"attempt {record.attempts}/{record.max_attempts}", now)
-        return record
-
-    def _claim_statement(self, types: tuple[str, ...] | None) -> Any:
-        """The claim's ``UPDATE ... RETURNING`` with bind parameters ``now``, ``worker_id``, ``lease_until``."""
-        dep = T.alias("dep")
-        now = bindparam("now", type_=T.c.run_after.type)
-        runnable = [T.c.status == P, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C)]
-        if types is not None:
-            runnable.append(T.c.type.in_(types))
-        candidate = (
-            select(T.c.id)
-            .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
-            .where(*runnable)
-            .order_by(T.c.priority.desc(), T.c.run_after, T.c.created_at, T.c.id)
-            .limit(1)
-        )
-        if self._postgres:
-            candidate = candidate.with_for_update(skip_locked=True, of=T)
-        return (
-            update(T)
-            .where(T.c.id == candidate.scalar_subquery(), T.c.status == P)
-            .values(
-                status=R,
-                worker_id=bindparam("worker_id", type_=T.c.worker_id.type),
-                attempts=T.c.attempts + 1,
-                started_at=now,
-                finished_at=None,
-                duration_s=None,
-                lease_expires_at=bindparam("lease_until", type_=T.c.lease_expires_at.type),
-                progress=0.0,
-                progress_message=None,
-                eta_s=None,
-                updated_at=now,
-            )
-            .returning(*T.c)
-        )
-
     def heartbeat(self, worker_id: str, running: Mapping[int, int]) -> dict[int, bool]:
         """Renew the leases of ``running`` ({task id: attempt}) and the worker's heartbeat.
 
@@ -225,20 +168,16 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         held: dict[int, bool] = {}
         with self.engine.begin() as conn:
             conn.execute(update(W).where(W.c.id == worker_id).values(heartbeat_at=now))
-            for task_id, attempt in running.items():
-                row = conn.execute(
-                    update(T)
-                    .where(
-                        T.c.id == task_id,
-                        T.c.status == R,
-                        T.c.worker_id == worker_id,
-                        T.c.attempts == attempt,
-                    )
-                    .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds))
-                    .returning(T.c.cancel_requested)
-                ).first()
-                if row is not None:
-                    held[task_id] = bool(row.cancel_requested)
+            if running:
+                rows = conn.execute(
+                    _RENEW_LEASES,
+                    {
+                        "ids": list(running),
+                        "b_worker": worker_id,
+                        "b_lease": now + timedelta(seconds=self.settings.lease_seconds),
+                    },
+                )
+                held = {row.id: bool(row.cancel_requested) for row in rows if running[row.id] == row.attempts}
         return held
 
     def report_progress(
@@ -343,17 +282,38 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
 
     def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
         """running → pending without counting the attempt (the worker is shutting down)."""
+        released = self.release_many(worker_id, [(task_id, attempt)], message)
+        if isinstance(released[0], TransitionError | NotFoundError):
+            raise released[0]
+        return released[0]
+
+    def release_many(
+        self, worker_id: str, tasks: Sequence[tuple[int, int]], message: str
+    ) -> list[TaskRecord | TransitionError | NotFoundError]:
+        """running → pending without counting the attempt, for each (task id, attempt) of ``tasks``, in one
+        transaction: a batch's tasks that did not start. Each keeps its run_after, its place in line.
+
+        Returns:
+            per task, in order: its record, or the error saying why it was not released.
+        """
+        outcomes: list[TaskRecord | TransitionError | NotFoundError] = []
         with self.engine.begin() as conn:
-            record = self._transition(
-                conn,
-                task_id,
-                P,
-                {**reset_run_values(), "attempts": T.c.attempts - 1},  # keeps its run_after: its place in line
-                worker=(worker_id, attempt),
-                message=message,
-            )
+            for task_id, attempt in tasks:
+                try:
+                    outcomes.append(
+                        self._transition(
+                            conn,
+                            task_id,
+                            P,
+                            {**reset_run_values(), "attempts": T.c.attempts - 1},
+                            worker=(worker_id, attempt),
+                            message=message,
+                        )
+                    )
+                except (TransitionError, NotFoundError) as exc:
+                    outcomes.append(exc)
         self._notify()
-        return record
+        return outcomes
 
     def expire_leases(self) -> list[TaskRecord]:
         """Take back running tasks whose lease expired: pending again (the attempt counted), or failed
@@ -363,7 +323,7 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         with self.engine.connect() as conn:
             expired = conn.execute(
                 select(T.c.id, T.c.attempts, T.c.max_attempts, T.c.worker_id, T.c.cancel_requested).where(
-                    T.c.status == R, T.c.lease_expires_at < now
+                    TASK_IS_RUNNING, T.c.lease_expires_at < now
                 )
             ).all()
         for row in expired:
@@ -534,23 +494,19 @@ class TaskQueue(TaskReads, WorkerRegistry, Dependencies):
         message: str | None,
         at: datetime,
     ) -> None:
-        conn.execute(
-            _INSERT_EVENT,
-            {
-                "task_id": task_id,
-                "at": at,
-                "from_status": from_status,
-                "to_status": to_status,
-                "worker_id": worker_id,
-                "message": message,
-            },
-        )
+        conn.execute(INSERT_EVENT_STATEMENT, event_row(task_id, at, from_status, to_status, worker_id, message))
 
 
 #: Statements built once (building one costs more than running it on SQLite).
-_INSERT_EVENT = insert(E)
 _SELECT_TASK = select(T).where(T.c.id == bindparam("task_id"))
 _SELECT_TASK_FOR_UPDATE = _SELECT_TASK.with_for_update()
+#: Renews the leases a worker holds among ``ids`` (the attempt is checked by the caller).
+_RENEW_LEASES = (
+    update(T)
+    .where(T.c.id.in_(bindparam("ids", expanding=True)), TASK_IS_RUNNING, T.c.worker_id == bindparam("b_worker"))
+    .values(lease_expires_at=bindparam("b_lease", type_=T.c.lease_expires_at.type))
+    .returning(T.c.id, T.c.attempts, T.c.cancel_requested)
+)
 
 
 def _finished(now: datetime, **values: Any) -> Callable[[Mapping[Any, Any]], dict[str, Any]]:

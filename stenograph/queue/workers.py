@@ -8,14 +8,12 @@ from datetime import timedelta
 from sqlalchemy import Engine, insert, select, update
 
 from stenograph import clock
-from stenograph.db.models import tasks_table, workers_table
+from stenograph.db.models import TASK_IS_RUNNING, tasks_table, workers_table
 from stenograph.queue.records import WorkerRecord
-from stenograph.queue.states import TaskStatus
 from stenograph.settings import Settings
 
 T = tasks_table
 W = workers_table
-R = TaskStatus.RUNNING
 
 
 class WorkerRegistry:
@@ -56,7 +54,7 @@ class WorkerRegistry:
                 where.append(W.c.stopped_at.is_(None))
             rows = conn.execute(select(W).where(*where).order_by(W.c.started_at.desc())).mappings().all()
             running: dict[str, list[int]] = {}
-            for tid, wid in conn.execute(select(T.c.id, T.c.worker_id).where(T.c.status == R)).all():
+            for tid, wid in conn.execute(select(T.c.id, T.c.worker_id).where(TASK_IS_RUNNING)).all():
                 running.setdefault(wid, []).append(tid)
         return [
             WorkerRecord(

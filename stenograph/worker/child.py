@@ -1,12 +1,17 @@
-"""A worker's task slot: a long-lived child process that runs one task at a time.
+"""A worker's task slot: a long-lived child process that runs its tasks one at a time.
 
 The child keeps what its handlers load (Whisper, an LLM) between tasks. It talks to its parent over a
 pipe; the parent alone changes task statuses and holds leases, so a native crash, a hang or a leak in a
 handler cannot stop the heartbeat or take down other slots.
 
-Messages, parent → child: ``("run", {"id", "type", "attempt", "params"})``, ``("stop",)``.
-Child → parent: ``("ready", pid)``, ``("progress", fraction, message, eta_s)``, ``("done", result)``,
-``("error", kind, message, retryable, traceback)``, ``("cancelled", message)``.
+Messages, parent → child: ``("run", [task, ...], budget_s)`` where a task is ``{"id", "type", "attempt",
+"params", "recording_id"}``; ``("stop",)``. The tasks of one ``run`` are a batch: they run in order; once
+``budget_s`` has passed since the batch began, the ones not started go back as ``unstarted``.
+
+Child → parent: ``("ready", pid)``, ``("progress", id, fraction, message, eta_s)``,
+``("done", [(id, result, started, ended), ...])`` (times in seconds since the epoch; successes are sent
+together at most every :data:`DONE_FLUSH_S`, and always before any other message), ``("error", id, kind,
+message, retryable, traceback)``, ``("cancelled", id, message)``, ``("unstarted", [id, ...])``.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
 from typing import Any
 
 from stenograph.errors import TaskCancelled, TaskError
 from stenograph.settings import Settings
+from stenograph.worker.cancel import CancelFlags
 
 #: Seconds between two progress messages of one task (the parent writes each one to the database).
 PROGRESS_INTERVAL_S = 1.0
+
+#: Seconds a child holds successes before sending them (one message for a group of short tasks).
+DONE_FLUSH_S = 0.01
 
 PR_SET_PDEATHSIG = 1
 
@@ -34,9 +43,11 @@ PR_SET_PDEATHSIG = 1
 class ChildContext:
     """The :class:`~stenograph.queue.context.TaskContext` a handler gets in the child process."""
 
-    def __init__(self, conn: Connection, cancel_event: Event, settings: Settings, task: dict[str, Any]) -> None:
-        self._conn = conn
-        self._cancel = cancel_event
+    def __init__(
+        self, send: Callable[[tuple[Any, ...]], None], cancel: CancelFlags, settings: Settings, task: dict[str, Any]
+    ) -> None:
+        self._send = send
+        self._cancel = cancel
         self.settings = settings
         self.task_id: int = task["id"]
         self.task_type: str = task["type"]
@@ -51,14 +62,14 @@ class ChildContext:
         if now - self._last_sent < PROGRESS_INTERVAL_S and 0.0 < fraction < 1.0:
             return
         self._last_sent = now
-        self._conn.send(("progress", float(fraction), message, eta_s))
+        self._send(("progress", self.task_id, float(fraction), message, eta_s))
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self._cancel.is_requested(self.task_id, self.attempt)
 
     def raise_if_cancelled(self) -> None:
-        if self._cancel.is_set():
+        if self.cancelled:
             raise TaskCancelled("cancelled on request")
 
 
@@ -69,7 +80,7 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def child_main(conn: Connection, cancel_event: Event, settings_data: dict[str, Any], slot: int) -> None:
+def child_main(conn: Connection, cancel: CancelFlags, settings_data: dict[str, Any], slot: int) -> None:
     """Entry point of a slot process (``multiprocessing`` spawn target)."""
     _die_with_parent()
     # The parent decides when its children stop: a terminal's Ctrl-C reaches the whole process group.
@@ -81,8 +92,6 @@ def child_main(conn: Connection, cancel_event: Event, settings_data: dict[str, A
         format=f"%(asctime)s %(levelname)s [slot {slot}] %(name)s: %(message)s",
     )
     settings = Settings(**settings_data)
-    from stenograph.worker.handlers import resolve_handler
-
     conn.send(("ready", _pid()))
     while True:
         try:
@@ -91,23 +100,48 @@ def child_main(conn: Connection, cancel_event: Event, settings_data: dict[str, A
             return
         if message[0] == "stop":
             return
-        task: dict[str, Any] = message[1]
-        cancel_event.clear()
-        ctx = ChildContext(conn, cancel_event, settings, task)
         try:
-            handler = resolve_handler(task["type"], task["params"])
-            result = handler(ctx, task["params"])
-            reply: tuple[Any, ...] = ("done", result)
-        except TaskCancelled as exc:
-            reply = ("cancelled", str(exc))
-        except TaskError as exc:
-            reply = ("error", exc.kind, str(exc), exc.retryable, traceback.format_exc())
-        except Exception as exc:  # a handler's unexpected error: retried with backoff
-            reply = ("error", type(exc).__name__, str(exc) or repr(exc), True, traceback.format_exc())
-        try:
-            conn.send(reply)
+            _run_batch(conn, cancel, settings, message[1], message[2])
         except (BrokenPipeError, OSError):
             return
+
+
+def _run_batch(
+    conn: Connection, cancel: CancelFlags, settings: Settings, tasks: list[dict[str, Any]], budget_s: float
+) -> None:
+    """Run ``tasks`` in order; successes are reported in groups, anything else at once (after them)."""
+    from stenograph.worker.handlers import resolve_handler
+
+    done: list[tuple[int, Any, float, float]] = []
+    began = last_flush = time.monotonic()
+
+    def send(message: tuple[Any, ...]) -> None:
+        if done:
+            conn.send(("done", done.copy()))
+            done.clear()
+        conn.send(message)
+
+    for index, task in enumerate(tasks):
+        if index and time.monotonic() - began > budget_s:
+            send(("unstarted", [later["id"] for later in tasks[index:]]))
+            return
+        ctx = ChildContext(send, cancel, settings, task)
+        started = time.time()
+        try:
+            handler = resolve_handler(task["type"], task["params"])
+            done.append((task["id"], handler(ctx, task["params"]), started, time.time()))
+        except TaskCancelled as exc:
+            send(("cancelled", task["id"], str(exc)))
+        except TaskError as exc:
+            send(("error", task["id"], exc.kind, str(exc), exc.retryable, traceback.format_exc()))
+        except Exception as exc:  # a handler's unexpected error: retried with backoff
+            send(("error", task["id"], type(exc).__name__, str(exc) or repr(exc), True, traceback.format_exc()))
+        if done and time.monotonic() - last_flush >= DONE_FLUSH_S:
+            conn.send(("done", done.copy()))
+            done.clear()
+            last_flush = time.monotonic()
+    if done:
+        conn.send(("done", done))
 
 
 def _pid() -> int:

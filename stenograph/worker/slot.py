@@ -1,4 +1,4 @@
-"""The parent's view of one task slot: the child process, its pipe, and the task it runs."""
+"""The parent's view of one task slot: the child process, its pipe, and the batch of tasks it runs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import multiprocessing
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -13,31 +14,37 @@ from typing import Any
 
 from stenograph.queue.records import TaskRecord
 from stenograph.settings import Settings
+from stenograph.worker.cancel import CancelFlags
 from stenograph.worker.child import child_main
 
 _SPAWN = multiprocessing.get_context("spawn")
 
 
-@dataclass
+#: Seconds a batch may run before the tasks it has not started go back to the queue.
+BATCH_BUDGET_S = 0.5
+
+
+@dataclass(eq=False)
 class Running:
-    """The task a slot runs, with the monotonic times the parent enforces."""
+    """A task sent to a slot, with the monotonic times the parent enforces. ``started`` and ``deadline``
+    are set when it becomes the slot's current task (the first of its batch not yet reported)."""
 
     task: TaskRecord
-    started: float
-    deadline: float | None
+    started: float | None = None
+    deadline: float | None = None
     cancel_seen: float | None = None
     lost: bool = False
 
 
 class Slot:
-    """One child process (spawned, long-lived) and the task it is running, if any."""
+    """One child process (spawned, long-lived) and the tasks sent to it, in order, not yet reported."""
 
     def __init__(self, number: int, settings: Settings) -> None:
         self.number = number
         self.settings = settings
-        self.running: Running | None = None
+        self.batch: deque[Running] = deque()
         self.ready = False
-        self.cancel_event = _SPAWN.Event()
+        self.cancel = CancelFlags(_SPAWN)
         self.process: SpawnProcess
         self.conn: Connection
         self.start()
@@ -48,7 +55,7 @@ class Slot:
         self.conn = parent_end
         self.process = _SPAWN.Process(
             target=child_main,
-            args=(child_end, self.cancel_event, self.settings.model_dump(mode="json"), self.number),
+            args=(child_end, self.cancel, self.settings.model_dump(mode="json"), self.number),
             name=f"stenograph-slot-{self.number}",
             daemon=True,
         )
@@ -56,27 +63,49 @@ class Slot:
         child_end.close()
 
     @property
+    def running(self) -> Running | None:
+        """The current task: the first of the batch not yet reported."""
+        return self.batch[0] if self.batch else None
+
+    @property
     def busy(self) -> bool:
-        return self.running is not None
+        return bool(self.batch)
 
-    def run(self, task: TaskRecord) -> None:
-        timeout = self.settings.timeout_for(task.type)
-        now = time.monotonic()
-        self.cancel_event.clear()
-        self.running = Running(task, now, now + timeout if timeout else None)
-        payload: dict[str, Any] = {
-            "id": task.id,
-            "type": task.type,
-            "attempt": task.attempts,
-            "params": task.params,
-            "recording_id": task.recording_id,
-        }
-        self.conn.send(("run", payload))
+    def run(self, tasks: list[TaskRecord]) -> None:
+        """Send ``tasks`` to the child as one batch (after any batch it is still running)."""
+        if not self.batch:
+            self.cancel.clear()
+        self.batch.extend(Running(task) for task in tasks)
+        self._start_current()
+        payload: list[dict[str, Any]] = [
+            {"id": t.id, "type": t.type, "attempt": t.attempts, "params": t.params, "recording_id": t.recording_id}
+            for t in tasks
+        ]
+        self.conn.send(("run", payload, BATCH_BUDGET_S))
 
-    def request_cancel(self) -> None:
-        if self.running is not None and self.running.cancel_seen is None:
-            self.running.cancel_seen = time.monotonic()
-        self.cancel_event.set()
+    def take(self, task_id: int) -> Running | None:
+        """Remove a reported task from the batch (normally its first); the next one becomes current."""
+        for running in self.batch:
+            if running.task.id == task_id:
+                self.batch.remove(running)
+                self._start_current()
+                return running
+        return None
+
+    def find(self, task_id: int) -> Running | None:
+        return next((running for running in self.batch if running.task.id == task_id), None)
+
+    def _start_current(self) -> None:
+        current = self.running
+        if current is not None and current.started is None:
+            timeout = self.settings.timeout_for(current.task.type)
+            current.started = time.monotonic()
+            current.deadline = current.started + timeout if timeout else None
+
+    def request_cancel(self, running: Running) -> None:
+        if running.cancel_seen is None:
+            running.cancel_seen = time.monotonic()
+        self.cancel.request(running.task.id, running.task.attempts)
 
     def kill(self) -> None:
         """Kill the child at once (SIGKILL) and reap it."""
@@ -95,7 +124,8 @@ class Slot:
         else:
             self.process.join(1)
             self.conn.close()
-        self.running = None
+        self.batch.clear()
+        self.cancel.clear()
         self.start()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from types import FrameType
 from typing import Any
@@ -30,9 +31,11 @@ from stenograph import clock
 from stenograph.db import create_db_engine, sync_clock, upgrade
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
+from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.settings import PIPELINE_STEPS, Settings
-from stenograph.worker.slot import Slot
+from stenograph.worker.batching import BatchPolicy
+from stenograph.worker.slot import Running, Slot
 
 log = logging.getLogger("stenograph.worker")
 
@@ -45,6 +48,11 @@ CLOCK_SYNC_SECONDS = 300.0
 def make_worker_id(hostname: str | None = None) -> str:
     """A worker id unique to this process start: ``host:pid:start-time-in-ms``."""
     return f"{hostname or socket.gethostname()}:{os.getpid()}:{int(time.time() * 1000)}"
+
+
+def _utc(epoch_s: float) -> datetime:
+    """A slot's wall-clock time (seconds since the epoch, same machine) on the queue's clock."""
+    return datetime.fromtimestamp(epoch_s, UTC) + clock.offset()
 
 
 def describe_exit(code: int | None) -> str:
@@ -82,6 +90,7 @@ class Worker:
         self._stop_requested = False
         self._force_stop = False
         self._claim_due = False
+        self.batching = BatchPolicy(settings.batch_max)
         # Simulated test tasks run under any type, so a worker taking every type filters nothing.
         every = set(settings.task_types) >= set(PIPELINE_STEPS)
         self._claim_types: list[str] | None = None if every else list(settings.task_types)
@@ -136,9 +145,9 @@ class Worker:
         finally:
             self._heartbeat_stop.set()
             heartbeat.join(10)
+            if any(slot.busy for slot in self.slots):  # only after an unexpected error in this loop
+                self._release_all("the worker stopped unexpectedly")
             for slot in self.slots:
-                if slot.busy:  # only after an unexpected error in this loop
-                    self._release(slot, "the worker stopped unexpectedly")
                 slot.stop()
             listener.close()
             self.queue.stop_worker(self.id)
@@ -215,15 +224,28 @@ class Worker:
                 self._claim_due = True
 
     def _fill_slots(self) -> None:
+        """Give each free slot the next task (or batch). A slot running short tasks holds up to two batches:
+        one running and the next waiting in its pipe, so its process never waits for the database."""
+        limit, batchable = self.batching.limit(), self.batching.batchable
         for slot in self.slots:
-            if slot.busy or not slot.ready or not slot.process.is_alive():
+            if not slot.ready or not slot.process.is_alive():
                 continue
-            task = self.queue.claim(self.id, self._claim_types)
-            if task is None:
-                return
-            log.info("task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts)
-            with self._lock:
-                slot.run(task)
+            for _ in range(2):  # a batch running and the next one waiting in the pipe
+                if not slot.busy:
+                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable)
+                elif limit > 1 and len(slot.batch) <= limit and all(r.task.type in batchable for r in slot.batch):
+                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable, only_batchable=True)
+                else:
+                    break
+                if not tasks:
+                    break
+                if len(tasks) == 1:
+                    task = tasks[0]
+                    log.info("task %d %s running (attempt %d/%d)", task.id, task.type, task.attempts, task.max_attempts)
+                else:
+                    log.debug("tasks %s claimed as a batch", ", ".join(str(t.id) for t in tasks))
+                with self._lock:
+                    slot.run(tasks)
 
     def _on_message(self, slot: Slot) -> None:
         try:
@@ -233,36 +255,43 @@ class Worker:
                 self._on_child_death(slot)
             return
         kind = message[0]
-        running = slot.running
         if kind == "ready":
             slot.ready = True
             if all(s.ready for s in self.slots):
                 log.info("worker %s ready: %d slot process(es) waiting for tasks", self.id, len(self.slots))
             return
-        if running is None:
+        if kind == "done":
+            self._on_done(slot, message[1])
             return
-        task = running.task
+        if kind == "unstarted":
+            with self._lock:
+                returned = [r for r in (slot.take(task_id) for task_id in message[1]) if r is not None]
+            for running in returned:
+                self.batching.forget(running.task.type)
+            self._release_runs(returned, "its batch ran past its time budget before it started; back in line")
+            return
+        found = slot.find(message[1])
+        if found is None:
+            return
+        running, task = found, found.task
         if kind == "progress":
-            _, fraction, text, eta = message
+            _, _, fraction, text, eta = message
             flag = self.queue.report_progress(task.id, self.id, task.attempts, fraction, text, eta)
             if flag is None:
-                self._on_lost(slot)
+                self._on_lost(slot, running)
             elif flag:
-                slot.request_cancel()
+                slot.request_cancel(running)
             return
         with self._lock:
-            slot.running = None
+            slot.take(task.id)
         if running.lost:
             log.warning("task %d %s: result discarded, its lease was lost", task.id, task.type)
             return
         try:
-            if kind == "done":
-                done = self.queue.complete(task.id, self.id, task.attempts, message[1])
-                self._log_end(done)
-            elif kind == "cancelled":
-                self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[1]))
+            if kind == "cancelled":
+                self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[2]))
             elif kind == "error":
-                _, error_kind, text, retryable, trace = message
+                _, _, error_kind, text, retryable, trace = message
                 log.error("task %d %s raised %s: %s\n%s", task.id, task.type, error_kind, text, trace.rstrip())
                 self._log_end(
                     self.queue.fail(task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable)
@@ -270,9 +299,45 @@ class Worker:
         except (TransitionError, NotFoundError) as exc:
             log.warning("task %d %s: outcome not recorded: %s", task.id, task.type, exc)
 
+    def _on_done(self, slot: Slot, outcomes: list[tuple[int, Any, float, float]]) -> None:
+        """Record a group of successes in one transaction."""
+        runs: list[FinishedRun] = []
+        types: dict[int, str] = {}
+        with self._lock:
+            for task_id, result, started, ended in outcomes:
+                running = slot.take(task_id)
+                if running is None:
+                    continue
+                task = running.task
+                self.batching.observe(task.type, ended - started)
+                if running.lost:
+                    log.warning("task %d %s: result discarded, its lease was lost", task.id, task.type)
+                    continue
+                types[task.id] = task.type
+                runs.append(FinishedRun(task.id, task.attempts, result, _utc(started), _utc(ended)))
+        recorded = set(self.queue.complete_batch(self.id, runs))
+        for run in runs:
+            if run.task_id not in recorded:
+                log.warning(
+                    "task %d %s: outcome not recorded: the worker no longer holds it", run.task_id, types[run.task_id]
+                )
+        if len(runs) == 1 and recorded:
+            run = runs[0]
+            seconds = (run.finished_at - run.started_at).total_seconds()
+            log.info("task %d %s completed in %.2f s", run.task_id, types[run.task_id], seconds)
+        elif recorded:
+            log.info(
+                "%d tasks completed (%s), %d to %d",
+                len(recorded),
+                ", ".join(sorted(set(types.values()))),
+                min(recorded),
+                max(recorded),
+            )
+
     def _on_child_death(self, slot: Slot) -> None:
         code = slot.process.exitcode
         running = slot.running
+        others = list(slot.batch)[1:]
         if running is not None and not running.lost:
             task = running.task
             text = f"the worker process running this task died ({describe_exit(code)})"
@@ -289,13 +354,13 @@ class Worker:
             log.error("slot %d process died (%s)", slot.number, describe_exit(code))
         with self._lock:
             if self._stop_requested:
-                slot.running = None
+                slot.batch.clear()
             else:
                 slot.restart()
+        self._release_runs(others, "the slot process running its batch died before it started; back in line")
 
-    def _on_lost(self, slot: Slot) -> None:
-        running = slot.running
-        if running is None or running.lost:
+    def _on_lost(self, slot: Slot, running: Running) -> None:
+        if running.lost:
             return
         running.lost = True
         log.warning(
@@ -303,8 +368,17 @@ class Worker:
             running.task.id,
             running.task.type,
         )
+        self._restart(
+            slot, "its slot process was replaced (a task of its batch lost its lease)", current_recorded=False
+        )
+
+    def _restart(self, slot: Slot, reason: str, *, current_recorded: bool = True) -> None:
+        """Replace the slot's process; the tasks of its batch it has not reported go back to pending,
+        except lost ones and, when ``current_recorded``, the current one (the caller records its end)."""
         with self._lock:
+            others = [r for r in list(slot.batch)[1 if current_recorded else 0 :] if not r.lost]
             slot.restart()
+        self._release_runs(others, reason)
 
     def _cancel_grace(self, task_type: str) -> float:
         if task_type == "transcription":
@@ -324,15 +398,15 @@ class Worker:
                 continue
             task = running.task
             cancel_deadline = self._cancel_deadline(slot)
-            if running.lost:
-                log.warning("task %d %s: lease lost; its slot process is replaced", task.id, task.type)
-                with self._lock:
-                    slot.restart()
+            if any(r.lost for r in slot.batch):
+                log.warning("a task of slot %d lost its lease; its slot process is replaced", slot.number)
+                self._restart(
+                    slot, "its slot process was replaced (a task of its batch lost its lease)", current_recorded=False
+                )
             elif running.deadline is not None and now >= running.deadline:
                 timeout = self.settings.timeout_for(task.type)
                 text = f"the task ran longer than the {timeout:g} s timeout for {task.type} tasks and was killed"
-                with self._lock:
-                    slot.restart()
+                self._restart(slot, "its slot process was killed (a task before it timed out)")
                 try:
                     self._log_end(
                         self.queue.fail(task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False)
@@ -344,8 +418,7 @@ class Worker:
                     f"cancelled: the handler did not stop within {self._cancel_grace(task.type):g} s "
                     "of the request, so its process was killed"
                 )
-                with self._lock:
-                    slot.restart()
+                self._restart(slot, "its slot process was killed (a cancelled task before it did not stop)")
                 try:
                     self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, text))
                 except (TransitionError, NotFoundError) as exc:
@@ -353,30 +426,34 @@ class Worker:
 
     def _check_cancels(self) -> None:
         with self._lock:
-            running = {slot.running.task.id: slot for slot in self.slots if slot.running is not None}
+            running = {r.task.id: (slot, r) for slot in self.slots for r in slot.batch}
         if not running:
             return
         for task_id in self.queue.cancel_requested(running):
-            running[task_id].request_cancel()
+            slot, snapshot = running[task_id]
+            slot.request_cancel(snapshot)
 
-    def _release(self, slot: Slot, reason: str) -> None:
-        running = slot.running
-        if running is None:
+    def _release_runs(self, runs: list[Running], reason: str) -> None:
+        """Put tasks this worker holds back to pending, not counting their attempt."""
+        runs = [r for r in runs if not r.lost]
+        if not runs:
             return
-        with self._lock:
-            slot.restart() if not self._stop_requested else slot.kill()
-            slot.running = None
-        if running.lost:
-            return
-        try:
-            record = self.queue.release(running.task.id, self.id, running.task.attempts, reason)
-            log.warning("task %d %s released back to pending: %s", record.id, record.type, reason)
-        except (TransitionError, NotFoundError) as exc:
-            log.warning("task %d: %s", running.task.id, exc)
+        tasks = [(r.task.id, r.task.attempts) for r in runs]
+        for running, outcome in zip(runs, self.queue.release_many(self.id, tasks, reason), strict=True):
+            if isinstance(outcome, Exception):
+                log.warning("task %d: %s", running.task.id, outcome)
+            else:
+                log.warning("task %d %s released back to pending: %s", outcome.id, outcome.type, reason)
 
     def _release_all(self, reason: str) -> None:
-        for slot in self.slots:
-            self._release(slot, reason)
+        runs: list[Running] = []
+        with self._lock:
+            for slot in self.slots:
+                runs += slot.batch
+                if slot.batch:
+                    slot.restart() if not self._stop_requested else slot.kill()
+                    slot.batch.clear()
+        self._release_runs(runs, reason)
 
     def _log_end(self, task: TaskRecord) -> None:
         duration = f"{task.duration_s:.2f} s" if task.duration_s is not None else "-"
@@ -403,11 +480,7 @@ class Worker:
             now = time.monotonic()
             try:
                 with self._lock:
-                    running = {
-                        slot.running.task.id: (slot, slot.running)
-                        for slot in self.slots
-                        if slot.running is not None and not slot.running.lost
-                    }
+                    running = {r.task.id: (slot, r) for slot in self.slots for r in slot.batch if not r.lost}
                 if now >= next_sync:  # clocks drift: follow the database's again every few minutes
                     next_sync = now + CLOCK_SYNC_SECONDS
                     sync_clock(self.engine)
@@ -423,13 +496,13 @@ class Worker:
                     # A slot may have finished that task and started another since the snapshot.
                     for task_id in lost:
                         slot, snapshot = running[task_id]
-                        if slot.running is snapshot:
+                        if any(r is snapshot for r in slot.batch):
                             snapshot.lost = True  # the main loop replaces the slot's process
-                            slot.cancel_event.set()
+                            slot.cancel.request(snapshot.task.id, snapshot.task.attempts)
                     for task_id in cancelled:
                         slot, snapshot = running[task_id]
-                        if slot.running is snapshot:
-                            slot.request_cancel()
+                        if any(r is snapshot for r in slot.batch):
+                            slot.request_cancel(snapshot)
             except Exception:  # the database may be briefly unreachable: keep beating
                 log.exception("heartbeat failed at %s", clock.now().isoformat())
             self._heartbeat_stop.wait(min(CANCEL_CHECK_SECONDS, self.settings.heartbeat_seconds))

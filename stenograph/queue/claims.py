@@ -1,0 +1,257 @@
+"""Claiming tasks, one or a batch, and recording a batch of completions in one transaction.
+
+A claim is one ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING``: on SQLite inside
+``BEGIN IMMEDIATE`` (the write lock is held from the start), on PostgreSQL with ``FOR UPDATE SKIP LOCKED``.
+
+Batches are for tasks that take milliseconds. Two short transactions per task (claim, complete) cost
+more than such a task itself, so a worker claims up to ``limit`` of them in one transaction and records
+their completions together (the prefetch of Celery's workers, with leases kept): every task of a batch
+is ``running`` under the worker's id and lease from the claim on, its heartbeat renews every lease of the
+batch, and each completion is still guarded by worker id and attempt. A batch is the next runnable task
+followed by the runnable tasks after it in claim order while their types are ``batchable``; a task of
+another type ends it, so a long task never waits behind a batch it does not belong to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, insert, or_, select, update
+
+from stenograph import clock
+from stenograph.db.models import TASK_IS_PENDING, events_table, tasks_table
+from stenograph.queue.driver import ATTEMPTS_AT, COLUMNS, ID_AT, INSERT_EVENT, MAX_ATTEMPTS_AT, DriverSQL
+from stenograph.queue.records import TaskRecord
+from stenograph.queue.states import TaskStatus
+from stenograph.settings import Settings
+
+T = tasks_table
+P, R, C = TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.COMPLETED
+
+#: Appends one row to ``task_events`` (built once: building a statement costs more than running it).
+INSERT_EVENT_STATEMENT = insert(events_table)
+
+TypesKey = tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """A successful attempt as its worker saw it: times are aware UTC datetimes."""
+
+    task_id: int
+    attempt: int
+    result: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime
+
+
+def claim_order(record: TaskRecord) -> tuple[int, datetime, datetime, int]:
+    """The claim's order as a sort key: priority (higher first), then run_after, then age."""
+    return (-record.priority, record.run_after, record.created_at, record.id)
+
+
+def event_row(
+    task_id: int, at: datetime, from_status: str | None, to: str, worker: str | None, message: str | None
+) -> dict[str, Any]:
+    """The parameters of :data:`INSERT_EVENT` for one event."""
+    return {
+        "task_id": task_id,
+        "at": at,
+        "from_status": from_status,
+        "to_status": to,
+        "worker_id": worker,
+        "message": message,
+    }
+
+
+class Claims:
+    """The claim and batch operations of :class:`~stenograph.queue.manager.TaskQueue`."""
+
+    engine: Engine
+    settings: Settings
+    _postgres: bool
+    _notify: Callable[[], None]
+
+    def claim(self, worker_id: str, types: Sequence[str] | None = None) -> TaskRecord | None:
+        """Take the next runnable task for ``worker_id``, or None.
+
+        Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
+        its dependency (if any) completed, and its type one of ``types`` (None: any type).
+        """
+        claimed = self.claim_batch(worker_id, types, 1)
+        return claimed[0] if claimed else None
+
+    def claim_batch(
+        self,
+        worker_id: str,
+        types: Sequence[str] | None = None,
+        limit: int = 1,
+        batchable: Collection[str] = (),
+        *,
+        only_batchable: bool = False,
+    ) -> list[TaskRecord]:
+        """Take up to ``limit`` runnable tasks in one transaction, in claim order (see :meth:`claim`).
+
+        The first task may be of any of ``types``; the ones after it only of a ``batchable`` type, and the
+        batch ends at the first task that is not. With ``only_batchable`` the first one must be
+        batchable too (a worker topping up a batch its slot is still running). Every claimed task is
+        running under ``worker_id`` with a fresh lease; one event per task is logged.
+        """
+        now = clock.now()
+        key: TypesKey = None if types is None else tuple(sorted(set(types)))
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        values = {"now": now, "worker_id": worker_id, "lease_until": lease_until}
+        driver = self._driver
+        at = driver.time(now)
+        with self.engine.begin() as conn:
+            if limit <= 1 and not only_batchable:
+                row = conn.execute(self._statement("one", key), values).mappings().first()
+                if row is None:
+                    return []
+                record = TaskRecord.from_row(row)
+                event = (record.id, at, P.value, R.value, worker_id, f"attempt {record.attempts}/{record.max_attempts}")
+                conn.exec_driver_sql(driver.sql(INSERT_EVENT), event)
+                return [record]
+            ids: list[int] = []
+            for task_id, task_type in conn.execute(self._statement("candidates", key), {"now": now, "limit": limit}):
+                if task_type not in batchable and (ids or only_batchable):
+                    break
+                ids.append(task_id)
+            if not ids:
+                return []
+            sql = driver.sql(_CLAIM_MANY, len(ids))
+            rows = conn.exec_driver_sql(sql, (worker_id, at, driver.time(lease_until), at, *ids)).all()
+            events = [
+                (row[ID_AT], at, P.value, R.value, worker_id, f"attempt {row[ATTEMPTS_AT]}/{row[MAX_ATTEMPTS_AT]}")
+                for row in rows
+            ]
+            conn.exec_driver_sql(driver.sql(INSERT_EVENT), events)
+        # Decoded after the commit, so that the write lock is held for the database's own work only.
+        order = {task_id: n for n, task_id in enumerate(ids)}
+        return sorted((driver.record(row) for row in rows), key=lambda r: order[r.id])
+
+    def complete_batch(self, worker_id: str, runs: Sequence[FinishedRun]) -> list[int]:
+        """running → completed for each of ``runs``, in one transaction; each keeps its own start, end and
+        duration. Returns the ids recorded; a task this worker no longer holds (its lease was lost, or it
+        was taken back) is left as it is and is missing from the answer.
+        """
+        if not runs:
+            return []
+        now = clock.now()
+        driver, time = self._driver, self._driver.time
+        at, json = time(now), driver.json
+        # Parameters are made before the transaction, so that the write lock is held for the database's
+        # own work only.
+        params = {
+            run.task_id: (
+                json(run.result),
+                time(run.started_at),
+                time(run.finished_at),
+                max((run.finished_at - run.started_at).total_seconds(), 0.0),
+                at,
+                run.task_id,
+                worker_id,
+                run.attempt,
+            )
+            for run in runs
+        }
+        attempt = {run.task_id: run.attempt for run in runs}
+        with self.engine.begin() as conn:
+            held = conn.exec_driver_sql(driver.sql(self._held_sql, len(params)), (*params, worker_id)).all()
+            ids = [task_id for task_id, attempts in held if attempt[task_id] == attempts]
+            if not ids:
+                return []
+            conn.exec_driver_sql(driver.sql(_COMPLETE), [params[task_id] for task_id in ids])
+            events = [(task_id, at, R.value, C.value, worker_id, None) for task_id in ids]
+            conn.exec_driver_sql(driver.sql(INSERT_EVENT), events)
+            has_dependants = (
+                conn.exec_driver_sql(driver.sql(_WAITING_DEPENDANTS, len(ids)), tuple(ids)).first() is not None
+            )
+        if has_dependants:
+            self._notify()  # their dependants may run now
+        return ids
+
+    @property
+    def _driver(self) -> DriverSQL:
+        driver: DriverSQL | None = self.__dict__.get("_driver_sql")
+        if driver is None:
+            driver = self.__dict__["_driver_sql"] = DriverSQL(self.engine.dialect.name)
+        return driver
+
+    @property
+    def _held_sql(self) -> str:
+        """The batch's tasks this worker still runs, locked (PostgreSQL) until the completion commits."""
+        return _HELD + (" FOR UPDATE" if self._postgres else "")
+
+    # ------------------------------------------------------------------------------------------
+    def _statement(self, kind: str, types: TypesKey) -> Any:
+        """A claim statement, built once per kind and set of types (building costs more than running)."""
+        cache: dict[tuple[str, TypesKey], Any] = self.__dict__.setdefault("_claim_cache", {})
+        stmt = cache.get((kind, types))
+        if stmt is None:
+            stmt = self._claim_statement(types) if kind == "one" else self._candidates(types, bindparam("limit"))
+            cache[(kind, types)] = stmt
+        return stmt
+
+    def _candidates(self, types: TypesKey, limit: Any) -> Any:
+        """``SELECT id, type`` of the next runnable tasks in claim order (bind parameter ``now``)."""
+        dep = T.alias("dep")
+        now = bindparam("now", type_=T.c.run_after.type)
+        runnable = [TASK_IS_PENDING, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C)]
+        if types is not None:
+            runnable.append(T.c.type.in_(types))
+        candidates = (
+            select(T.c.id, T.c.type)
+            .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
+            .where(*runnable)
+            .order_by(T.c.priority.desc(), T.c.run_after, T.c.created_at, T.c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            candidates = candidates.with_for_update(skip_locked=True, of=T)
+        return candidates
+
+    def _claim_statement(self, types: TypesKey) -> Any:
+        """The single claim's ``UPDATE ... RETURNING`` (bind parameters ``now``, ``worker_id``, ``lease_until``)."""
+        candidate = self._candidates(types, 1).with_only_columns(T.c.id)
+        return self._claim_update(T.c.id == candidate.scalar_subquery())
+
+    @staticmethod
+    def _claim_update(which: Any) -> Any:
+        now = bindparam("now", type_=T.c.run_after.type)
+        return (
+            update(T)
+            .where(which, TASK_IS_PENDING)
+            .values(
+                status=R,
+                worker_id=bindparam("worker_id", type_=T.c.worker_id.type),
+                attempts=T.c.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                duration_s=None,
+                lease_expires_at=bindparam("lease_until", type_=T.c.lease_expires_at.type),
+                progress=0.0,
+                progress_message=None,
+                eta_s=None,
+                updated_at=now,
+            )
+            .returning(*T.c)
+        )
+
+
+_COLUMNS = ", ".join(COLUMNS)
+_CLAIM_MANY = (
+    "UPDATE tasks SET status = 'running', worker_id = ?, attempts = attempts + 1, started_at = ?, "
+    "finished_at = NULL, duration_s = NULL, lease_expires_at = ?, progress = 0.0, progress_message = NULL, "
+    f"eta_s = NULL, updated_at = ? WHERE id IN ({{ids}}) AND status = 'pending' RETURNING {_COLUMNS}"
+)
+_HELD = "SELECT id, attempts FROM tasks WHERE id IN ({ids}) AND status = 'running' AND worker_id = ?"
+_COMPLETE = (
+    "UPDATE tasks SET status = 'completed', result = {json}, progress = 1.0, eta_s = 0.0, error_kind = NULL, "
+    "error_message = NULL, started_at = ?, finished_at = ?, duration_s = ?, lease_expires_at = NULL, "
+    "updated_at = ? WHERE id = ? AND status = 'running' AND worker_id = ? AND attempts = ?"
+)
+_WAITING_DEPENDANTS = "SELECT id FROM tasks WHERE depends_on IN ({ids}) AND status = 'pending' LIMIT 1"
