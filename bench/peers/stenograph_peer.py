@@ -25,8 +25,8 @@ from stenograph.settings import Settings, build_settings
 from stenograph.supervisor import settings_environment
 
 GUARANTEES = (
-    "at least once: a running task holds a lease its worker renews; when the worker dies the task goes back "
-    "to pending at lease expiry (60 s); every transition is kept in task_events"
+    "at least once: every running task (batched or not) holds a lease its worker renews; when the worker dies "
+    "its tasks go back to pending at lease expiry (60 s); every transition is kept in task_events"
 )
 
 

@@ -291,7 +291,8 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         self, worker_id: str, tasks: Sequence[tuple[int, int]], message: str
     ) -> list[TaskRecord | TransitionError | NotFoundError]:
         """running → pending without counting the attempt, for each (task id, attempt) of ``tasks``, in one
-        transaction: a batch's tasks that did not start. Each keeps its run_after, its place in line.
+        transaction: a batch's tasks that did not start. Each keeps its run_after, its place in line. A task
+        with a cancel request is cancelled instead (it has not run, or its run is given up).
 
         Returns:
             per task, in order: its record, or the error saying why it was not released.
@@ -300,16 +301,17 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         with self.engine.begin() as conn:
             for task_id, attempt in tasks:
                 try:
-                    outcomes.append(
-                        self._transition(
-                            conn,
-                            task_id,
-                            P,
-                            {**reset_run_values(), "attempts": T.c.attempts - 1},
-                            worker=(worker_id, attempt),
-                            message=message,
+                    if self._current(conn, task_id)["cancel_requested"]:
+                        record = self._transition(
+                            conn, task_id, X, _finished(clock.now()), worker=(worker_id, attempt), message=message
                         )
-                    )
+                        self._cascade(conn, record, clock.now())
+                    else:
+                        values = {**reset_run_values(), "attempts": T.c.attempts - 1}
+                        record = self._transition(
+                            conn, task_id, P, values, worker=(worker_id, attempt), message=message
+                        )
+                    outcomes.append(record)
                 except (TransitionError, NotFoundError) as exc:
                     outcomes.append(exc)
         self._notify()

@@ -1,8 +1,9 @@
 """How many tasks a slot claims at once: batches for task types that take milliseconds.
 
 The worker learns each task type's run time from its own successes (an exponentially weighted moving
-average, weight :data:`EWMA_WEIGHT` on the newest run). A type whose average is under :data:`FAST_S` is
-batchable; a type never seen, or slower, is claimed one task at a time. A batch is sized to run for
+average of its short runs, weight :data:`EWMA_WEIGHT` on the newest). A type whose average is under
+:data:`FAST_S` is batchable; a type never seen, or whose last run took :data:`FAST_S` or more, is claimed
+one task at a time. A batch is sized to run for
 about :data:`~stenograph.worker.slot.BATCH_BUDGET_S` seconds at the slowest batchable type's average,
 capped by ``Settings.batch_max``: a worker does not hold many more tasks than it can start soon, and
 other workers get the rest. A slot holds up to two batches (one running, the next waiting in its pipe),
@@ -31,7 +32,11 @@ class BatchPolicy:
         self.mean_s: dict[str, float] = {}
 
     def observe(self, task_type: str, seconds: float) -> None:
-        """Record a successful run of ``seconds``."""
+        """Record a successful run of ``seconds``. One run of :data:`FAST_S` or more stops the type's
+        batching at once (the average of the next short runs starts it again)."""
+        if seconds >= FAST_S:
+            self.forget(task_type)
+            return
         old = self.mean_s.get(task_type)
         self.mean_s[task_type] = seconds if old is None else old + EWMA_WEIGHT * (seconds - old)
 

@@ -4,6 +4,9 @@ The child keeps what its handlers load (Whisper, an LLM) between tasks. It talks
 pipe; the parent alone changes task statuses and holds leases, so a native crash, a hang or a leak in a
 handler cannot stop the heartbeat or take down other slots.
 
+Before each task the child writes its id to a shared integer, so that the parent knows which task a
+crash, a hang or a cancel concerns even while the batch's successes wait to be sent.
+
 Messages, parent → child: ``("run", [task, ...], budget_s)`` where a task is ``{"id", "type", "attempt",
 "params", "recording_id"}``; ``("stop",)``. The tasks of one ``run`` are a batch: they run in order; once
 ``budget_s`` has passed since the batch began, the ones not started go back as ``unstarted``.
@@ -25,7 +28,7 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 from stenograph.errors import TaskCancelled, TaskError
 from stenograph.settings import Settings
@@ -38,6 +41,12 @@ PROGRESS_INTERVAL_S = 1.0
 DONE_FLUSH_S = 0.01
 
 PR_SET_PDEATHSIG = 1
+
+
+class SharedInt(Protocol):
+    """A shared integer (``multiprocessing.RawValue("q")``)."""
+
+    value: int
 
 
 class ChildContext:
@@ -80,7 +89,9 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def child_main(conn: Connection, cancel: CancelFlags, settings_data: dict[str, Any], slot: int) -> None:
+def child_main(
+    conn: Connection, cancel: CancelFlags, current: SharedInt, settings_data: dict[str, Any], slot: int
+) -> None:
     """Entry point of a slot process (``multiprocessing`` spawn target)."""
     _die_with_parent()
     # The parent decides when its children stop: a terminal's Ctrl-C reaches the whole process group.
@@ -101,13 +112,18 @@ def child_main(conn: Connection, cancel: CancelFlags, settings_data: dict[str, A
         if message[0] == "stop":
             return
         try:
-            _run_batch(conn, cancel, settings, message[1], message[2])
+            _run_batch(conn, cancel, current, settings, message[1], message[2])
         except (BrokenPipeError, OSError):
             return
 
 
 def _run_batch(
-    conn: Connection, cancel: CancelFlags, settings: Settings, tasks: list[dict[str, Any]], budget_s: float
+    conn: Connection,
+    cancel: CancelFlags,
+    current: SharedInt,
+    settings: Settings,
+    tasks: list[dict[str, Any]],
+    budget_s: float,
 ) -> None:
     """Run ``tasks`` in order; successes are reported in groups, anything else at once (after them)."""
     from stenograph.worker.handlers import resolve_handler
@@ -126,6 +142,7 @@ def _run_batch(
             send(("unstarted", [later["id"] for later in tasks[index:]]))
             return
         ctx = ChildContext(send, cancel, settings, task)
+        current.value = task["id"]
         started = time.time()
         try:
             handler = resolve_handler(task["type"], task["params"])

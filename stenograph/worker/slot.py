@@ -45,6 +45,9 @@ class Slot:
         self.batch: deque[Running] = deque()
         self.ready = False
         self.cancel = CancelFlags(_SPAWN)
+        #: The id of the task the child is running (it writes it as each task starts; 0: none yet). A batch's
+        #: successes reach the parent in groups, so the first task not reported may have ended already.
+        self.current = _SPAWN.RawValue("q", 0)
         self.process: SpawnProcess
         self.conn: Connection
         self.start()
@@ -55,7 +58,7 @@ class Slot:
         self.conn = parent_end
         self.process = _SPAWN.Process(
             target=child_main,
-            args=(child_end, self.cancel, self.settings.model_dump(mode="json"), self.number),
+            args=(child_end, self.cancel, self.current, self.settings.model_dump(mode="json"), self.number),
             name=f"stenograph-slot-{self.number}",
             daemon=True,
         )
@@ -66,6 +69,18 @@ class Slot:
     def running(self) -> Running | None:
         """The current task: the first of the batch not yet reported."""
         return self.batch[0] if self.batch else None
+
+    @property
+    def active(self) -> Running | None:
+        """The task the child is running now, as far as the parent can tell (its deadline starts when the
+        parent first sees it), or the first task not reported."""
+        task_id = self.current.value
+        if task_id:
+            for running in self.batch:
+                if running.task.id == task_id:
+                    self._start(running)
+                    return running
+        return self.running
 
     @property
     def busy(self) -> bool:
@@ -96,11 +111,14 @@ class Slot:
         return next((running for running in self.batch if running.task.id == task_id), None)
 
     def _start_current(self) -> None:
-        current = self.running
-        if current is not None and current.started is None:
-            timeout = self.settings.timeout_for(current.task.type)
-            current.started = time.monotonic()
-            current.deadline = current.started + timeout if timeout else None
+        if self.running is not None:
+            self._start(self.running)
+
+    def _start(self, running: Running) -> None:
+        if running.started is None:
+            timeout = self.settings.timeout_for(running.task.type)
+            running.started = time.monotonic()
+            running.deadline = running.started + timeout if timeout else None
 
     def request_cancel(self, running: Running) -> None:
         if running.cancel_seen is None:
@@ -126,6 +144,7 @@ class Slot:
             self.conn.close()
         self.batch.clear()
         self.cancel.clear()
+        self.current.value = 0
         self.start()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -34,7 +34,7 @@ from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.settings import PIPELINE_STEPS, Settings
-from stenograph.worker.batching import BatchPolicy
+from stenograph.worker.batching import FAST_S, BatchPolicy
 from stenograph.worker.slot import Running, Slot
 
 log = logging.getLogger("stenograph.worker")
@@ -196,8 +196,9 @@ class Worker:
         now = time.monotonic()
         timeout = max(wake_at - now, 0.0)
         for slot in self.slots:
-            if slot.running is not None:
-                for deadline in (slot.running.deadline, self._cancel_deadline(slot)):
+            active = slot.active
+            if active is not None:
+                for deadline in (active.deadline, self._cancel_deadline(active)):
                     if deadline is not None:
                         timeout = min(timeout, max(deadline - now, 0.0))
         if self._shutdown_deadline is not None:
@@ -233,7 +234,7 @@ class Worker:
             for _ in range(2):  # a batch running and the next one waiting in the pipe
                 if not slot.busy:
                     tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable)
-                elif limit > 1 and len(slot.batch) <= limit and all(r.task.type in batchable for r in slot.batch):
+                elif limit > 1 and len(slot.batch) <= limit and self._streaming(slot, batchable):
                     tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable, only_batchable=True)
                 else:
                     break
@@ -246,6 +247,15 @@ class Worker:
                     log.debug("tasks %s claimed as a batch", ", ".join(str(t.id) for t in tasks))
                 with self._lock:
                     slot.run(tasks)
+
+    @staticmethod
+    def _streaming(slot: Slot, batchable: frozenset[str]) -> bool:
+        """Whether a busy slot is running short tasks now: every task it holds is of a batchable type, and
+        the one it runs started less than :data:`FAST_S` ago (a batchable type's task can still be long)."""
+        active = slot.active
+        if active is None or active.started is None or time.monotonic() - active.started >= FAST_S:
+            return False
+        return all(r.task.type in batchable for r in slot.batch)
 
     def _on_message(self, slot: Slot) -> None:
         try:
@@ -336,8 +346,10 @@ class Worker:
 
     def _on_child_death(self, slot: Slot) -> None:
         code = slot.process.exitcode
-        running = slot.running
-        others = list(slot.batch)[1:]
+        running = slot.active
+        # The batch's other tasks go back to pending: those after it did not start, and those before it
+        # may have ended without their success being sent (they run again: at least once).
+        others = [r for r in slot.batch if r is not running]
         if running is not None and not running.lost:
             task = running.task
             text = f"the worker process running this task died ({describe_exit(code)})"
@@ -357,7 +369,7 @@ class Worker:
                 slot.batch.clear()
             else:
                 slot.restart()
-        self._release_runs(others, "the slot process running its batch died before it started; back in line")
+        self._release_runs(others, "the slot process running its batch died; it runs again")
 
     def _on_lost(self, slot: Slot, running: Running) -> None:
         if running.lost:
@@ -368,15 +380,13 @@ class Worker:
             running.task.id,
             running.task.type,
         )
-        self._restart(
-            slot, "its slot process was replaced (a task of its batch lost its lease)", current_recorded=False
-        )
+        self._restart(slot, "its slot process was replaced (a task of its batch lost its lease)", recorded=None)
 
-    def _restart(self, slot: Slot, reason: str, *, current_recorded: bool = True) -> None:
-        """Replace the slot's process; the tasks of its batch it has not reported go back to pending,
-        except lost ones and, when ``current_recorded``, the current one (the caller records its end)."""
+    def _restart(self, slot: Slot, reason: str, *, recorded: Running | None) -> None:
+        """Replace the slot's process; the tasks of its batch go back to pending, except lost ones and
+        ``recorded`` (whose end the caller records)."""
         with self._lock:
-            others = [r for r in list(slot.batch)[1 if current_recorded else 0 :] if not r.lost]
+            others = [r for r in slot.batch if r is not recorded and not r.lost]
             slot.restart()
         self._release_runs(others, reason)
 
@@ -385,28 +395,28 @@ class Worker:
             return min(self.settings.cancel_grace_seconds, self.settings.transcription_cancel_grace_seconds)
         return self.settings.cancel_grace_seconds
 
-    def _cancel_deadline(self, slot: Slot) -> float | None:
-        if slot.running is None or slot.running.cancel_seen is None:
+    def _cancel_deadline(self, running: Running) -> float | None:
+        if running.cancel_seen is None:
             return None
-        return slot.running.cancel_seen + self._cancel_grace(slot.running.task.type)
+        return running.cancel_seen + self._cancel_grace(running.task.type)
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for slot in self.slots:
-            running = slot.running
+            running = slot.active
             if running is None:
                 continue
             task = running.task
-            cancel_deadline = self._cancel_deadline(slot)
+            cancel_deadline = self._cancel_deadline(running)
             if any(r.lost for r in slot.batch):
                 log.warning("a task of slot %d lost its lease; its slot process is replaced", slot.number)
-                self._restart(
-                    slot, "its slot process was replaced (a task of its batch lost its lease)", current_recorded=False
-                )
+                self._restart(slot, "its slot process was replaced (a task of its batch lost its lease)", recorded=None)
             elif running.deadline is not None and now >= running.deadline:
                 timeout = self.settings.timeout_for(task.type)
                 text = f"the task ran longer than the {timeout:g} s timeout for {task.type} tasks and was killed"
-                self._restart(slot, "its slot process was killed (a task before it timed out)")
+                self._restart(
+                    slot, "its slot process was killed (another task of its batch timed out)", recorded=running
+                )
                 try:
                     self._log_end(
                         self.queue.fail(task.id, self.id, task.attempts, kind="timeout", message=text, retryable=False)
@@ -418,7 +428,9 @@ class Worker:
                     f"cancelled: the handler did not stop within {self._cancel_grace(task.type):g} s "
                     "of the request, so its process was killed"
                 )
-                self._restart(slot, "its slot process was killed (a cancelled task before it did not stop)")
+                self._restart(
+                    slot, "its slot process was killed (a cancelled task of its batch did not stop)", recorded=running
+                )
                 try:
                     self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, text))
                 except (TransitionError, NotFoundError) as exc:
@@ -443,7 +455,7 @@ class Worker:
             if isinstance(outcome, Exception):
                 log.warning("task %d: %s", running.task.id, outcome)
             else:
-                log.warning("task %d %s released back to pending: %s", outcome.id, outcome.type, reason)
+                log.warning("task %d %s released (now %s): %s", outcome.id, outcome.type, outcome.status, reason)
 
     def _release_all(self, reason: str) -> None:
         runs: list[Running] = []
