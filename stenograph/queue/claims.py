@@ -7,9 +7,10 @@ Batches are for tasks that take milliseconds. Two short transactions per task (c
 more than such a task itself, so a worker claims up to ``limit`` of them in one transaction and records
 their completions together (the prefetch of Celery's workers, with leases kept): every task of a batch
 is ``running`` under the worker's id and lease from the claim on, its heartbeat renews every lease of the
-batch, and each completion is still guarded by worker id and attempt. A batch is the next runnable task
-followed by the runnable tasks after it in claim order while their types are ``batchable``; a task of
-another type ends it, so a long task never waits behind a batch it does not belong to.
+batch, and each completion is still guarded by worker id and attempt. A batch is the next runnable task,
+followed, when its type is ``batchable``, by the runnable tasks after it in claim order while their types
+are batchable too; a task of another type ends it. So a task not known to be short is claimed alone: a
+long task never waits behind a batch, and short ones never wait behind a long one.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ class Claims:
     ) -> list[TaskRecord]:
         """Take up to ``limit`` runnable tasks in one transaction, in claim order (see :meth:`claim`).
 
-        The first task may be of any of ``types``; the ones after it only of a ``batchable`` type, and the
-        batch ends at the first task that is not. With ``only_batchable`` the first one must be
-        batchable too (a worker topping up a batch its slot is still running). Every claimed task is
+        The first task may be of any of ``types``; when it is of a ``batchable`` type, the ones after it
+        join while they are batchable too (the batch ends at the first that is not); otherwise it comes
+        alone. With ``only_batchable`` the first one must be batchable too (a worker topping up a batch its
+        slot is still running). Every claimed task is
         running under ``worker_id`` with a fresh lease; one event per task is logged.
         """
         now = clock.now()
@@ -117,7 +119,9 @@ class Claims:
                 return [record]
             ids: list[int] = []
             for task_id, task_type in conn.execute(self._statement("candidates", key), {"now": now, "limit": limit}):
-                if task_type not in batchable and (ids or only_batchable):
+                if task_type not in batchable:
+                    if not ids and not only_batchable:
+                        ids.append(task_id)  # alone: a task not known to be short
                     break
                 ids.append(task_id)
             if not ids:
