@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         description="Task types this worker takes, comma separated (a GPU machine: transcription).",
     )
     batch_max: int = Field(
-        default=256,
+        default=1024,
         ge=1,
         le=10_000,
         description="Most tasks a slot claims at once when their type takes milliseconds (1: one at a time).",

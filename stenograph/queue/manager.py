@@ -302,8 +302,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             for task_id, attempt in tasks:
                 try:
                     if self._current(conn, task_id)["cancel_requested"]:
+                        never_ran: dict[str, Any] = {"started_at": None, "duration_s": None, "eta_s": None}
+                        never_ran |= {"finished_at": clock.now(), "lease_expires_at": None}
                         record = self._transition(
-                            conn, task_id, X, _finished(clock.now()), worker=(worker_id, attempt), message=message
+                            conn, task_id, X, never_ran, worker=(worker_id, attempt), message=message
                         )
                         self._cascade(conn, record, clock.now())
                     else:

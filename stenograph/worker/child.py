@@ -4,17 +4,20 @@ The child keeps what its handlers load (Whisper, an LLM) between tasks. It talks
 pipe; the parent alone changes task statuses and holds leases, so a native crash, a hang or a leak in a
 handler cannot stop the heartbeat or take down other slots.
 
-Before each task the child writes its id to a shared integer, so that the parent knows which task a
-crash, a hang or a cancel concerns even while the batch's successes wait to be sent.
+Before each task the child passes a :class:`~stenograph.worker.shared.StartGate`: it records the task
+as running, so that the parent knows which task a crash, a hang or a cancel concerns even while the
+batch's successes wait to be sent, and it skips a task the parent has revoked (given back to pending
+because a task before it ran long, or the worker is stopping).
 
-Messages, parent → child: ``("run", [task, ...], budget_s)`` where a task is ``{"id", "type", "attempt",
+Messages, parent → child: ``("run", [task, ...], budget_s)`` where a task is ``{"id", "seq", "type", "attempt",
 "params", "recording_id"}``; ``("stop",)``. The tasks of one ``run`` are a batch: they run in order; once
 ``budget_s`` has passed since the batch began, the ones not started go back as ``unstarted``.
 
 Child → parent: ``("ready", pid)``, ``("progress", id, fraction, message, eta_s)``,
 ``("done", [(id, result, started, ended), ...])`` (times in seconds since the epoch; successes are sent
-together at most every :data:`DONE_FLUSH_S`, and always before any other message), ``("error", id, kind,
-message, retryable, traceback)``, ``("cancelled", id, message)``, ``("unstarted", [id, ...])``.
+together, at most :data:`DONE_FLUSH_S` after the first of them, and always before any other message),
+``("error", id, kind, message, retryable, traceback)``, ``("cancelled", id, message)``,
+``("unstarted", [id, ...])``.
 """
 
 from __future__ import annotations
@@ -24,15 +27,16 @@ import ctypes
 import logging
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
 from stenograph.errors import TaskCancelled, TaskError
 from stenograph.settings import Settings
-from stenograph.worker.cancel import CancelFlags
+from stenograph.worker.shared import CancelFlags, StartGate
 
 #: Seconds between two progress messages of one task (the parent writes each one to the database).
 PROGRESS_INTERVAL_S = 1.0
@@ -41,12 +45,6 @@ PROGRESS_INTERVAL_S = 1.0
 DONE_FLUSH_S = 0.01
 
 PR_SET_PDEATHSIG = 1
-
-
-class SharedInt(Protocol):
-    """A shared integer (``multiprocessing.RawValue("q")``)."""
-
-    value: int
 
 
 class ChildContext:
@@ -90,7 +88,7 @@ def _die_with_parent() -> None:
 
 
 def child_main(
-    conn: Connection, cancel: CancelFlags, current: SharedInt, settings_data: dict[str, Any], slot: int
+    conn: Connection, cancel: CancelFlags, gate: StartGate, settings_data: dict[str, Any], slot: int
 ) -> None:
     """Entry point of a slot process (``multiprocessing`` spawn target)."""
     _die_with_parent()
@@ -104,6 +102,7 @@ def child_main(
     )
     settings = Settings(**settings_data)
     conn.send(("ready", _pid()))
+    report = Reporter(conn)
     while True:
         try:
             message = conn.recv()
@@ -112,15 +111,68 @@ def child_main(
         if message[0] == "stop":
             return
         try:
-            _run_batch(conn, cancel, current, settings, message[1], message[2])
+            _run_batch(report, cancel, gate, settings, message[1], message[2])
         except (BrokenPipeError, OSError):
             return
 
 
+class Reporter:
+    """A slot process's messages to its parent, in order.
+
+    Successes wait in a group, sent at most :data:`DONE_FLUSH_S` after the first of them: by the runner
+    after a task, or by a background thread while a long task runs (so that a short task's success is not
+    held back by the long one after it). Any other message is sent after the group before it.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._cond = threading.Condition()
+        self._done: list[tuple[int, Any, float, float]] = []
+        self._since = 0.0  # monotonic time of the oldest unsent success
+        threading.Thread(target=self._flush_late, name="reporter", daemon=True).start()
+
+    def success(self, task_id: int, result: Any, started: float, ended: float) -> None:
+        with self._cond:
+            if not self._done:
+                self._since = time.monotonic()
+                self._cond.notify()
+            self._done.append((task_id, result, started, ended))
+            if time.monotonic() - self._since >= DONE_FLUSH_S:
+                self._flush()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._cond:
+            self._flush()
+            self._conn.send(message)
+
+    def flush(self) -> None:
+        with self._cond:
+            self._flush()
+
+    def _flush(self) -> None:  # the lock is held
+        if self._done:
+            done, self._done = self._done, []
+            self._conn.send(("done", done))
+
+    def _flush_late(self) -> None:
+        with self._cond:
+            while True:
+                while not self._done:
+                    self._cond.wait()
+                left = self._since + DONE_FLUSH_S - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                elif self._done:
+                    try:
+                        self._flush()
+                    except OSError:  # the parent is gone
+                        return
+
+
 def _run_batch(
-    conn: Connection,
+    report: Reporter,
     cancel: CancelFlags,
-    current: SharedInt,
+    gate: StartGate,
     settings: Settings,
     tasks: list[dict[str, Any]],
     budget_s: float,
@@ -128,37 +180,25 @@ def _run_batch(
     """Run ``tasks`` in order; successes are reported in groups, anything else at once (after them)."""
     from stenograph.worker.handlers import resolve_handler
 
-    done: list[tuple[int, Any, float, float]] = []
-    began = last_flush = time.monotonic()
-
-    def send(message: tuple[Any, ...]) -> None:
-        if done:
-            conn.send(("done", done.copy()))
-            done.clear()
-        conn.send(message)
-
+    began = time.monotonic()
     for index, task in enumerate(tasks):
         if index and time.monotonic() - began > budget_s:
-            send(("unstarted", [later["id"] for later in tasks[index:]]))
+            report.send(("unstarted", [later["id"] for later in tasks[index:]]))
             return
-        ctx = ChildContext(send, cancel, settings, task)
-        current.value = task["id"]
+        if not gate.enter(task["id"], task["seq"]):
+            continue  # revoked by the parent, which has put it back to pending
+        ctx = ChildContext(report.send, cancel, settings, task)
         started = time.time()
         try:
             handler = resolve_handler(task["type"], task["params"])
-            done.append((task["id"], handler(ctx, task["params"]), started, time.time()))
+            report.success(task["id"], handler(ctx, task["params"]), started, time.time())
         except TaskCancelled as exc:
-            send(("cancelled", task["id"], str(exc)))
+            report.send(("cancelled", task["id"], str(exc)))
         except TaskError as exc:
-            send(("error", task["id"], exc.kind, str(exc), exc.retryable, traceback.format_exc()))
+            report.send(("error", task["id"], exc.kind, str(exc), exc.retryable, traceback.format_exc()))
         except Exception as exc:  # a handler's unexpected error: retried with backoff
-            send(("error", task["id"], type(exc).__name__, str(exc) or repr(exc), True, traceback.format_exc()))
-        if done and time.monotonic() - last_flush >= DONE_FLUSH_S:
-            conn.send(("done", done.copy()))
-            done.clear()
-            last_flush = time.monotonic()
-    if done:
-        conn.send(("done", done))
+            report.send(("error", task["id"], type(exc).__name__, str(exc) or repr(exc), True, traceback.format_exc()))
+    report.flush()
 
 
 def _pid() -> int:

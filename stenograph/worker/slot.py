@@ -14,8 +14,8 @@ from typing import Any
 
 from stenograph.queue.records import TaskRecord
 from stenograph.settings import Settings
-from stenograph.worker.cancel import CancelFlags
 from stenograph.worker.child import child_main
+from stenograph.worker.shared import CancelFlags, StartGate
 
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -30,6 +30,7 @@ class Running:
     are set when it becomes the slot's current task (the first of its batch not yet reported)."""
 
     task: TaskRecord
+    seq: int = 0  # the slot's sequence number of this task (see StartGate)
     started: float | None = None
     deadline: float | None = None
     cancel_seen: float | None = None
@@ -45,9 +46,12 @@ class Slot:
         self.batch: deque[Running] = deque()
         self.ready = False
         self.cancel = CancelFlags(_SPAWN)
-        #: The id of the task the child is running (it writes it as each task starts; 0: none yet). A batch's
-        #: successes reach the parent in groups, so the first task not reported may have ended already.
-        self.current = _SPAWN.RawValue("q", 0)
+        #: Which task the child runs (a batch's successes reach the parent in groups, so the first task not
+        #: reported may have ended already), and which queued tasks it must not start.
+        self.gate = StartGate(_SPAWN)
+        self._seq = 0
+        #: A cancel was requested for a task of the batch since the worker last looked (see the worker).
+        self.cancels_pending = False
         self.process: SpawnProcess
         self.conn: Connection
         self.start()
@@ -58,7 +62,7 @@ class Slot:
         self.conn = parent_end
         self.process = _SPAWN.Process(
             target=child_main,
-            args=(child_end, self.cancel, self.current, self.settings.model_dump(mode="json"), self.number),
+            args=(child_end, self.cancel, self.gate, self.settings.model_dump(mode="json"), self.number),
             name=f"stenograph-slot-{self.number}",
             daemon=True,
         )
@@ -74,7 +78,7 @@ class Slot:
     def active(self) -> Running | None:
         """The task the child is running now, as far as the parent can tell (its deadline starts when the
         parent first sees it), or the first task not reported."""
-        task_id = self.current.value
+        task_id = self.gate.current
         if task_id:
             for running in self.batch:
                 if running.task.id == task_id:
@@ -90,11 +94,20 @@ class Slot:
         """Send ``tasks`` to the child as one batch (after any batch it is still running)."""
         if not self.batch:
             self.cancel.clear()
-        self.batch.extend(Running(task) for task in tasks)
+        first = self._seq + 1
+        self._seq += len(tasks)
+        self.batch.extend(Running(task, seq) for seq, task in enumerate(tasks, first))
         self._start_current()
         payload: list[dict[str, Any]] = [
-            {"id": t.id, "type": t.type, "attempt": t.attempts, "params": t.params, "recording_id": t.recording_id}
-            for t in tasks
+            {
+                "id": t.id,
+                "seq": seq,
+                "type": t.type,
+                "attempt": t.attempts,
+                "params": t.params,
+                "recording_id": t.recording_id,
+            }
+            for seq, t in enumerate(tasks, first)
         ]
         self.conn.send(("run", payload, BATCH_BUDGET_S))
 
@@ -106,6 +119,25 @@ class Slot:
                 self._start_current()
                 return running
         return None
+
+    def revoke_unstarted(self, first: Running | None = None) -> list[Running]:
+        """Take back the tasks the child has not started: all those queued after the one it runs, or
+        ``first`` and those after it (nothing when the child has started ``first``). They leave the batch;
+        the child will skip them."""
+        with self.gate.held():
+            batch = list(self.batch)
+            started = next((i for i, r in enumerate(batch) if r.task.id == self.gate.current), -1)
+            start = started + 1
+            if first is not None:
+                wanted = next((i for i, r in enumerate(batch) if r is first), None)
+                if wanted is None or wanted <= started:
+                    return []
+                start = wanted
+            revoked = batch[start:]
+            if revoked:
+                self.gate.revoke(revoked[0].seq, revoked[-1].seq)
+                self.batch = deque(batch[:start])
+        return revoked
 
     def find(self, task_id: int) -> Running | None:
         return next((running for running in self.batch if running.task.id == task_id), None)
@@ -123,6 +155,7 @@ class Slot:
     def request_cancel(self, running: Running) -> None:
         if running.cancel_seen is None:
             running.cancel_seen = time.monotonic()
+            self.cancels_pending = True
         self.cancel.request(running.task.id, running.task.attempts)
 
     def kill(self) -> None:
@@ -144,7 +177,7 @@ class Slot:
             self.conn.close()
         self.batch.clear()
         self.cancel.clear()
-        self.current.value = 0
+        self.gate.reset()
         self.start()
 
     def stop(self, timeout: float = 5.0) -> None:

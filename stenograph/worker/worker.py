@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from types import FrameType
@@ -35,7 +36,7 @@ from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.settings import PIPELINE_STEPS, Settings
 from stenograph.worker.batching import FAST_S, BatchPolicy
-from stenograph.worker.slot import Running, Slot
+from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
 
 log = logging.getLogger("stenograph.worker")
 
@@ -90,6 +91,8 @@ class Worker:
         self._stop_requested = False
         self._force_stop = False
         self._claim_due = False
+        self._gave_back = False
+        self._retry_at = float("inf")  # monotonic time a task this worker failed is due again
         self.batching = BatchPolicy(settings.batch_max)
         # Simulated test tasks run under any type, so a worker taking every type filters nothing.
         every = set(settings.task_types) >= set(PIPELINE_STEPS)
@@ -124,6 +127,9 @@ class Worker:
                     self._release_all("the worker was stopped at once (second signal)")
                     break
                 if self._stop_requested:
+                    if not self._gave_back:  # tasks held in a batch and not started need no grace period
+                        self._gave_back = True
+                        self._give_back_unstarted("the worker is stopping and had not started it")
                     if not any(slot.busy for slot in self.slots):
                         break
                     if self._shutdown_deadline is not None and time.monotonic() >= self._shutdown_deadline:
@@ -136,12 +142,17 @@ class Worker:
                 if time.monotonic() >= next_expiry_check:
                     self.queue.expire_leases()
                     next_expiry_check = time.monotonic() + min(self.settings.heartbeat_seconds, 5.0)
-                # Claim when the poll interval has passed, or at once when woken or a slot has freed.
-                if not self._stop_requested and (self._claim_due or time.monotonic() >= next_poll):
+                # Claim when the poll interval has passed, or at once when woken, a slot has freed or one of
+                # our failed tasks is due for its retry.
+                now = time.monotonic()
+                if not self._stop_requested and (self._claim_due or now >= min(next_poll, self._retry_at)):
                     self._claim_due = False
+                    if now >= self._retry_at:
+                        self._retry_at = float("inf")
                     self._fill_slots()
                     next_poll = time.monotonic() + self.settings.poll_interval
-                self._wait(listener, min(next_expiry_check, next_poll))
+                retry_at = self._retry_at if not self._stop_requested else float("inf")
+                self._wait(listener, min(next_expiry_check, next_poll, retry_at))
         finally:
             self._heartbeat_stop.set()
             heartbeat.join(10)
@@ -198,7 +209,9 @@ class Worker:
         for slot in self.slots:
             active = slot.active
             if active is not None:
-                for deadline in (active.deadline, self._cancel_deadline(active)):
+                queued = slot.batch[-1] is not active  # tasks wait behind the one it runs
+                budget = active.started + BATCH_BUDGET_S if active.started is not None and queued else None
+                for deadline in (active.deadline, self._cancel_deadline(active), budget):
                     if deadline is not None:
                         timeout = min(timeout, max(deadline - now, 0.0))
         if self._shutdown_deadline is not None:
@@ -406,6 +419,20 @@ class Worker:
             running = slot.active
             if running is None:
                 continue
+            if slot.cancels_pending:  # a cancelled task that has not started is not waited for
+                slot.cancels_pending = False
+                first = next((r for r in slot.batch if r.cancel_seen is not None and r is not running), None)
+                if first is not None:
+                    with self._lock:
+                        revoked = slot.revoke_unstarted(first)
+                    self._release_runs(revoked, "a cancel was requested before it started")
+            if running.started is not None and now - running.started > BATCH_BUDGET_S and slot.batch[-1] is not running:
+                with self._lock:
+                    revoked = slot.revoke_unstarted()
+                if revoked:
+                    self.batching.forget(running.task.type)
+                    text = f"task {running.task.id} before it in its slot ran past {BATCH_BUDGET_S:g} s; back in line"
+                    self._release_runs(revoked, text)
             task = running.task
             cancel_deadline = self._cancel_deadline(running)
             if any(r.lost for r in slot.batch):
@@ -446,16 +473,32 @@ class Worker:
             slot.request_cancel(snapshot)
 
     def _release_runs(self, runs: list[Running], reason: str) -> None:
-        """Put tasks this worker holds back to pending, not counting their attempt."""
+        """Put tasks this worker holds back to pending, not counting their attempt (cancelled instead when
+        a cancel was requested); one log line for a group."""
         runs = [r for r in runs if not r.lost]
         if not runs:
             return
         tasks = [(r.task.id, r.task.attempts) for r in runs]
+        released: list[TaskRecord] = []
         for running, outcome in zip(runs, self.queue.release_many(self.id, tasks, reason), strict=True):
             if isinstance(outcome, Exception):
                 log.warning("task %d: %s", running.task.id, outcome)
             else:
-                log.warning("task %d %s released (now %s): %s", outcome.id, outcome.type, outcome.status, reason)
+                released.append(outcome)
+        if len(released) == 1:
+            task = released[0]
+            log.warning("task %d %s released (now %s): %s", task.id, task.type, task.status, reason)
+        elif released:
+            statuses = ", ".join(f"{n} {s}" for s, n in sorted(Counter(t.status for t in released).items()))
+            ids = ", ".join(str(t.id) for t in released[:5]) + (", ..." if len(released) > 5 else "")
+            log.warning("%d tasks released (now %s; %s): %s", len(released), statuses, ids, reason)
+
+    def _give_back_unstarted(self, reason: str) -> None:
+        """Revoke and release every task the slots hold but have not started."""
+        for slot in self.slots:
+            with self._lock:
+                revoked = slot.revoke_unstarted()
+            self._release_runs(revoked, reason)
 
     def _release_all(self, reason: str) -> None:
         runs: list[Running] = []
@@ -470,6 +513,8 @@ class Worker:
     def _log_end(self, task: TaskRecord) -> None:
         duration = f"{task.duration_s:.2f} s" if task.duration_s is not None else "-"
         if task.status == "pending":
+            due = time.monotonic() + max((task.run_after - clock.now()).total_seconds(), 0.0)
+            self._retry_at = min(self._retry_at, due)
             log.warning(
                 "task %d %s pending again (attempt %d/%d failed: %s); retry after %s",
                 task.id,

@@ -128,4 +128,6 @@ def test_a_released_task_with_a_cancel_request_is_cancelled(queue: TaskQueue) ->
     assert queue.cancel(drop)[1] == "requested"
     outcomes = queue.release_many("w", [(keep, 1), (drop, 1)], "batch ran out of time")
     assert [o.status for o in outcomes if not isinstance(o, Exception)] == ["pending", "cancelled"]
+    dropped = queue.get(drop)
+    assert dropped.started_at is None and dropped.duration_s is None  # it never ran
     assert queue.get(dependant.id).status == "cancelled"

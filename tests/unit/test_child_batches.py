@@ -3,15 +3,14 @@ cancel requests that name one attempt, the time budget, and the running task's i
 
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stenograph.settings import Settings, build_settings
-from stenograph.worker.cancel import CancelFlags
-from stenograph.worker.child import _run_batch
+from stenograph.worker.child import Reporter, _run_batch
+from stenograph.worker.shared import CancelFlags, StartGate
 
 
 class RecordingPipe:
@@ -31,13 +30,26 @@ def settings(tmp_path: Path) -> Settings:
 
 def task(task_id: int, attempt: int = 1, **simulate: Any) -> dict[str, Any]:
     params = {"simulate": {"seconds": 0.0, **simulate}}
-    return {"id": task_id, "type": "transcription", "attempt": attempt, "params": params, "recording_id": None}
+    return {
+        "id": task_id,
+        "seq": task_id,
+        "type": "transcription",
+        "attempt": attempt,
+        "params": params,
+        "recording_id": None,
+    }
 
 
-def run(settings: Settings, tasks: list[dict[str, Any]], cancel: CancelFlags | None = None, budget: float = 60.0):
-    pipe, current = RecordingPipe(), ctypes.c_longlong(0)
-    _run_batch(pipe, cancel or CancelFlags(), current, settings, tasks, budget)  # type: ignore[arg-type]
-    return pipe.sent, current.value
+def run(
+    settings: Settings,
+    tasks: list[dict[str, Any]],
+    cancel: CancelFlags | None = None,
+    budget: float = 60.0,
+    gate: StartGate | None = None,
+) -> tuple[list[tuple[Any, ...]], int]:
+    pipe, gate = RecordingPipe(), gate or StartGate()
+    _run_batch(Reporter(pipe), cancel or CancelFlags(), gate, settings, tasks, budget)  # type: ignore[arg-type]
+    return pipe.sent, gate.current
 
 
 def done_ids(sent: list[tuple[Any, ...]]) -> list[int]:
@@ -46,7 +58,7 @@ def done_ids(sent: list[tuple[Any, ...]]) -> list[int]:
 
 def test_successes_are_sent_together_with_their_own_times(settings: Settings) -> None:
     sent, current = run(settings, [task(1), task(2), task(3)])
-    assert [m[0] for m in sent] == ["done"]
+    assert [m[0] for m in sent] == ["done"]  # three no-op tasks take far less than the 10 ms grouping
     assert done_ids(sent) == [1, 2, 3]
     for _, result, started, ended in sent[0][1]:
         assert result == {"simulated": True, "seconds": 0.0} and 0 <= ended - started < 5
@@ -100,3 +112,32 @@ def test_batch_policy_batches_short_types_only_while_their_runs_stay_short() -> 
     policy.observe("summary", FAST_S)  # one slow run stops its batching at once
     assert policy.batchable == {"transcription"}
     assert BatchPolicy(batch_max=1).limit() == 1
+
+
+def test_revoked_tasks_do_not_start(settings: Settings) -> None:
+    gate = StartGate()
+    with gate.held():
+        gate.revoke(2, 3)  # the parent took tasks 2 and 3 back
+    sent, current = run(settings, [task(1), task(2), task(3), task(4)], gate=gate)
+    assert done_ids(sent) == [1, 4] and current == 4
+
+
+def test_a_short_success_is_sent_while_a_long_task_runs(settings: Settings) -> None:
+    import threading
+
+    pipe = RecordingPipe()
+    runner = threading.Thread(
+        target=_run_batch,
+        args=(Reporter(pipe), CancelFlags(), StartGate(), settings, [task(1), task(2, seconds=1.0)], 60.0),
+    )
+    runner.start()
+    try:
+        wait = threading.Event()
+        deadline = 0.9  # the long task is still running: task 1's success must have gone already
+        while not done_ids([m for m in pipe.sent if m[0] == "done"]) and deadline > 0:
+            wait.wait(0.01)
+            deadline -= 0.01
+        assert done_ids(pipe.sent) == [1]
+    finally:
+        runner.join(10)
+    assert done_ids(pipe.sent) == [1, 2]
