@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 
 from stenograph import clock
-from stenograph.db.models import TASK_IS_PENDING, events_table, tasks_table
+from stenograph.db.models import TASK_IS_PENDING, tasks_table
 from stenograph.queue.driver import ATTEMPTS_AT, COLUMNS, ID_AT, INSERT_EVENT, MAX_ATTEMPTS_AT, DriverSQL
 from stenograph.queue.records import TaskRecord
 from stenograph.queue.states import TaskStatus
@@ -32,8 +32,6 @@ from stenograph.settings import Settings
 T = tasks_table
 P, R, C = TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.COMPLETED
 
-#: Appends one row to ``task_events`` (built once: building a statement costs more than running it).
-INSERT_EVENT_STATEMENT = insert(events_table)
 
 TypesKey = tuple[str, ...] | None
 
@@ -52,20 +50,6 @@ class FinishedRun:
 def claim_order(record: TaskRecord) -> tuple[int, datetime, datetime, int]:
     """The claim's order as a sort key: priority (higher first), then run_after, then age."""
     return (-record.priority, record.run_after, record.created_at, record.id)
-
-
-def event_row(
-    task_id: int, at: datetime, from_status: str | None, to: str, worker: str | None, message: str | None
-) -> dict[str, Any]:
-    """The parameters of :data:`INSERT_EVENT` for one event."""
-    return {
-        "task_id": task_id,
-        "at": at,
-        "from_status": from_status,
-        "to_status": to,
-        "worker_id": worker,
-        "message": message,
-    }
 
 
 class Claims:

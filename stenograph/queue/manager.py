@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from stenograph import clock
 from stenograph.db.models import TASK_IS_RUNNING, events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
-from stenograph.queue.claims import INSERT_EVENT_STATEMENT, Claims, event_row
+from stenograph.queue.claims import Claims
 from stenograph.queue.dependencies import (
     DEPENDENCY_CANCELLED,
     DEPENDENCY_FAILED,
@@ -32,6 +32,7 @@ from stenograph.queue.dependencies import (
     reopen_values,
     reset_run_values,
 )
+from stenograph.queue.driver import INSERT_EVENT
 from stenograph.queue.reads import TaskReads
 from stenograph.queue.records import TaskRecord
 from stenograph.queue.retry import decide_retry
@@ -498,7 +499,8 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         message: str | None,
         at: datetime,
     ) -> None:
-        conn.execute(INSERT_EVENT_STATEMENT, event_row(task_id, at, from_status, to_status, worker_id, message))
+        event = (task_id, self._driver.time(at), from_status, to_status, worker_id, message)
+        conn.exec_driver_sql(self._driver.sql(INSERT_EVENT), event)
 
 
 #: Statements built once (building one costs more than running it on SQLite).
