@@ -11,7 +11,8 @@
     │   ├── PermanentError          retrying cannot fix it: fails at once
     │   │   ├── MediaError          not media, no audio stream, truncated past recovery
     │   │   └── DependencyFailed    the task this one depends on failed
-    │   └── TaskCancelled           the handler saw a cancel request and stopped
+    │   ├── TaskCancelled           the handler saw a cancel request and stopped
+    │   └── WrongWorker             this worker cannot run it (the file is elsewhere): given back, uncharged
     └── LLMError                    an LLM backend failed (see stenograph.llm.errors)
 
 The API maps these to HTTP answers in one handler (``stenograph.api.errors``).
@@ -85,6 +86,19 @@ class TaskCancelled(TaskError):
 
     kind = "cancelled"
     retryable = False
+
+
+class WrongWorker(TaskError):
+    """This worker cannot run the task, another can: the recording's file is in another data directory.
+    The worker gives the task back uncharged, with ``affinity`` naming the data directory that can run it.
+    """
+
+    kind = "wrong_worker"
+    retryable = True
+
+    def __init__(self, message: str, *, affinity: str | None) -> None:
+        super().__init__(message)
+        self.affinity = affinity
 
 
 class LLMError(StenographError):

@@ -87,6 +87,8 @@ class Task(Base):
     recording_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("recordings.id", ondelete="CASCADE"), nullable=True
     )
+    #: The data directory (:mod:`stenograph.datadir` id) whose workers must run it; None: any worker.
+    affinity: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="ck_tasks_status"),
@@ -114,6 +116,19 @@ class Task(Base):
         Index("ix_tasks_updated_at", "updated_at"),
         {"sqlite_autoincrement": True},  # ids of deleted rows are never given again
     )
+
+
+class TaskDependency(Base):
+    """An edge: ``task_id`` waits for ``depends_on`` to end. ``required``: it fails (is cancelled) with it;
+    otherwise it runs once the dependency has completed or failed (revision 0006)."""
+
+    __tablename__ = "task_dependencies"
+
+    task_id: Mapped[int] = mapped_column(Integer, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    depends_on: Mapped[int] = mapped_column(
+        Integer, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    required: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class TaskEvent(Base):
@@ -162,6 +177,8 @@ class Recording(Base):
     media: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     speakers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The data directory holding the file (:mod:`stenograph.datadir` id); None before revision 0006.
+    store_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class TranscriptVersion(Base):
@@ -236,4 +253,5 @@ tasks_table = cast(Table, Task.__table__)
 TASK_IS_PENDING = tasks_table.c.status == literal_column("'pending'")
 TASK_IS_RUNNING = tasks_table.c.status == literal_column("'running'")
 events_table = cast(Table, TaskEvent.__table__)
+dependencies_table = cast(Table, TaskDependency.__table__)
 workers_table = cast(Table, Worker.__table__)

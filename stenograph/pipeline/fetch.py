@@ -28,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled
+from stenograph.datadir import data_dir_id
+from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled, WrongWorker
 from stenograph.settings import Settings
 
 log = logging.getLogger("stenograph.fetch")
@@ -106,6 +107,8 @@ def local_recording(
         transport: an httpx transport (tests pass ``httpx.MockTransport``); default the network.
 
     Raises:
+        WrongWorker: the file is in another data directory (the recording's ``store_id``) and no server URL
+            is set: another worker must run the task.
         PermanentError: the file is missing and no server URL is set; or the server refused the token,
             has no such recording, or sent a file of another size than the recording's.
         RetryableError: the server could not be reached, timed out, answered 5xx (or 408/429), cut the
@@ -117,6 +120,15 @@ def local_recording(
     if local.is_file():
         return LocalRecording(local, fetched=False)
     if not settings.server_url:
+        home = data_dir_id(settings.data_dir)
+        elsewhere = recording.get("store_id")
+        if elsewhere and elsewhere != home:
+            raise WrongWorker(
+                f"the file of recording {recording['id']} is in another data directory (id {elsewhere}) than this "
+                f"worker's ({settings.data_dir}, id {home}); a worker of that data directory, or one with "
+                "STENOGRAPH_SERVER_URL (--server-url) to fetch files from the API server, must run it",
+                affinity=elsewhere,
+            )
         raise PermanentError(
             f"the file of recording {recording['id']} is not in this worker's data directory ({local}); "
             "a worker on another machine than the API server needs STENOGRAPH_SERVER_URL (or --server-url) "

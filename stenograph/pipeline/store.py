@@ -146,9 +146,12 @@ class TranscriptStore:
         duration_s: float | None,
         media: dict[str, Any],
         options: dict[str, Any],
+        store_id: str | None = None,
         conn: Connection | None = None,
     ) -> int:
+        """A new recording row (``store_id``: the data directory holding its file); returns its id."""
         values = {
+            "store_id": store_id,
             "name": name,
             "stored_name": stored_name,
             "size_bytes": size_bytes,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stenograph.datadir import data_dir_id
 from stenograph.errors import ConfigurationError, MediaError, PermanentError
 from stenograph.pipeline.media import MediaInfo, probe
 from stenograph.pipeline.store import TranscriptStore
@@ -212,8 +213,15 @@ def submit_recording(
     size_bytes: int,
     media: MediaInfo,
 ) -> tuple[int, list[TaskRecord]]:
-    """Create the recording and its pipeline's tasks in one transaction; wakes local workers."""
+    """Create the recording and its pipeline's tasks in one transaction; wakes local workers.
+
+    Every step after transcription requires it, and runs after the step before it whatever that step's
+    outcome (a summary after a correction that failed summarises the original transcript). The
+    transcription task runs only where the file is: on a worker of this data directory, or one that fetches
+    files from the API server.
+    """
     tasks: list[TaskRecord] = []
+    store_id = data_dir_id(queue.settings.data_dir)
     with queue.engine.begin() as conn:
         recording_id = store.create_recording(
             name=name,
@@ -229,18 +237,23 @@ def submit_recording(
                 "template": request.template,
                 "channels": request.channels,
             },
+            store_id=store_id,
             conn=conn,
         )
+        first: int | None = None
         previous: int | None = None
         for step in request.steps:
             task = queue.enqueue(
                 step,
                 step_params(request, step, recording_id),
                 recording_id=recording_id,
-                depends_on=previous,
+                depends_on=first,
+                after=[previous] if previous is not None and previous != first else [],
+                affinity=store_id if step == "transcription" else None,
                 conn=conn,
             )
             tasks.append(task)
+            first = task.id if first is None else first
             previous = task.id
     queue.notify()
     return recording_id, tasks

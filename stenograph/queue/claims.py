@@ -24,6 +24,7 @@ from sqlalchemy import Engine, bindparam, or_, select, update
 
 from stenograph import clock
 from stenograph.db.models import TASK_IS_PENDING, tasks_table
+from stenograph.queue.dependencies import blocked_by_dependency
 from stenograph.queue.driver import ATTEMPTS_AT, COLUMNS, ID_AT, INSERT_EVENT, MAX_ATTEMPTS_AT, DriverSQL
 from stenograph.queue.records import TaskRecord
 from stenograph.queue.states import TaskStatus
@@ -60,13 +61,15 @@ class Claims:
     _postgres: bool
     _notify: Callable[[], None]
 
-    def claim(self, worker_id: str, types: Sequence[str] | None = None) -> TaskRecord | None:
+    def claim(self, worker_id: str, types: Sequence[str] | None = None, home: str | None = None) -> TaskRecord | None:
         """Take the next runnable task for ``worker_id``, or None.
 
         Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
-        its dependency (if any) completed, and its type one of ``types`` (None: any type).
+        its dependencies ended (see :mod:`stenograph.queue.dependencies`), its type one of ``types`` (None:
+        any type), and, when ``home`` (the worker's data directory id) is given, its affinity none or
+        ``home``.
         """
-        claimed = self.claim_batch(worker_id, types, 1)
+        claimed = self.claim_batch(worker_id, types, 1, home=home)
         return claimed[0] if claimed else None
 
     def claim_batch(
@@ -77,6 +80,7 @@ class Claims:
         batchable: Collection[str] = (),
         *,
         only_batchable: bool = False,
+        home: str | None = None,
     ) -> list[TaskRecord]:
         """Take up to ``limit`` runnable tasks in one transaction, in claim order (see :meth:`claim`).
 
@@ -84,17 +88,21 @@ class Claims:
         join while they are batchable too (the batch ends at the first that is not); otherwise it comes
         alone. With ``only_batchable`` the first one must be batchable too (a worker topping up a batch its
         slot is still running). Every claimed task is
-        running under ``worker_id`` with a fresh lease; one event per task is logged.
+        running under ``worker_id`` with a fresh lease; one event per task is logged. The first task of a
+        batch claimed for an idle slot (not ``only_batchable``) starts at once and gets its ``started_at``;
+        the others have none until their worker reports them started (:meth:`mark_started`, or their
+        completion): a task whose lease expires before it started goes back uncharged.
         """
         now = clock.now()
         key: TypesKey = None if types is None else tuple(sorted(set(types)))
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        values = {"now": now, "worker_id": worker_id, "lease_until": lease_until}
+        values = {"now": now, "worker_id": worker_id, "lease_until": lease_until, "home": home}
+        filtered = home is not None
         driver = self._driver
         at = driver.time(now)
         with self.engine.begin() as conn:
             if limit <= 1 and not only_batchable:
-                row = conn.execute(self._statement("one", key), values).mappings().first()
+                row = conn.execute(self._statement("one", key, filtered), values).mappings().first()
                 if row is None:
                     return []
                 record = TaskRecord.from_row(row)
@@ -102,7 +110,8 @@ class Claims:
                 conn.exec_driver_sql(driver.sql(INSERT_EVENT), event)
                 return [record]
             ids: list[int] = []
-            for task_id, task_type in conn.execute(self._statement("candidates", key), {"now": now, "limit": limit}):
+            candidates = self._statement("candidates", key, filtered)
+            for task_id, task_type in conn.execute(candidates, {"now": now, "limit": limit, "home": home}):
                 if task_type not in batchable:
                     if not ids and not only_batchable:
                         ids.append(task_id)  # alone: a task not known to be short
@@ -111,7 +120,8 @@ class Claims:
             if not ids:
                 return []
             sql = driver.sql(_CLAIM_MANY, len(ids))
-            rows = conn.exec_driver_sql(sql, (worker_id, at, driver.time(lease_until), at, *ids)).all()
+            first = -1 if only_batchable else ids[0]  # an idle slot starts its batch's first task at once
+            rows = conn.exec_driver_sql(sql, (worker_id, first, at, driver.time(lease_until), at, *ids)).all()
             events = [
                 (row[ID_AT], at, P.value, R.value, worker_id, f"attempt {row[ATTEMPTS_AT]}/{row[MAX_ATTEMPTS_AT]}")
                 for row in rows
@@ -175,25 +185,30 @@ class Claims:
         return _HELD + (" FOR UPDATE" if self._postgres else "")
 
     # ------------------------------------------------------------------------------------------
-    def _statement(self, kind: str, types: TypesKey) -> Any:
-        """A claim statement, built once per kind and set of types (building costs more than running)."""
-        cache: dict[tuple[str, TypesKey], Any] = self.__dict__.setdefault("_claim_cache", {})
-        stmt = cache.get((kind, types))
+    def _statement(self, kind: str, types: TypesKey, filtered: bool) -> Any:
+        """A claim statement, built once per kind, set of types and affinity filter (building costs more
+        than running)."""
+        cache: dict[tuple[str, TypesKey, bool], Any] = self.__dict__.setdefault("_claim_cache", {})
+        stmt = cache.get((kind, types, filtered))
         if stmt is None:
-            stmt = self._claim_statement(types) if kind == "one" else self._candidates(types, bindparam("limit"))
-            cache[(kind, types)] = stmt
+            if kind == "one":
+                stmt = self._claim_statement(types, filtered)
+            else:
+                stmt = self._candidates(types, bindparam("limit"), filtered)
+            cache[(kind, types, filtered)] = stmt
         return stmt
 
-    def _candidates(self, types: TypesKey, limit: Any) -> Any:
-        """``SELECT id, type`` of the next runnable tasks in claim order (bind parameter ``now``)."""
-        dep = T.alias("dep")
+    def _candidates(self, types: TypesKey, limit: Any, filtered: bool) -> Any:
+        """``SELECT id, type`` of the next runnable tasks in claim order (bind parameters ``now`` and, when
+        ``filtered``, ``home``)."""
         now = bindparam("now", type_=T.c.run_after.type)
-        runnable = [TASK_IS_PENDING, T.c.run_after <= now, or_(T.c.depends_on.is_(None), dep.c.status == C)]
+        runnable = [TASK_IS_PENDING, T.c.run_after <= now, ~blocked_by_dependency(T)]
         if types is not None:
             runnable.append(T.c.type.in_(types))
+        if filtered:
+            runnable.append(or_(T.c.affinity.is_(None), T.c.affinity == bindparam("home", type_=T.c.affinity.type)))
         candidates = (
             select(T.c.id, T.c.type)
-            .select_from(T.outerjoin(dep, dep.c.id == T.c.depends_on))
             .where(*runnable)
             .order_by(T.c.priority.desc(), T.c.run_after, T.c.created_at, T.c.id)
             .limit(limit)
@@ -202,9 +217,9 @@ class Claims:
             candidates = candidates.with_for_update(skip_locked=True, of=T)
         return candidates
 
-    def _claim_statement(self, types: TypesKey) -> Any:
+    def _claim_statement(self, types: TypesKey, filtered: bool) -> Any:
         """The single claim's ``UPDATE ... RETURNING`` (bind parameters ``now``, ``worker_id``, ``lease_until``)."""
-        candidate = self._candidates(types, 1).with_only_columns(T.c.id)
+        candidate = self._candidates(types, 1, filtered).with_only_columns(T.c.id)
         return self._claim_update(T.c.id == candidate.scalar_subquery())
 
     @staticmethod
@@ -232,7 +247,8 @@ class Claims:
 
 _COLUMNS = ", ".join(COLUMNS)
 _CLAIM_MANY = (
-    "UPDATE tasks SET status = 'running', worker_id = ?, attempts = attempts + 1, started_at = ?, "
+    "UPDATE tasks SET status = 'running', worker_id = ?, attempts = attempts + 1, "
+    "started_at = CASE WHEN id = ? THEN ? ELSE NULL END, "
     "finished_at = NULL, duration_s = NULL, lease_expires_at = ?, progress = 0.0, progress_message = NULL, "
     f"eta_s = NULL, updated_at = ? WHERE id IN ({{ids}}) AND status = 'pending' RETURNING {_COLUMNS}"
 )
@@ -242,4 +258,7 @@ _COMPLETE = (
     "error_message = NULL, started_at = ?, finished_at = ?, duration_s = ?, lease_expires_at = NULL, "
     "updated_at = ? WHERE id = ? AND status = 'running' AND worker_id = ? AND attempts = ?"
 )
-_WAITING_DEPENDANTS = "SELECT id FROM tasks WHERE depends_on IN ({ids}) AND status = 'pending' LIMIT 1"
+_WAITING_DEPENDANTS = (
+    "SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.id = d.task_id "
+    "WHERE d.depends_on IN ({ids}) AND t.status = 'pending' LIMIT 1"
+)

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from stenograph import clock
-from stenograph.db.models import TASK_IS_RUNNING, events_table, tasks_table, workers_table
+from stenograph.db.models import TASK_IS_RUNNING, dependencies_table, events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue.claims import Claims
 from stenograph.queue.dependencies import (
@@ -45,6 +45,7 @@ log = logging.getLogger("stenograph.queue")
 T = tasks_table
 E = events_table
 W = workers_table
+D = dependencies_table
 
 P, R, C, F, X = (
     TaskStatus.PENDING,
@@ -86,23 +87,37 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         *,
         priority: int = 0,
         max_attempts: int | None = None,
-        depends_on: int | None = None,
+        depends_on: int | Sequence[int] | None = None,
+        after: Sequence[int] = (),
         recording_id: int | None = None,
+        affinity: str | None = None,
         run_after: datetime | None = None,
         conn: Connection | None = None,
     ) -> TaskRecord:
-        """Add a pending task. A task depending on one that already failed (was cancelled) is created
-        failed (cancelled) at once.
+        """Add a pending task.
+
+        Args:
+            depends_on: the task(s) it requires: it runs once they have all completed, and fails (is
+                cancelled) when one of them fails (is cancelled).
+            after: tasks it waits for without requiring them: it runs once each has completed or failed,
+                and is cancelled with them.
+            affinity: the data directory id whose workers must run it (see :mod:`stenograph.datadir`).
+
+        A task whose requirement already failed (was cancelled) is created failed (cancelled) at once.
 
         Raises:
-            NotFoundError: ``depends_on`` names no task.
+            NotFoundError: a dependency names no task.
         """
         if conn is None:
             with self.engine.begin() as own:
-                record = self._enqueue(own, type, params, priority, max_attempts, depends_on, recording_id, run_after)
+                record = self._enqueue(
+                    own, type, params, priority, max_attempts, depends_on, after, recording_id, affinity, run_after
+                )
             self._notify()
             return record
-        return self._enqueue(conn, type, params, priority, max_attempts, depends_on, recording_id, run_after)
+        return self._enqueue(
+            conn, type, params, priority, max_attempts, depends_on, after, recording_id, affinity, run_after
+        )
 
     def _enqueue(
         self,
@@ -111,22 +126,31 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         params: dict[str, Any] | None,
         priority: int,
         max_attempts: int | None,
-        depends_on: int | None,
+        depends_on: int | Sequence[int] | None,
+        after: Sequence[int],
         recording_id: int | None,
+        affinity: str | None,
         run_after: datetime | None,
     ) -> TaskRecord:
         now = clock.now()
+        required = [depends_on] if isinstance(depends_on, int) else list(depends_on or ())
+        edges = {**{task_id: False for task_id in after}, **{task_id: True for task_id in required}}
         status, error_kind, error_message, finished = P, None, None, None
-        if depends_on is not None:
-            dep = conn.execute(select(T.c.status, T.c.type).where(T.c.id == depends_on)).first()
-            if dep is None:
-                raise NotFoundError(f"task {depends_on} (the dependency) does not exist")
-            if dep.status == F:
-                status, error_kind, finished = F, DEPENDENCY_FAILED, now
-                error_message = f"depends on task {depends_on} ({dep.type}), which failed"
-            elif dep.status == X:
-                status, error_kind, finished = X, DEPENDENCY_CANCELLED, now
-                error_message = f"depends on task {depends_on} ({dep.type}), which was cancelled"
+        if edges:
+            found = {row.id: row for row in conn.execute(select(T.c.id, T.c.status, T.c.type).where(T.c.id.in_(edges)))}
+            missing = [task_id for task_id in edges if task_id not in found]
+            if missing:
+                raise NotFoundError(f"task {missing[0]} (a dependency) does not exist")
+            for task_id, must in edges.items():
+                dep = found[task_id]
+                if dep.status == X:
+                    status, error_kind, finished = X, DEPENDENCY_CANCELLED, now
+                    error_message = f"depends on task {task_id} ({dep.type}), which was cancelled"
+                    break
+                if dep.status == F and must:
+                    status, error_kind, finished = F, DEPENDENCY_FAILED, now
+                    error_message = f"depends on task {task_id} ({dep.type}), which failed"
+                    break
         row = (
             conn.execute(
                 insert(T)
@@ -143,8 +167,9 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
                     finished_at=finished,
                     progress=0.0,
                     cancel_requested=False,
-                    depends_on=depends_on,
+                    depends_on=required[0] if required else None,
                     recording_id=recording_id,
+                    affinity=affinity,
                     error_kind=error_kind,
                     error_message=error_message,
                 )
@@ -153,6 +178,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             .mappings()
             .one()
         )
+        if edges:
+            conn.execute(
+                insert(D), [{"task_id": row["id"], "depends_on": dep, "required": must} for dep, must in edges.items()]
+            )
         self._event(conn, row["id"], None, status, None, error_message or "enqueued", now)
         return TaskRecord.from_row(row)
 
@@ -218,8 +247,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
                 worker=(worker_id, attempt),
                 message=None,
             )
-            waiting = select(T.c.id).where(T.c.depends_on == task_id, T.c.status == TaskStatus.PENDING.value).limit(1)
-            has_dependants = conn.execute(waiting).first() is not None
+            has_dependants = self._has_waiting_dependants(conn, task_id)
         if has_dependants:
             self._notify()  # its dependants may run now (the worker itself claims again when a slot frees)
         return record
@@ -262,8 +290,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
                     message=f"{kind}: {message} ({decision.reason})",
                 )
                 self._cascade(conn, record, now)
-        if decision.retry:
-            self._notify()
+        self._notify()  # a retry is due later, or dependants that do not require it may run now
         return record
 
     def mark_cancelled(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
@@ -320,18 +347,66 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         self._notify()
         return outcomes
 
+    def mark_started(self, worker_id: str, started: Mapping[int, tuple[int, datetime]]) -> None:
+        """Record when tasks of a batch really started: ``{task id: (attempt, started_at)}``, for tasks
+        this worker still runs and whose start is not known yet (the heartbeat reports its slots' current
+        tasks). A task whose lease expires with no start is given back uncharged (:meth:`expire_leases`)."""
+        if not started:
+            return
+        with self.engine.begin() as conn:
+            for task_id, (attempt, at) in started.items():
+                conn.execute(
+                    update(T)
+                    .where(
+                        T.c.id == task_id,
+                        TASK_IS_RUNNING,
+                        T.c.worker_id == worker_id,
+                        T.c.attempts == attempt,
+                        T.c.started_at.is_(None),
+                    )
+                    .values(started_at=at)
+                )
+
+    def give_back(
+        self, task_id: int, worker_id: str, attempt: int, *, affinity: str | None, message: str
+    ) -> TaskRecord:
+        """running → pending without counting the attempt, for another worker: this one cannot run it (the
+        recording's file is in another data directory). ``affinity`` names the workers that can.
+
+        Raises:
+            TransitionError: the worker no longer holds the task.
+        """
+        with self.engine.begin() as conn:
+            values = {**reset_run_values(), "attempts": T.c.attempts - 1, "affinity": affinity, "started_at": None}
+            record = self._transition(conn, task_id, P, values, worker=(worker_id, attempt), message=message)
+        self._notify()
+        return record
+
     def expire_leases(self) -> list[TaskRecord]:
         """Take back running tasks whose lease expired: pending again (the attempt counted), or failed
-        (``lease_expired``) when attempts are exhausted, or cancelled when a cancel was requested."""
+        (``lease_expired``) when attempts are exhausted, or cancelled when a cancel was requested. A task
+        its worker had not started (a batch's later task: no ``started_at``) goes back uncharged, keeping
+        its place in line: a worker killed while holding a batch costs none of its unstarted tasks an attempt."""
         now = clock.now()
         changed: list[TaskRecord] = []
         with self.engine.connect() as conn:
             expired = conn.execute(
-                select(T.c.id, T.c.attempts, T.c.max_attempts, T.c.worker_id, T.c.cancel_requested).where(
-                    TASK_IS_RUNNING, T.c.lease_expires_at < now
-                )
+                select(
+                    T.c.id,
+                    T.c.type,
+                    T.c.attempts,
+                    T.c.max_attempts,
+                    T.c.worker_id,
+                    T.c.cancel_requested,
+                    T.c.started_at,
+                ).where(TASK_IS_RUNNING, T.c.lease_expires_at < now)
             ).all()
+        unstarted = [row for row in expired if row.started_at is None and not row.cancel_requested]
+        if unstarted:
+            changed += self._expire_unstarted(unstarted, now)
         for row in expired:
+            if row.started_at is None and not row.cancel_requested:
+                continue
             lost = f"worker {row.worker_id} stopped renewing the lease of attempt {row.attempts} (it died or stalled)"
             guard = and_(T.c.lease_expires_at < now, T.c.attempts == row.attempts)
             with self.engine.begin() as conn:
@@ -358,6 +433,31 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             changed.append(record)
         if changed:
             self._notify()
+        return changed
+
+    def _expire_unstarted(self, rows: Sequence[Any], now: datetime) -> list[TaskRecord]:
+        """Give back, in one transaction, expired tasks that never started: pending, the attempt not counted."""
+        changed: list[TaskRecord] = []
+        with self.engine.begin() as conn:
+            for row in rows:
+                guard = and_(T.c.lease_expires_at < now, T.c.attempts == row.attempts, T.c.started_at.is_(None))
+                message = (
+                    f"worker {row.worker_id} stopped renewing its lease before the task started; back in line, "
+                    "the attempt not counted"
+                )
+                values = {**reset_run_values(), "attempts": T.c.attempts - 1}
+                try:
+                    changed.append(self._transition(conn, row.id, P, values, extra=guard, message=message))
+                except TransitionError:
+                    continue
+        if changed:
+            log.warning(
+                "%d task(s) of worker %s given back uncharged: its lease expired before they started (%s%s)",
+                len(changed),
+                rows[0].worker_id,
+                ", ".join(str(r.id) for r in changed[:5]),
+                ", ..." if len(changed) > 5 else "",
+            )
         return changed
 
     # ------------------------------------------------------------------------------------------
@@ -440,6 +540,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
                 )
             self._cascade(conn, TaskRecord.from_row(current), now, forced_status=X)
             conn.execute(delete(E).where(E.c.task_id == task_id))
+            conn.execute(delete(D).where(or_(D.c.task_id == task_id, D.c.depends_on == task_id)))
             conn.execute(update(T).where(T.c.depends_on == task_id).values(depends_on=None))
             conn.execute(delete(T).where(T.c.id == task_id))
 

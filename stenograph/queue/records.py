@@ -41,6 +41,7 @@ class TaskRecord:
     cancel_requested: bool
     depends_on: int | None
     recording_id: int | None
+    affinity: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> TaskRecord:
@@ -72,6 +73,7 @@ class TaskRecord:
             "cancel_requested": self.cancel_requested,
             "depends_on": self.depends_on,
             "recording_id": self.recording_id,
+            "affinity": self.affinity,
         }
 
 

@@ -17,6 +17,7 @@ Child → parent: ``("ready", pid)``, ``("progress", id, fraction, message, eta_
 ``("done", [(id, result, started, ended), ...])`` (times in seconds since the epoch; successes are sent
 together, at most :data:`DONE_FLUSH_S` after the first of them, and always before any other message),
 ``("error", id, kind, message, retryable, traceback)``, ``("cancelled", id, message)``,
+``("elsewhere", id, affinity, message)`` (another data directory's workers must run it),
 ``("unstarted", [id, ...])``.
 """
 
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from stenograph.errors import TaskCancelled, TaskError
+from stenograph.errors import TaskCancelled, TaskError, WrongWorker
 from stenograph.settings import Settings
 from stenograph.worker.shared import CancelFlags, StartGate
 
@@ -194,6 +195,8 @@ def _run_batch(
             report.success(task["id"], handler(ctx, task["params"]), started, time.time())
         except TaskCancelled as exc:
             report.send(("cancelled", task["id"], str(exc)))
+        except WrongWorker as exc:
+            report.send(("elsewhere", task["id"], exc.affinity, str(exc)))
         except TaskError as exc:
             report.send(("error", task["id"], exc.kind, str(exc), exc.retryable, traceback.format_exc()))
         except Exception as exc:  # a handler's unexpected error: retried with backoff

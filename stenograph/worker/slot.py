@@ -35,6 +35,8 @@ class Running:
     deadline: float | None = None
     cancel_seen: float | None = None
     lost: bool = False
+    #: Whether the queue knows when it started (its claim did, or the heartbeat reported it).
+    marked: bool = False
 
 
 class Slot:
@@ -96,7 +98,9 @@ class Slot:
             self.cancel.clear()
         first = self._seq + 1
         self._seq += len(tasks)
-        self.batch.extend(Running(task, seq) for seq, task in enumerate(tasks, first))
+        self.batch.extend(
+            Running(task, seq, marked=task.started_at is not None) for seq, task in enumerate(tasks, first)
+        )
         self._start_current()
         payload: list[dict[str, Any]] = [
             {
@@ -138,6 +142,15 @@ class Slot:
                 self.gate.revoke(revoked[0].seq, revoked[-1].seq)
                 self.batch = deque(batch[:start])
         return revoked
+
+    def started_unmarked(self) -> Running | None:
+        """The task the child has started whose start the queue does not know yet, if any."""
+        task_id = self.gate.current
+        running = self.find(task_id) if task_id else None
+        if running is None or running.marked or running.lost:
+            return None
+        self._start(running)
+        return running
 
     def find(self, task_id: int) -> Running | None:
         return next((running for running in self.batch if running.task.id == task_id), None)

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import wait
 from types import FrameType
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from stenograph import clock
+from stenograph.datadir import data_dir_id
 from stenograph.db import create_db_engine, sync_clock, upgrade
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
@@ -54,6 +55,12 @@ def make_worker_id(hostname: str | None = None) -> str:
 def _utc(epoch_s: float) -> datetime:
     """A slot's wall-clock time (seconds since the epoch, same machine) on the queue's clock."""
     return datetime.fromtimestamp(epoch_s, UTC) + clock.offset()
+
+
+def _since(monotonic_s: float | None) -> datetime:
+    """The queue-clock time of a monotonic instant of this process (now when None)."""
+    ago = time.monotonic() - monotonic_s if monotonic_s is not None else 0.0
+    return clock.now() - timedelta(seconds=max(ago, 0.0))
 
 
 def describe_exit(code: int | None) -> str:
@@ -86,6 +93,9 @@ class Worker:
         sync_clock(self.engine)  # on PostgreSQL, leases are compared on the database server's clock
         self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
         self.id = make_worker_id()
+        #: This data directory's id: tasks bound to another one's files are not claimed (None: this worker
+        #: fetches files from the API server, so it runs any).
+        self.home: str | None = None if settings.server_url else data_dir_id(settings.data_dir)
         self.slots: list[Slot] = []
         self._lock = threading.Lock()
         self._stop_requested = False
@@ -246,9 +256,11 @@ class Worker:
                 continue
             for _ in range(2):  # a batch running and the next one waiting in the pipe
                 if not slot.busy:
-                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable)
+                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable, home=self.home)
                 elif limit > 1 and len(slot.batch) <= limit and self._streaming(slot, batchable):
-                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable, only_batchable=True)
+                    tasks = self.queue.claim_batch(
+                        self.id, self._claim_types, limit, batchable, only_batchable=True, home=self.home
+                    )
                 else:
                     break
                 if not tasks:
@@ -311,7 +323,13 @@ class Worker:
             log.warning("task %d %s: result discarded, its lease was lost", task.id, task.type)
             return
         try:
-            if kind == "cancelled":
+            if kind == "elsewhere":
+                _, _, affinity, text = message
+                self.queue.give_back(task.id, self.id, task.attempts, affinity=affinity, message=text)
+                log.warning(
+                    "task %d %s given back for another worker (not counted as an attempt): %s", task.id, task.type, text
+                )
+            elif kind == "cancelled":
                 self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[2]))
             elif kind == "error":
                 _, _, error_kind, text, retryable, trace = message
@@ -538,6 +556,11 @@ class Worker:
             try:
                 with self._lock:
                     running = {r.task.id: (slot, r) for slot in self.slots for r in slot.batch if not r.lost}
+                    started = [r for r in (slot.started_unmarked() for slot in self.slots) if r is not None]
+                if started:  # the queue learns which tasks of a batch really started (see expire_leases)
+                    self.queue.mark_started(self.id, {r.task.id: (r.task.attempts, _since(r.started)) for r in started})
+                    for r in started:
+                        r.marked = True
                 if now >= next_sync:  # clocks drift: follow the database's again every few minutes
                     next_sync = now + CLOCK_SYNC_SECONDS
                     sync_clock(self.engine)

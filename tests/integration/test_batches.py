@@ -80,6 +80,7 @@ def test_completions_keep_each_task_s_own_start_end_and_result(queue: TaskQueue)
 def test_a_batch_completion_skips_tasks_the_worker_no_longer_holds(queue: TaskQueue) -> None:
     kept, lost = (queue.enqueue("transcription").id for _ in range(2))
     queue.claim_batch("old", None, 2, {"transcription"})
+    queue.mark_started("old", {lost: (1, clock.now())})  # it started: its lost attempt counts
     with queue.engine.begin() as conn:  # the second task's lease runs out; another worker takes it
         conn.execute(
             update(tasks_table)
@@ -131,3 +132,31 @@ def test_a_released_task_with_a_cancel_request_is_cancelled(queue: TaskQueue) ->
     dropped = queue.get(drop)
     assert dropped.started_at is None and dropped.duration_s is None  # it never ran
     assert queue.get(dependant.id).status == "cancelled"
+
+
+def test_an_expired_lease_charges_only_the_tasks_that_started(queue: TaskQueue) -> None:
+    """A worker killed while holding a batch: the task it ran loses its attempt, the ones it had not
+    started go back with none counted, keeping their place in line."""
+    ids = [queue.enqueue("transcription").id for _ in range(4)]
+    batch = queue.claim_batch("dead", None, 4, {"transcription"})
+    assert [t.id for t in batch] == ids
+    assert batch[0].started_at is not None and all(t.started_at is None for t in batch[1:])
+    queue.mark_started("dead", {ids[1]: (1, clock.now())})
+    queue.mark_started("someone-else", {ids[2]: (1, clock.now())})  # not its task: ignored
+    with queue.engine.begin() as conn:
+        conn.execute(update(tasks_table).values(lease_expires_at=clock.now() - timedelta(seconds=1)))
+    changed = queue.expire_leases()
+    assert sorted(t.id for t in changed) == ids
+    for task_id, attempts in zip(ids, (1, 1, 0, 0), strict=True):
+        task = queue.get(task_id)
+        assert task.status == "pending" and task.attempts == attempts, (task_id, task.attempts)
+    unstarted = [e.message or "" for e in queue.events(ids[3])]
+    assert "before the task started" in unstarted[-1] and "not counted" in unstarted[-1]
+    # Expired over and over, an unstarted task never runs out of attempts.
+    for _ in range(5):
+        queue.claim_batch("dead", ["transcription"], 4, {"transcription"}, only_batchable=True)
+        with queue.engine.begin() as conn:
+            conn.execute(update(tasks_table).values(lease_expires_at=clock.now() - timedelta(seconds=1)))
+        queue.expire_leases()
+    assert all(queue.get(t).status == "pending" for t in ids)
+    assert queue.get(ids[3]).attempts == 0

@@ -36,7 +36,7 @@ def test_the_claim_reads_the_next_task_from_the_index_without_sorting(engine: En
     if backend != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL picks its plan by its statistics")
     queue = TaskQueue(engine, build_settings(data_dir=REPO / "unused"))
-    candidate = str(queue._claim_statement(None).compile(dialect=engine.dialect))
+    candidate = str(queue._claim_statement(None, False).compile(dialect=engine.dialect))
     select_part = candidate[candidate.index("(SELECT") + 1 : candidate.rindex(") AND tasks.status")]
     with engine.connect() as conn:
         placeholders = ("x",) * select_part.count("?")  # values do not change the plan
@@ -148,3 +148,35 @@ def test_processes_upgrading_an_empty_postgres_database_at_once_all_succeed(
     finally:
         engine.dispose()
     assert versions == [ScriptDirectory.from_config(alembic_config()).get_current_head()]
+
+
+def test_a_data_directory_of_revision_0005_upgrades_in_place(tmp_path: Path) -> None:
+    """A database written before task dependency edges: its ``depends_on`` links become required edges,
+    so a pending dependant still waits for its dependency, and the queue reads it as before."""
+    from alembic import command
+
+    from stenograph.queue import TaskQueue
+
+    settings = build_settings(data_dir=tmp_path / "data")
+    engine = create_db_engine(settings)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        now = "2026-11-30 12:00:00.000000"
+        for task_id, depends_on in ((1, None), (2, 1)):
+            conn.exec_driver_sql(
+                "INSERT INTO tasks (id, type, status, priority, params, attempts, max_attempts, run_after, created_at, "
+                "updated_at, progress, cancel_requested, depends_on) VALUES (?, 'summary', 'pending', 0, '{}', 0, 3, "
+                "?, ?, ?, 0.0, 0, ?)",
+                (task_id, now, now, now, depends_on),
+            )
+    upgrade(engine, lock_dir=settings.data_dir)
+    queue = TaskQueue(engine, settings)
+    first = queue.claim("w")
+    assert first is not None and first.id == 1
+    assert queue.claim("w") is None  # task 2 still waits for task 1
+    queue.complete(1, "w", 1, None)
+    second = queue.claim("w")
+    assert second is not None and second.id == 2 and second.depends_on == 1
+    engine.dispose()

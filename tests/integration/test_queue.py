@@ -263,3 +263,62 @@ def test_a_worker_shows_the_task_types_it_takes(queue: TaskQueue) -> None:
     queue.register_worker("cpu:1:1", "cpu", 1, 4)
     shown = {w.id: w.to_api()["task_types"] for w in queue.workers()}
     assert shown == {"gpu:1:1": ["transcription"], "cpu:1:1": None}  # None: every type
+
+
+def _finish(queue: TaskQueue, task_id: int, *, fail: bool = False) -> None:
+    claimed = queue.claim("w")
+    assert claimed is not None and claimed.id == task_id, claimed
+    if fail:
+        queue.fail(task_id, "w", claimed.attempts, kind="boom", message="it broke", retryable=False)
+    else:
+        queue.complete(task_id, "w", claimed.attempts, None)
+
+
+def test_a_task_after_one_that_failed_still_runs_while_one_requiring_it_fails(queue: TaskQueue) -> None:
+    """The pipeline's shape: correction requires the transcription; the summary requires the transcription
+    and comes after the correction, whatever the correction's outcome."""
+    transcription = queue.enqueue("transcription")
+    correction = queue.enqueue("correction", depends_on=transcription.id)
+    summary = queue.enqueue("summary", depends_on=transcription.id, after=[correction.id])
+    strict = queue.enqueue("summary", depends_on=correction.id)
+    _finish(queue, transcription.id)
+    assert queue.claim("w", types=["summary"]) is None  # the summary waits for the correction to end
+    _finish(queue, correction.id, fail=True)
+    assert queue.get(strict.id).status == "failed" and queue.get(strict.id).error_kind == "dependency_failed"
+    assert queue.get(summary.id).status == "pending"
+    _finish(queue, summary.id)
+    assert queue.get(summary.id).status == "completed"
+
+
+def test_a_task_requiring_several_waits_for_all_and_fails_with_any(queue: TaskQueue) -> None:
+    left, right = queue.enqueue("transcription"), queue.enqueue("transcription")
+    both = queue.enqueue("summary", depends_on=[left.id, right.id])
+    _finish(queue, left.id)
+    assert queue.claim("w", types=["summary"]) is None
+    _finish(queue, right.id)
+    _finish(queue, both.id)
+    one, other = queue.enqueue("transcription"), queue.enqueue("transcription")
+    doomed = queue.enqueue("summary", depends_on=[one.id, other.id])
+    _finish(queue, one.id, fail=True)
+    assert queue.get(doomed.id).status == "failed"
+    assert queue.enqueue("summary", depends_on=[other.id, one.id]).status == "failed"  # created failed
+
+
+def test_cancelling_a_task_cancels_the_tasks_after_it(queue: TaskQueue) -> None:
+    first = queue.enqueue("correction")
+    later = queue.enqueue("summary", after=[first.id])
+    queue.cancel(first.id)
+    assert queue.get(later.id).status == "cancelled" and queue.get(later.id).error_kind == "dependency_cancelled"
+    assert queue.enqueue("summary", after=[first.id]).status == "cancelled"
+
+
+def test_a_worker_with_a_home_claims_only_tasks_bound_to_it_or_to_none(queue: TaskQueue) -> None:
+    theirs = queue.enqueue("transcription", affinity="other-data-dir")
+    ours = queue.enqueue("transcription", affinity="our-data-dir")
+    free = queue.enqueue("summary")
+    taken = [queue.claim("w", home="our-data-dir") for _ in range(3)]
+    assert [t.id if t else None for t in taken] == [ours.id, free.id, None]
+    anywhere = queue.claim("fetcher")  # a worker that fetches files from the API server takes any
+    assert anywhere is not None and anywhere.id == theirs.id
+    given = queue.give_back(theirs.id, "fetcher", 1, affinity="other-data-dir", message="not here")
+    assert given.status == "pending" and given.attempts == 0
