@@ -235,6 +235,22 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             ).first()
         return None if row is None else bool(row.cancel_requested)
 
+    def report_progress_many(
+        self, worker_id: str, progress: Mapping[int, tuple[int, float, str | None, float | None]]
+    ) -> None:
+        """Store the progress of several tasks in one transaction: ``{task id: (attempt, fraction, message,
+        eta_s)}``; a task this worker no longer holds is left alone (its heartbeat says it was lost)."""
+        now = clock.now()
+        with self.engine.begin() as conn:
+            for task_id, (attempt, fraction, message, eta_s) in progress.items():
+                conn.execute(
+                    update(T)
+                    .where(T.c.id == task_id, TASK_IS_RUNNING, T.c.worker_id == worker_id, T.c.attempts == attempt)
+                    .values(
+                        progress=min(max(fraction, 0.0), 1.0), progress_message=message, eta_s=eta_s, updated_at=now
+                    )
+                )
+
     def complete(self, task_id: int, worker_id: str, attempt: int, result: dict[str, Any] | None) -> TaskRecord:
         """running → completed. Raises TransitionError when the worker no longer holds the task."""
         now = clock.now()

@@ -4,7 +4,7 @@ The worker learns each task type's run time from its own successes (an exponenti
 average of its short runs, weight :data:`EWMA_WEIGHT` on the newest). A type whose average is under
 :data:`FAST_S` is batchable; a type never seen, or whose last run took :data:`FAST_S` or more, is claimed
 one task at a time. A batch is sized to run for
-about :data:`~stenograph.worker.slot.BATCH_BUDGET_S` seconds at the slowest batchable type's average,
+about half :data:`~stenograph.worker.slot.BATCH_BUDGET_S` seconds at the slowest batchable type's average,
 capped by ``Settings.batch_max``: a worker does not hold many more tasks than it can start soon, and
 other workers get the rest. A slot holds up to two batches (one running, the next waiting in its pipe),
 so its process never waits for the database between batches.
@@ -40,6 +40,12 @@ class BatchPolicy:
         old = self.mean_s.get(task_type)
         self.mean_s[task_type] = seconds if old is None else old + EWMA_WEIGHT * (seconds - old)
 
+    def shrink(self, task_type: str) -> None:
+        """A batch of the type overran its budget: its tasks cost more than measured (a busy machine);
+        halve the batches it allows (the average doubles), without giving up batching."""
+        if task_type in self.mean_s:
+            self.mean_s[task_type] = min(self.mean_s[task_type] * 2, FAST_S / 2)
+
     def forget(self, task_type: str) -> None:
         """Stop batching a type (one of its runs was slow: it ran past a batch's budget)."""
         self.mean_s.pop(task_type, None)
@@ -56,4 +62,6 @@ class BatchPolicy:
         fast = [mean for mean in self.mean_s.values() if mean < FAST_S]
         if self.batch_max <= 1 or not fast:
             return 1
-        return max(1, min(self.batch_max, int(BATCH_BUDGET_S / max(max(fast), 1e-6))))
+        # Half the budget: a task's own time is what is measured, not the slot's work between tasks, and a
+        # batch that overruns gives its rest back (a claim and a give-back logged for each: churn).
+        return max(1, min(self.batch_max, int(BATCH_BUDGET_S / 2 / max(max(fast), 1e-6))))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import time
 from collections.abc import Iterator
 from multiprocessing.context import SpawnContext
 
@@ -76,6 +77,7 @@ class StartGate:
         ctx = context or multiprocessing.get_context("spawn")
         self._lock = ctx.Lock()
         self._current = ctx.RawValue("q", 0)
+        self._started = ctx.RawValue("d", 0.0)  # time.monotonic() at its start: CLOCK_MONOTONIC, system-wide
         self._revoked = ctx.RawArray("q", 2)  # (lo, hi]: sequence numbers that must not start
 
     def enter(self, task_id: int, seq: int) -> bool:
@@ -84,12 +86,19 @@ class StartGate:
             if self._revoked[0] < seq <= self._revoked[1]:
                 return False
             self._current.value = task_id
+            self._started.value = time.monotonic()
             return True
 
     @property
     def current(self) -> int:
         """The id of the task the child started last (0: none since :meth:`reset`)."""
         return int(self._current.value)
+
+    @property
+    def started(self) -> float:
+        """When the child started the current task, in ``time.monotonic()`` seconds (Linux's monotonic
+        clock is one for every process of the machine), 0.0 when none."""
+        return float(self._started.value)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:

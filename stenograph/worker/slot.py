@@ -20,8 +20,13 @@ from stenograph.worker.shared import CancelFlags, StartGate
 _SPAWN = multiprocessing.get_context("spawn")
 
 
-#: Seconds a batch may run before the tasks it has not started go back to the queue.
+#: Seconds one task of a batch may run before the tasks queued after it go back to the queue (the parent
+#: watches the task its slot runs, and batches are sized to about half of it).
 BATCH_BUDGET_S = 0.5
+#: Seconds a whole batch may run, its tasks all short, before its slot gives back the ones it has not started
+#: (a safety net for a run-time estimate gone wrong; tighter, a busy machine's batches churned: each give-back
+#: is a claim and a release in the events log, and the same worker claims them again at once).
+BATCH_RUN_LIMIT_S = 4 * BATCH_BUDGET_S
 
 
 @dataclass(eq=False)
@@ -37,6 +42,8 @@ class Running:
     lost: bool = False
     #: Whether the queue knows when it started (its claim did, or the heartbeat reported it).
     marked: bool = False
+    #: The newest progress (fraction, message, eta_s) the heartbeat thread has not written yet.
+    progress: tuple[float, str | None, float | None] | None = None
 
 
 class Slot:
@@ -84,7 +91,7 @@ class Slot:
         if task_id:
             for running in self.batch:
                 if running.task.id == task_id:
-                    self._start(running)
+                    self._start(running, self.gate.started or None)
                     return running
         return self.running
 
@@ -113,7 +120,7 @@ class Slot:
             }
             for seq, t in enumerate(tasks, first)
         ]
-        self.conn.send(("run", payload, BATCH_BUDGET_S))
+        self.conn.send(("run", payload, BATCH_RUN_LIMIT_S))
 
     def take(self, task_id: int) -> Running | None:
         """Remove a reported task from the batch (normally its first); the next one becomes current."""
@@ -149,7 +156,7 @@ class Slot:
         running = self.find(task_id) if task_id else None
         if running is None or running.marked or running.lost:
             return None
-        self._start(running)
+        self._start(running, self.gate.started or None)
         return running
 
     def find(self, task_id: int) -> Running | None:
@@ -159,10 +166,11 @@ class Slot:
         if self.running is not None:
             self._start(self.running)
 
-    def _start(self, running: Running) -> None:
+    def _start(self, running: Running, at: float | None = None) -> None:
+        """Note when ``running`` started (``at``: the child's own monotonic time, else now) and its deadline."""
         if running.started is None:
             timeout = self.settings.timeout_for(running.task.type)
-            running.started = time.monotonic()
+            running.started = at or time.monotonic()
             running.deadline = running.started + timeout if timeout else None
 
     def request_cancel(self, running: Running) -> None:

@@ -301,21 +301,18 @@ class Worker:
         if kind == "unstarted":
             with self._lock:
                 returned = [r for r in (slot.take(task_id) for task_id in message[1]) if r is not None]
-            for running in returned:
-                self.batching.forget(running.task.type)
+            for running in {r.task.type: r for r in returned}.values():
+                self.batching.shrink(running.task.type)
             self._release_runs(returned, "its batch ran past its time budget before it started; back in line")
             return
         found = slot.find(message[1])
         if found is None:
             return
         running, task = found, found.task
-        if kind == "progress":
+        if kind == "progress":  # written by the heartbeat thread, at most once a second per task
             _, _, fraction, text, eta = message
-            flag = self.queue.report_progress(task.id, self.id, task.attempts, fraction, text, eta)
-            if flag is None:
-                self._on_lost(slot, running)
-            elif flag:
-                slot.request_cancel(running)
+            with self._lock:
+                running.progress = (fraction, text, eta)
             return
         with self._lock:
             slot.take(task.id)
@@ -345,12 +342,17 @@ class Worker:
         runs: list[FinishedRun] = []
         types: dict[int, str] = {}
         with self._lock:
+            previous_end: float | None = None
             for task_id, result, started, ended in outcomes:
                 running = slot.take(task_id)
                 if running is None:
                     continue
                 task = running.task
-                self.batching.observe(task.type, ended - started)
+                # What a task costs its slot: from the end of the one before it (the slot's own work between
+                # tasks, and a busy machine's share of CPU, count too), not only its handler's time.
+                since = ended - previous_end if previous_end is not None else 0.0
+                self.batching.observe(task.type, max(ended - started, min(since, FAST_S)))
+                previous_end = ended
                 if running.lost:
                     log.warning("task %d %s: result discarded, its lease was lost", task.id, task.type)
                     continue
@@ -448,7 +450,7 @@ class Worker:
                 with self._lock:
                     revoked = slot.revoke_unstarted()
                 if revoked:
-                    self.batching.forget(running.task.type)
+                    self.batching.shrink(running.task.type)
                     text = f"task {running.task.id} before it in its slot ran past {BATCH_BUDGET_S:g} s; back in line"
                     self._release_runs(revoked, text)
             task = running.task
@@ -557,6 +559,11 @@ class Worker:
                 with self._lock:
                     running = {r.task.id: (slot, r) for slot in self.slots for r in slot.batch if not r.lost}
                     started = [r for r in (slot.started_unmarked() for slot in self.slots) if r is not None]
+                    progress = {r.task.id: (r.task.attempts, *r.progress) for _, r in running.values() if r.progress}
+                    for _, r in running.values():
+                        r.progress = None
+                if progress:  # a batch of short tasks costs no database write per task
+                    self.queue.report_progress_many(self.id, progress)
                 if started:  # the queue learns which tasks of a batch really started (see expire_leases)
                     self.queue.mark_started(self.id, {r.task.id: (r.task.attempts, _since(r.started)) for r in started})
                     for r in started:

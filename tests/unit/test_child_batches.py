@@ -105,10 +105,10 @@ def test_batch_policy_batches_short_types_only_while_their_runs_stay_short() -> 
 
     policy = BatchPolicy(batch_max=256)
     assert policy.limit() == 1 and policy.batchable == frozenset()  # nothing seen: one at a time
-    policy.observe("summary", 0.001)
+    policy.observe("summary", 0.0001)
     assert policy.batchable == {"summary"} and policy.limit() == 256
     policy.observe("transcription", 0.01)
-    assert policy.limit() == int(BATCH_BUDGET_S / 0.01)  # sized by the slowest batchable type
+    assert policy.limit() == int(BATCH_BUDGET_S / 2 / 0.01)  # half the budget at the slowest batchable type
     policy.observe("summary", FAST_S)  # one slow run stops its batching at once
     assert policy.batchable == {"transcription"}
     assert BatchPolicy(batch_max=1).limit() == 1
