@@ -177,7 +177,7 @@ def test_token_is_required_on_every_request_but_health(make_settings) -> None:  
 
     from stenograph.api import create_app
 
-    client = TestClient(create_app(make_settings(api_token="s3cret")))
+    client = TestClient(create_app(make_settings(api_token="s3cret")), base_url="http://localhost")
     assert client.get("/health").status_code == 200
     assert client.get("/tasks").status_code == 401
     assert client.get("/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -186,7 +186,9 @@ def test_token_is_required_on_every_request_but_health(make_settings) -> None:  
     login = client.post("/auth/login", json={"token": "s3cret"})
     assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
     assert client.get("/tasks").status_code == 200  # the cookie now stands for the token
-    browser = TestClient(create_app(make_settings(api_token="s3cret")), follow_redirects=False)
+    browser = TestClient(
+        create_app(make_settings(api_token="s3cret")), base_url="http://localhost", follow_redirects=False
+    )
     page = browser.get("/", headers={"accept": "text/html"})
     assert page.status_code == 401 and 'method="post"' in page.text
     wrong = browser.post("/auth/form", data={"token": "nope"})
