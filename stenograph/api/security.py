@@ -47,7 +47,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
-    """``"Example.com:8000"`` -> ``("example.com", 8000)``; ``"[::1]"`` -> ``("::1", None)``.
+    """``"Example.com.:8000"`` -> ``("example.com", 8000)``; ``"[::1]"`` -> ``("::1", None)``.
 
     Returns None when ``value`` is not a host with an optional port.
     """
@@ -58,9 +58,10 @@ def split_host(value: str) -> tuple[str, int | None] | None:
         port = parts.port
     except ValueError:
         return None
-    if not parts.hostname:
+    name = (parts.hostname or "").rstrip(".")  # "localhost." is localhost
+    if not name:
         return None
-    return parts.hostname.lower(), port
+    return name.lower(), port
 
 
 def is_loopback_name(name: str) -> bool:
@@ -113,7 +114,7 @@ class HostPolicy:
             origin_port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             return True
-        origin_name = parts.hostname.lower()
+        origin_name = parts.hostname.lower().rstrip(".")
         host = split_host(headers.get("host", ""))
         if host is not None:
             host_port = host[1] or (443 if parts.scheme == "https" else 80)

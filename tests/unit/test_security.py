@@ -88,6 +88,7 @@ def test_an_empty_token_is_refused(tmp_path: Path) -> None:
     [
         ("localhost:8000", ("localhost", 8000)),
         ("Example.COM", ("example.com", None)),
+        ("localhost.:8000", ("localhost", 8000)),
         ("[::1]:9", ("::1", 9)),
         ("127.0.0.1", ("127.0.0.1", None)),
         ("", None),
@@ -138,6 +139,7 @@ def test_origin_rules(tmp_path: Path) -> None:
     assert not cross(rules, host="127.0.0.1:8000")  # curl, SDKs, workers
     assert not cross(rules, host="127.0.0.1:8000", origin="http://127.0.0.1:8000", sec_fetch_site="same-origin")
     assert not cross(rules, host="localhost", origin="http://localhost:80")
+    assert not cross(rules, host="localhost.:8000", origin="http://localhost.:8000")
     assert not cross(rules, host="localhost:443", origin="https://localhost")
     assert not cross(rules, host="127.0.0.1:8000", origin="http://trusted.lan:3000", sec_fetch_site="cross-site")
     assert not cross(rules, host="127.0.0.1:8000", sec_fetch_site="none")  # typed in the address bar
