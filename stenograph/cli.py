@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from stenograph.cli_transcribe import transcribe
 from stenograph.logs import configure_logging
-from stenograph.settings import Settings, build_settings, is_loopback_host
+from stenograph.settings import MIN_TOKEN_LENGTH, Settings, binds_loopback_only, build_settings
 
 app = typer.Typer(help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -65,6 +65,28 @@ def _cannot_start(exc: BaseException) -> typer.Exit:
 STARTUP_ERRORS = (OSError, ModuleNotFoundError, ArgumentError, OperationalError, NoSuchModuleError)
 
 
+def bind_refusal(settings: Settings) -> str | None:
+    """Why ``serve`` must not bind ``settings.host`` with ``settings.api_token``, or None when it may.
+
+    Anything but loopback (``""`` and wildcard addresses included, names resolved as the bind would) needs a
+    token of at least :data:`~stenograph.settings.MIN_TOKEN_LENGTH` characters.
+    """
+    if binds_loopback_only(settings.host, settings.port):
+        return None
+    shown = repr(settings.host) if not settings.host.strip() else settings.host
+    if not settings.api_token:
+        return (
+            f"refusing to bind {shown} (beyond this machine; an empty host means every interface): "
+            f"set STENOGRAPH_API_TOKEN to serve beyond this machine"
+        )
+    if len(settings.api_token) < MIN_TOKEN_LENGTH:
+        return (
+            f"refusing to bind {shown}: STENOGRAPH_API_TOKEN has {len(settings.api_token)} characters, "
+            f"at least {MIN_TOKEN_LENGTH} are needed to serve beyond this machine (openssl rand -hex 32)"
+        )
+    return None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (env STENOGRAPH_HOST, default 127.0.0.1).")] = None,
@@ -83,14 +105,16 @@ def serve(
     import uvicorn
 
     from stenograph.api import create_app
+    from stenograph.api.security import install_log_redaction
     from stenograph.supervisor import Supervisor
 
     configure_logging()
     settings = _settings(
         host=host, port=port, workers=workers, concurrency=concurrency, data_dir=data_dir, database_url=database_url
     )
-    if not is_loopback_host(settings.host) and not settings.api_token:
-        err.print(f"[red]refusing to bind {settings.host}: set STENOGRAPH_API_TOKEN to serve beyond this machine[/red]")
+    refusal = bind_refusal(settings)
+    if refusal:
+        err.print(refusal, style="red", markup=False)
         raise typer.Exit(2)
     try:
         api = create_app(settings)
@@ -99,6 +123,7 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(api, host=settings.host, port=settings.port, log_level="info", lifespan="on")
     )
+    install_log_redaction()  # again after uvicorn's logging set-up: sign-in links show as ?token=***
     supervisor = Supervisor(
         settings,
         settings.workers,

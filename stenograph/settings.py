@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import re
+import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +29,12 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 #: Task types a worker knows. The pipeline's steps, in order.
 PIPELINE_STEPS: tuple[str, ...] = ("transcription", "correction", "summary")
+
+#: Fewest characters of ``STENOGRAPH_API_TOKEN`` when ``serve`` binds beyond loopback.
+MIN_TOKEN_LENGTH = 16
+
+#: A host name or IP address (IPv6 without brackets), as ``STENOGRAPH_ALLOWED_HOSTS`` takes them.
+_HOST_NAME = re.compile(r"[a-z0-9_.:-]+")
 
 
 class Settings(BaseSettings):
@@ -52,7 +60,17 @@ class Settings(BaseSettings):
     # --- API -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    api_token: str | None = Field(default=None, description="Bearer token; required to bind a non-loopback host.")
+    api_token: str | None = Field(
+        default=None,
+        description="Bearer token; required, at least 16 characters, to bind anything but loopback. "
+        "Set but empty is refused.",
+    )
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Host header names the API answers besides loopback names and `host`, comma separated; "
+        "`*` allows any. Default: any when `host` is a public or wildcard address (it needs a token), "
+        "else none.",
+    )
     server_url: str | None = Field(
         default=None,
         description="http(s) URL of the API server (http://api-host:8000): a worker whose data directory "
@@ -142,7 +160,7 @@ class Settings(BaseSettings):
     )
     summary_template: str = "meeting-notes"
 
-    @field_validator("pipeline_steps", "glossary", "task_types", mode="before")
+    @field_validator("pipeline_steps", "glossary", "task_types", "allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -151,6 +169,26 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _non_empty_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                f"the API token is set but empty: unset it, or give a token of at least {MIN_TOKEN_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [name.strip().lower().strip("[]") for name in value if name.strip()]
+        bad = [name for name in names if name != "*" and not _HOST_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"{bad}: allowed hosts are host names or addresses without a port or scheme, or *")
+        return names
 
     @field_validator("server_url")
     @classmethod
@@ -267,11 +305,47 @@ class Settings(BaseSettings):
 
 
 def is_loopback_host(host: str) -> bool:
-    """True when ``host`` names this machine only (127.0.0.0/8, ::1 or localhost)."""
-    if host in ("localhost", ""):
+    """True when ``host`` names this machine only (127.0.0.0/8, ::1 or localhost), by its spelling alone.
+
+    An empty host is not loopback: a server given it binds every interface. Use :func:`binds_loopback_only`
+    for the address a server really binds.
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_addresses(host: str, port: int = 0) -> list[str]:
+    """The IP addresses a listening socket for ``host`` binds, as ``socket.bind`` resolves them.
+
+    ``""`` stands for every interface (``0.0.0.0`` and ``::``), as uvicorn and asyncio take it.
+
+    Raises:
+        OSError: (``socket.gaierror``) the name does not resolve.
+    """
+    name = host.strip().strip("[]")
+    if not name:
+        return ["0.0.0.0", "::"]
+    infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    return [str(info[4][0]).split("%", 1)[0] for info in infos]
+
+
+def binds_loopback_only(host: str, port: int = 0) -> bool:
+    """True when every address a server bound to ``host`` listens on is loopback.
+
+    False for ``""``, wildcard addresses (``0.0.0.0``, ``::``), any other address, and a name that does not
+    resolve or that resolves to one address beyond loopback. Names are resolved (DNS, /etc/hosts).
+    """
+    try:
+        addresses = bind_addresses(host, port)
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
     except ValueError:
         return False
 

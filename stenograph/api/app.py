@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -10,9 +11,11 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from stenograph.api.auth import install_auth
+from stenograph.api.auth import FailureLimiter, install_auth
+from stenograph.api.docs import install_docs
 from stenograph.api.errors import install_error_handlers
 from stenograph.api.routes import openai_compat, recordings, system, tasks, transcripts
+from stenograph.api.security import HostPolicy, SecurityMiddleware, install_log_redaction
 from stenograph.api.state import AppState
 from stenograph.db import create_db_engine, sync_clock, upgrade
 from stenograph.queue import TaskQueue
@@ -22,8 +25,14 @@ from stenograph.settings import Settings
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
-def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
-    """Build the API for ``settings``: engine, migrations, queue, routes, auth and the web app."""
+def create_app(
+    settings: Settings, *, migrate: bool = True, auth_clock: Callable[[], float] = time.monotonic
+) -> FastAPI:
+    """Build the API for ``settings``: engine, migrations, queue, routes, auth and the web app.
+
+    ``auth_clock`` (monotonic seconds) times the window of failed sign-ins. The Host, Origin and header
+    rules of :mod:`stenograph.api.security` wrap everything, auth included.
+    """
     engine = create_db_engine(settings)
     if migrate:
         upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
@@ -40,10 +49,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         version="0.1.0",
         description="Local-first transcription: recordings in, transcripts, corrections and summaries out.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.stenograph = AppState(settings=settings, engine=engine, queue=queue)
     install_error_handlers(app)
-    install_auth(app, settings.api_token)
+    install_auth(app, settings.api_token, FailureLimiter(clock=auth_clock))
+    install_docs(app)
     app.include_router(tasks.router)
     app.include_router(system.router)
     app.include_router(recordings.router)
@@ -56,4 +68,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         def index() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
 
+    # Added last, so it is the outermost middleware: it runs before auth and adds its headers to every answer.
+    app.add_middleware(SecurityMiddleware, policy=HostPolicy(settings))
+    install_log_redaction()
     return app

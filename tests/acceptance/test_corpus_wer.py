@@ -75,7 +75,7 @@ def test_queue_wer_is_within_one_point_of_faster_whisper(corpus: Path, sqlite_se
     references = english_references(corpus)
     files = sorted({key.split("#")[0] for key in references})
     settings = sqlite_settings()
-    with TestClient(create_app(settings)) as client, running_workers(settings, tmp_path):
+    with TestClient(create_app(settings), base_url="http://localhost") as client, running_workers(settings, tmp_path):
         recordings: dict[str, int] = {}
         for name in files:
             with (corpus / name).open("rb") as handle:

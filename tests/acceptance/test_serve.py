@@ -172,12 +172,69 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     assert "STENOGRAPH_API_TOKEN" in result.stderr
 
 
+def serve_refused(tmp_path: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m stenograph serve ARGS`` that must exit before binding."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STENOGRAPH_")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "stenograph", "serve", "--data-dir", str(tmp_path), "--workers", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=environment,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--host", ""], {}), ([], {"STENOGRAPH_HOST": ""})],
+    ids=["flag", "environment"],
+)
+def test_an_empty_host_needs_a_token(tmp_path: Path, args: list[str], env: dict[str, str]) -> None:
+    result = serve_refused(tmp_path, args, env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "refusing to bind" in result.stderr and "STENOGRAPH_API_TOKEN" in result.stderr
+
+
+def test_serving_beyond_loopback_needs_a_long_token(tmp_path: Path) -> None:
+    short = serve_refused(tmp_path, ["--host", "0.0.0.0"], {"STENOGRAPH_API_TOKEN": "x"})
+    assert short.returncode == 2 and "at least 16" in short.stderr
+    empty = serve_refused(tmp_path, [], {"STENOGRAPH_API_TOKEN": ""})
+    assert empty.returncode == 2 and "STENOGRAPH_API_TOKEN" in empty.stderr and "empty" in empty.stderr
+
+
+def test_sign_in_links_are_redacted_in_the_access_log(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    token = "access-log-token-0123456789"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    settings = make_settings(api_token=token)
+    process = start_process(["-m", "stenograph", "serve", "--port", str(port), "--workers", "0"], settings, log)
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+        def healthy() -> bool:
+            assert process.poll() is None, log.read_text()
+            try:
+                return client.get("/health").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(healthy, timeout=60, what="the server")
+        assert client.get("/", params={"token": token}).status_code == 303
+        wait_for(lambda: "/?token=***" in log.read_text(), timeout=10, what="the access log line")
+        assert token not in log.read_text()
+    finally:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            stop_process(process, sig=signal.SIGINT)
+
+
 def test_token_is_required_on_every_request_but_health(make_settings) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from stenograph.api import create_app
 
-    client = TestClient(create_app(make_settings(api_token="s3cret")))
+    client = TestClient(create_app(make_settings(api_token="s3cret")), base_url="http://localhost")
     assert client.get("/health").status_code == 200
     assert client.get("/tasks").status_code == 401
     assert client.get("/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -186,7 +243,9 @@ def test_token_is_required_on_every_request_but_health(make_settings) -> None:  
     login = client.post("/auth/login", json={"token": "s3cret"})
     assert login.status_code == 200 and "httponly" in login.headers["set-cookie"].lower()
     assert client.get("/tasks").status_code == 200  # the cookie now stands for the token
-    browser = TestClient(create_app(make_settings(api_token="s3cret")), follow_redirects=False)
+    browser = TestClient(
+        create_app(make_settings(api_token="s3cret")), base_url="http://localhost", follow_redirects=False
+    )
     page = browser.get("/", headers={"accept": "text/html"})
     assert page.status_code == 401 and 'method="post"' in page.text
     wrong = browser.post("/auth/form", data={"token": "nope"})

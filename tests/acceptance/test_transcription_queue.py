@@ -62,7 +62,7 @@ class App:
 @pytest.fixture
 def app(sqlite_settings: Any) -> Iterator[App]:
     settings = sqlite_settings()
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         yield App(settings, client)
 
 
@@ -198,7 +198,7 @@ def test_stereo_split_labels_channels(app: App, corpus: Path, tmp_path: Path) ->
 def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_path: Path) -> None:
     from openai import OpenAI
 
-    sdk = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=app.client, max_retries=0)
+    sdk = OpenAI(base_url="http://localhost/v1", api_key="unused", http_client=app.client, max_retries=0)
     with running_workers(app.settings, tmp_path):
         # Without a live worker the endpoint answers 503 at once rather than wait.
         wait_for(

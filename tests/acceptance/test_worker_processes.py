@@ -250,7 +250,7 @@ def test_a_worker_polling_hourly_is_woken_by_an_api_enqueue(make_settings, backe
         make_settings(poll_interval=3600, data_dir=tmp_path / "elsewhere") if backend == "postgres" else settings
     )
     app = create_app(settings)
-    with TestClient(app) as client, running_workers(worker_settings, tmp_path):
+    with TestClient(app, base_url="http://localhost") as client, running_workers(worker_settings, tmp_path):
         queue: TaskQueue = app.state.stenograph.queue
         wait_for(lambda: any(w.live for w in queue.workers()), timeout=60, what="the worker to start")
         # Once ready, the worker blocks in its hour-long poll: only the wake-up can start the task soon.

@@ -19,7 +19,7 @@ from tests.audio_factory import AudioFactory
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         yield client
 
 
@@ -111,7 +111,7 @@ def test_openai_transcription_without_a_live_worker_is_503_at_once(
 
 def test_default_steps_come_from_the_setting(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(pipeline_steps="transcription")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         response = upload(client, ("a.wav", audio.make("wav_s16_16k").read_bytes()))
     assert [t["type"] for t in response.json()["data"][0]["tasks"]] == ["transcription"]
 
@@ -137,7 +137,7 @@ def test_refused_uploads_say_why_and_keep_nothing(
 
 def test_upload_over_the_limit_is_413_and_leaves_no_file(make_settings, audio: AudioFactory) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(max_upload_bytes=10_000)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         response = upload(client, ("big.wav", audio.make("wav_s16_16k").read_bytes()))
     assert response.status_code == 413 and "10,000 byte limit" in response.json()["detail"]["message"]
     assert uploads(settings) == []
@@ -314,10 +314,10 @@ def test_llm_settings_say_when_none_is_used(client: TestClient) -> None:
 
 def test_llm_settings_warn_when_transcripts_leave_this_machine(make_settings) -> None:  # type: ignore[no-untyped-def]
     remote = make_settings(llm="openai", llm_base_url="https://api.openai.com/v1", llm_model="gpt-4o-mini")
-    with TestClient(create_app(remote)) as client:
+    with TestClient(create_app(remote), base_url="http://localhost") as client:
         described = client.get("/settings/llm").json()
     assert described["kind"] == "openai" and described["local"] is False
     assert "not on this machine" in described["warning"] and "api.openai.com" in described["warning"]
     local = make_settings(llm="openai", llm_base_url="http://127.0.0.1:8080/v1", llm_model="gemma")
-    with TestClient(create_app(local)) as client:
+    with TestClient(create_app(local), base_url="http://localhost") as client:
         assert client.get("/settings/llm").json()["warning"] is None

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_pipeline(settings: Any, clip: Path, steps: str, log_dir: Path) -> tuple[TestClient, dict[str, Any]]:
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(settings), base_url="http://localhost")
     with clip.open("rb") as handle:
         response = client.post("/recordings", files={"file": (clip.name, handle)}, data={"steps": steps})
     assert response.status_code == 201, response.text

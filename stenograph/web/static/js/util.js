@@ -222,7 +222,40 @@ export function wordDiff(a, b) {
   return out;
 }
 
-/** Render Markdown to sanitised HTML (marked + DOMPurify). */
+/** Whether an image address is this server's own, or data:/blob: (never another site). */
+export function isLocalImage(src) {
+  try {
+    const url = new URL(src, window.location.href);
+    return url.protocol === "data:" || url.protocol === "blob:" || url.origin === window.location.origin;
+  } catch {
+    return false;
+  }
+}
+
+// A Markdown image of another site would tell that site who reads the summary, and when: DOMPurify
+// replaces it (still in its inert document, so nothing is fetched) with a link saying it was not loaded.
+// The server's Content-Security-Policy (img-src 'self' data: blob:) blocks any that slips through.
+function dropRemoteImages(node) {
+  if (node.nodeName === "SOURCE") node.removeAttribute("srcset");
+  if (node.nodeName !== "IMG") return;
+  node.removeAttribute("srcset");
+  const src = node.getAttribute("src") || "";
+  if (src && isLocalImage(src)) return;
+  const link = node.ownerDocument.createElement("a");
+  link.setAttribute("href", src);
+  link.setAttribute("rel", "noreferrer noopener");
+  link.setAttribute("class", "remote-image");
+  link.setAttribute("data-testid", "remote-image");
+  const alt = node.getAttribute("alt");
+  link.textContent = `Image not loaded (from another site)${alt ? `: ${alt}` : ""}`;
+  node.replaceWith(link);
+}
+if (window.DOMPurify && !window.DOMPurify.stenographImages) {
+  window.DOMPurify.addHook("afterSanitizeAttributes", dropRemoteImages);
+  window.DOMPurify.stenographImages = true;
+}
+
+/** Render Markdown to sanitised HTML (marked + DOMPurify); remote images become links, not loaded. */
 export function renderMarkdown(md) {
   const html = window.marked.parse(md || "", { gfm: true, breaks: false, async: false });
   return window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true } });
