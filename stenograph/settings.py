@@ -152,6 +152,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("glossary")
+    @classmethod
+    def _glossary_limits(cls, value: list[str]) -> list[str]:
+        from stenograph.pipeline.glossary import check_glossary
+
+        return check_glossary(value)
+
     @field_validator("server_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
