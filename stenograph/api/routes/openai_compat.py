@@ -148,7 +148,12 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         await asyncio.sleep(WAIT_POLL_SECONDS)
     if record.status != "completed":
         message = record.error_message or f"the transcription was {record.status}"
-        status = 400 if record.error_kind in ("bad_media", "not_media", "no_audio_stream", "empty_file") else 500
+        status = (
+            400
+            if record.error_kind
+            in ("bad_media", "not_media", "no_audio_stream", "empty_file", "damaged", "undecodable")
+            else 500
+        )
         return openai_error(status, message, record.error_kind or record.status)
     version = await asyncio.to_thread(store.pick_version, recording_id, "original")
     segments = await asyncio.to_thread(store.segments, version.id)
