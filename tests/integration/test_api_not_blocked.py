@@ -73,3 +73,40 @@ def test_health_answers_while_an_upload_is_probed(
         uploader.join(60)
     assert len(answers) == 1 and answers[0].status_code == 201, answers
     assert answers[0].json()["data"][0]["name"] == "held.wav"
+
+
+def test_health_answers_while_an_openai_transcription_is_probed(
+    server_url: str, audio: AudioFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stenograph.api.routes import openai_compat
+
+    started, release = threading.Event(), threading.Event()
+    real_probe = openai_compat.probe_upload
+
+    def held_probe(path: Path) -> Any:
+        started.set()
+        assert release.wait(60), "the test never released the probe"
+        return real_probe(path)
+
+    monkeypatch.setattr(openai_compat, "probe_upload", held_probe)
+    monkeypatch.setattr(openai_compat, "any_worker_live", lambda state: True)
+    speech = audio.make("wav_s16_16k").read_bytes()
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        files = [("file", ("held.wav", speech))]
+        answers.append(httpx.post(f"{server_url}/v1/audio/transcriptions", files=files, timeout=60))
+
+    uploader = threading.Thread(target=send)
+    uploader.start()
+    try:
+        assert started.wait(30), "the upload never reached the probe"
+        health = httpx.get(f"{server_url}/health", timeout=5)
+        assert health.status_code == 200 and not answers
+    finally:
+        release.set()
+    # No worker runs here: cancel the queued task, and the waiting request answers.
+    task = wait_for(lambda: httpx.get(f"{server_url}/tasks", timeout=5).json()["data"], what="the task")[0]
+    assert httpx.post(f"{server_url}/tasks/{task['id']}/cancel", timeout=5).status_code == 200
+    uploader.join(60)
+    assert len(answers) == 1 and "cancelled" in answers[0].json()["error"]["message"], answers
