@@ -149,6 +149,7 @@ def _run_local(
             stored_name=stored.name,
             size_bytes=stored.stat().st_size,
             media=media,
+            stored_path=stored,
         )
         job.task_id = task.id
     worker = None

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{bad}: allowed hosts are host names or addresses without a port or scheme, or *")
         return names
 
+    @field_validator("glossary")
+    @classmethod
+    def _glossary_limits(cls, value: list[str]) -> list[str]:
+        from stenograph.pipeline.glossary import check_glossary
+
+        return check_glossary(value)
+
     @field_validator("server_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

@@ -32,6 +32,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 #: The largest id a database integer holds (64-bit signed).
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A positive id.")]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="A positive id.")]
 OffsetQuery = Annotated[int, Query(ge=0, le=2**31, description="Rows to skip.")]
 
 

@@ -27,11 +27,13 @@ MAX_FIELDS_BYTES = 1024 * 1024
 
 @dataclass
 class ReceivedFile:
-    """A file part written to ``path``. ``filename`` is the client's name: data, never a path."""
+    """A file part written to ``path``. ``filename`` is the client's name: data, never a path.
+    ``submitted``: its recording exists, so :meth:`ReceivedForm.discard` keeps it."""
 
     filename: str
     path: Path
     size_bytes: int = 0
+    submitted: bool = False
 
 
 @dataclass
@@ -44,7 +46,10 @@ class ReceivedForm:
         return values[0] if values else None
 
     def discard(self) -> None:
+        """Remove the files not yet submitted as recordings."""
         for received in self.files:
+            if received.submitted:
+                continue
             with contextlib.suppress(FileNotFoundError):
                 received.path.unlink()
 

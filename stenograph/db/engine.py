@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from stenograph import clock
+from stenograph.errors import ConfigurationError
 from stenograph.settings import Settings
 
 log = logging.getLogger("stenograph.db")
@@ -30,7 +31,10 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 def create_db_engine(settings: Settings, *, pool: bool = True) -> Engine:
-    """Create the engine for ``settings.resolved_database_url``; creates the data directory for SQLite.
+    """Create the engine for ``settings.resolved_database_url``.
+
+    For SQLite, the data directory is created when the database file lies directly in it (the default);
+    any other directory must exist already, so that a mistyped path creates nothing.
 
     Args:
         settings: the settings.
@@ -38,12 +42,13 @@ def create_db_engine(settings: Settings, *, pool: bool = True) -> Engine:
 
     Raises:
         sqlalchemy.exc.ArgumentError: the URL is malformed.
+        ConfigurationError: a SQLite database whose directory does not exist (outside the data directory).
     """
     url = make_url(settings.resolved_database_url)
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            _sqlite_directory(Path(url.database), settings.data_dir)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         if not pool:
             kwargs["poolclass"] = NullPool
@@ -57,6 +62,23 @@ def create_db_engine(settings: Settings, *, pool: bool = True) -> Engine:
     else:
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
     return create_engine(url, **kwargs)
+
+
+def _sqlite_directory(database: Path, data_dir: Path) -> None:
+    """Create the data directory when ``database`` lies in it; else refuse a directory that does not exist.
+
+    Raises:
+        ConfigurationError: the directory of ``database`` does not exist (or is not a directory).
+    """
+    parent = database.expanduser().parent
+    if parent.resolve() == data_dir.expanduser().resolve():
+        parent.mkdir(parents=True, exist_ok=True)
+        return
+    if not parent.is_dir():
+        raise ConfigurationError(
+            f"the directory {parent} of the SQLite database {database} does not exist: create it, or fix "
+            "STENOGRAPH_DATABASE_URL (only the data directory is created for you)"
+        )
 
 
 def _configure_sqlite(engine: Engine) -> None:

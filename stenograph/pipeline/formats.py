@@ -5,17 +5,23 @@ millisecond. A segment's label is its ``speaker`` (a name a person gave) or else
 text put it first (``"left: text"``), VTT uses a voice span (``<v left>text``, WebVTT section 4.2.2).
 ``to_openai_verbose_json`` follows the response of OpenAI's ``/v1/audio/transcriptions`` with
 ``response_format=verbose_json`` (task, language as an English name, duration, text, segments, words).
+
+Cue text is made safe (:func:`cue_text`): every run of line breaks and other control characters becomes one
+space and ``-->`` becomes ``→``, so a cue never holds a blank line or a timing line that a player would read as
+another cue (nor, in VTT, a ``NOTE`` line of its own).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from stenograph.pipeline.types import Segment, TranscriptInfo
 
 __all__ = [
+    "cue_text",
     "format_timestamp",
     "segment_label",
     "to_json",
@@ -53,6 +59,18 @@ def format_timestamp(seconds: float, *, decimal_marker: str = ",") -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_marker}{millis:03d}"
 
 
+#: Line breaks (and the other C0/C1 control characters, tabs included), in runs: one space in a cue.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: The arrow of a timing line, with any dashes before it: never inside a cue's text.
+_ARROW = re.compile(r"-*-->")
+
+
+def cue_text(text: str) -> str:
+    """``text`` on one line for a subtitle cue: runs of line breaks and control characters become one space,
+    ``-->`` becomes ``→``, the ends are trimmed."""
+    return _ARROW.sub("→", _BREAKS.sub(" ", text)).strip()
+
+
 def segment_label(segment: Segment) -> str | None:
     """The name shown before a segment's text: its speaker, else its channel, else None."""
     return segment.speaker or segment.channel
@@ -64,6 +82,12 @@ def _labelled(segment: Segment) -> str:
     return f"{label}: {text}" if label else text
 
 
+def _cue_label(segment: Segment) -> str:
+    label = segment_label(segment)
+    text = cue_text(segment.text)
+    return f"{cue_text(label)}: {text}" if label else text
+
+
 def to_txt(segments: Iterable[Segment]) -> str:
     """One line per segment (``label: text`` when labelled), ending with a newline; "" for no segments."""
     lines = [_labelled(s) for s in segments]
@@ -71,11 +95,12 @@ def to_txt(segments: Iterable[Segment]) -> str:
 
 
 def to_srt(segments: Iterable[Segment]) -> str:
-    """SubRip: numbered cues from 1, ``00:01:02,345 --> 00:01:04,000``, a blank line after each cue."""
+    """SubRip: numbered cues from 1, ``00:01:02,345 --> 00:01:04,000``, a blank line after each cue; each cue's
+    text on one line (:func:`cue_text`)."""
     cues = []
     for number, segment in enumerate(segments, start=1):
         cues.append(
-            f"{number}\n{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}\n{_labelled(segment)}\n"
+            f"{number}\n{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}\n{_cue_label(segment)}\n"
         )
     return "\n".join(cues)
 
@@ -85,13 +110,14 @@ def _vtt_escape(text: str) -> str:
 
 
 def to_vtt(segments: Iterable[Segment]) -> str:
-    """WebVTT: the ``WEBVTT`` header, then cues ``00:01:02.345 --> 00:01:04.000``; labels as voice spans."""
+    """WebVTT: the ``WEBVTT`` header, then cues ``00:01:02.345 --> 00:01:04.000``; labels as voice spans; each
+    cue's text on one line (:func:`cue_text`), so never a blank line, a timing line or a lone ``NOTE``."""
     parts = ["WEBVTT\n"]
     for segment in segments:
         label = segment_label(segment)
-        text = _vtt_escape(segment.text.strip())
+        text = _vtt_escape(cue_text(segment.text))
         if label:
-            text = f"<v {_vtt_escape(label)}>{text}"
+            text = f"<v {_vtt_escape(cue_text(label))}>{text}"
         start = format_timestamp(segment.start, decimal_marker=".")
         end = format_timestamp(segment.end, decimal_marker=".")
         parts.append(f"{start} --> {end}\n{text}\n")

@@ -11,21 +11,101 @@ by the term's spelling. Longer terms are tried first and a word is replaced at m
 Terms shorter than :data:`MIN_FUZZY_CHARS` characters only have their case fixed (fuzzy matching
 short words would rewrite ordinary words). Scripts without spaces between words (Chinese, Japanese)
 are not split into words here, so only whole-run matches apply to them.
+
+Limits (:func:`check_glossary`, the one rule for every way a glossary comes in: an upload's ``glossary``
+field, ``PUT /glossary``, a step re-run's body and ``STENOGRAPH_GLOSSARY``): at most :data:`MAX_TERMS`
+terms, each at most :data:`MAX_TERM_CHARS` characters of letters, digits, spaces and the punctuation in
+:data:`TERM_PUNCTUATION`; no line breaks or other control characters. Whisper gets as many terms as fit
+in :data:`HOTWORDS_MAX_CHARS` characters (:func:`hotwords_that_fit`): faster-whisper puts hotwords in its
+prompt of previous text, which holds at most 223 tokens.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_THRESHOLD", "MIN_FUZZY_CHARS", "GlossaryResult", "apply_glossary", "similarity"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "HOTWORDS_MAX_CHARS",
+    "MAX_TERMS",
+    "MAX_TERM_CHARS",
+    "MIN_FUZZY_CHARS",
+    "TERM_PUNCTUATION",
+    "GlossaryResult",
+    "apply_glossary",
+    "check_glossary",
+    "hotwords_that_fit",
+    "similarity",
+]
 
 DEFAULT_THRESHOLD = 0.85
 MIN_FUZZY_CHARS = 5
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+#: The most terms one glossary holds.
+MAX_TERMS = 100
+#: The longest term, in characters.
+MAX_TERM_CHARS = 64
+#: Characters a term may hold besides letters (with their accents and marks), digits and spaces.
+TERM_PUNCTUATION = ".'’-&+#/"
+#: Characters of hotwords (joined by ", ") given to Whisper: about 100 tokens, under half its prompt.
+HOTWORDS_MAX_CHARS = 300
+
+
+def _allowed(char: str) -> bool:
+    return char == " " or char in TERM_PUNCTUATION or unicodedata.category(char)[0] in ("L", "M", "N")
+
+
+def check_glossary(terms: Sequence[str]) -> list[str]:
+    """The terms trimmed, inner whitespace runs made one space, empty ones and repeats dropped (order kept).
+
+    Raises:
+        ValueError: more than :data:`MAX_TERMS` terms, a term longer than :data:`MAX_TERM_CHARS`
+            characters, or one holding a character other than letters, digits, spaces and
+            :data:`TERM_PUNCTUATION` (line breaks and control characters included); the message names it.
+    """
+    if isinstance(terms, str):
+        raise ValueError("the glossary must be a list of terms")
+    clean: list[str] = []
+    for raw in terms:
+        if not isinstance(raw, str):
+            raise ValueError("every glossary term must be text")
+        bad = [c for c in raw.strip(" ") if not _allowed(c)]
+        if bad:
+            shown = repr(bad[0]) if bad[0].isprintable() else f"U+{ord(bad[0]):04X}"
+            raise ValueError(
+                f"the glossary term {raw[:MAX_TERM_CHARS]!r} holds {shown}: terms may hold letters, digits, "
+                f"spaces and {' '.join(TERM_PUNCTUATION)} only"
+            )
+        term = " ".join(raw.split())
+        if len(term) > MAX_TERM_CHARS:
+            raise ValueError(
+                f"the glossary term {term[:20]!r}... is {len(term)} characters long; at most {MAX_TERM_CHARS} "
+                "are allowed"
+            )
+        if term and term not in clean:
+            clean.append(term)
+    if len(clean) > MAX_TERMS:
+        raise ValueError(f"the glossary has {len(clean)} terms; at most {MAX_TERMS} are allowed")
+    return clean
+
+
+def hotwords_that_fit(terms: Sequence[str], max_chars: int = HOTWORDS_MAX_CHARS) -> list[str]:
+    """The first terms whose ``", "``-joined text fits in ``max_chars`` characters (the rest are left out)."""
+    kept: list[str] = []
+    used = 0
+    for term in terms:
+        cost = len(term) + (2 if kept else 0)
+        if used + cost > max_chars:
+            break
+        kept.append(term)
+        used += cost
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,13 @@ Errors: every problem with the file itself raises :class:`~stenograph.errors.Med
 ``not_media``       FFmpeg could not read a container, or it holds neither audio nor video (415)
 ``no_audio_stream`` a video (or other media) with no audio stream (415)
 ``damaged``         a media header was recognised but could not be read, or no audio could be decoded
+``undecodable``     FFmpeg failed on the audio itself while decoding (its reason is in the message)
 ==================  ==============================================================================
+
+Every one is permanent: a task that meets it fails at once, without retries.
+
+Channels: a mix of a named layout of up to :data:`MAX_MATRIX_CHANNELS` channels uses FFmpeg's matrix; more
+channels (a 9-, 32- or 64-channel WAV) or unnamed ones are averaged here, then resampled as mono.
 
 Damage inside a readable file does not raise: :func:`iter_audio_windows` keeps decoding after packets that
 fail and reports each damaged region as a warning with its time; the lost audio is replaced by silence so
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,45 +282,80 @@ def _fmt_time(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
+#: Most channels of a named layout (5.1, 7.1) that FFmpeg's matrix mixes down; more, or a layout of unnamed
+#: channels ("9 channels"), are averaged here (libswresample refuses them: "Invalid argument").
+MAX_MATRIX_CHANNELS = 8
+_UNNAMED_LAYOUT = re.compile(r"^\d+ channels$")
+#: Full scale of the integer sample formats: value / scale is in [-1, 1].
+_INT_SCALE = {"s16": 2.0**15, "s32": 2.0**31, "s64": 2.0**63}
+
+
+def _float_channels(frame: Any) -> npt.NDArray[np.float32]:
+    """``frame``'s samples as float32 of shape ``(channels, samples)``, in [-1, 1], whatever its format."""
+    array: npt.NDArray[Any] = np.asarray(frame.to_ndarray())
+    channels = frame.layout.nb_channels
+    if not frame.format.is_planar:
+        array = array.reshape(-1, channels).T
+    kind = frame.format.name.rstrip("p")
+    if kind == "u8":
+        return (array.astype(np.float32) - 128.0) / 128.0
+    if kind in _INT_SCALE:
+        return (array.astype(np.float64) / _INT_SCALE[kind]).astype(np.float32)
+    return array.astype(np.float32, copy=False)
+
+
 class _Resampler:
-    """``av.AudioResampler``, rebuilt whenever the input format changes (MP3 and AAC may switch rate)."""
+    """Frames to float32 mono at ``rate``: the mix of all channels (``channel=None``) or one channel.
+
+    A mix of a named layout of up to :data:`MAX_MATRIX_CHANNELS` channels is FFmpeg's (``av.AudioResampler``
+    with its mixing matrix); any other mix is the average of the channels, and one channel is taken as it
+    is; both then go through a mono ``av.AudioResampler`` for the rate. Rebuilt whenever the input format
+    changes (MP3 and AAC may switch rate).
+    """
 
     def __init__(self, rate: int, channel: int | None) -> None:
         self.rate = rate
         self.channel = channel
         self._resampler: Any = None
+        self._own_mix = False  # channels mixed (or picked) here; the resampler gets mono
         self._key: tuple[str, str, int] | None = None
 
-    def _convert(self, frames: list[Any]) -> list[npt.NDArray[np.float32]]:
-        out: list[npt.NDArray[np.float32]] = []
-        for frame in frames:
-            array = frame.to_ndarray()
-            if self.channel is None:
-                out.append(np.ascontiguousarray(array.reshape(-1), dtype=np.float32))
-            else:
-                out.append(np.ascontiguousarray(array[self.channel], dtype=np.float32))
-        return out
-
     def push(self, frame: Any) -> list[npt.NDArray[np.float32]]:
+        """Raises ``MediaError`` (``no_audio_stream``) when ``channel`` does not exist."""
         layout = frame.layout.name
+        channels = frame.layout.nb_channels
         key = (frame.format.name, layout, frame.sample_rate)
         out: list[npt.NDArray[np.float32]] = []
         if key != self._key:
             out.extend(self.flush())
-            if self.channel is None:
-                self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
-            else:
-                if self.channel >= frame.layout.nb_channels:
-                    raise MediaError(
-                        f"channel {self.channel + 1} was asked for but the audio has "
-                        f"{frame.layout.nb_channels} channel(s)",
-                        kind="no_audio_stream",
-                    )
-                self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.rate)
+            if self.channel is not None and self.channel >= channels:
+                raise MediaError(
+                    f"channel {self.channel + 1} was asked for but the audio has {channels} channel(s)",
+                    kind="no_audio_stream",
+                )
+            self._own_mix = (
+                self.channel is not None or channels > MAX_MATRIX_CHANNELS or bool(_UNNAMED_LAYOUT.match(layout))
+            )
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
             self._key = key
-        frame.pts = None  # timing is tracked by the caller; the resampler must not drop "late" frames
-        out.extend(self._convert(self._resampler.resample(frame)))
+        if not self._own_mix:
+            frame.pts = None  # timing is tracked by the caller; the resampler must not drop "late" frames
+            try:
+                out.extend(self._convert(self._resampler.resample(frame)))
+                return out
+            except av.FFmpegError:  # a layout FFmpeg cannot mix: average the channels from now on
+                self._own_mix = True
+                self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        planes = _float_channels(frame)
+        mono = planes[self.channel] if self.channel is not None else planes.mean(axis=0, dtype=np.float32)
+        single = av.AudioFrame.from_ndarray(np.ascontiguousarray(mono)[None, :], format="flt", layout="mono")
+        single.sample_rate = key[2]
+        out.extend(self._convert(self._resampler.resample(single)))
         return out
+
+    @staticmethod
+    def _convert(frames: list[Any]) -> list[npt.NDArray[np.float32]]:
+        return [np.ascontiguousarray(frame.to_ndarray().reshape(-1), dtype=np.float32) for frame in frames]
 
     def flush(self) -> list[npt.NDArray[np.float32]]:
         if self._resampler is None:
@@ -368,10 +410,10 @@ def iter_audio_windows(
     """Decode the first audio stream of ``path`` window by window, from ``start_s`` to the end.
 
     Each window holds ``window_s`` seconds (the last one may be shorter) of float32 audio at ``sample_rate``:
-    the channels mixed down to mono (``channel=None``, FFmpeg's libswresample matrix) or only channel
-    ``channel`` (0-based). Memory stays bounded by one window whatever the file's length. ``start_s > 0``
-    seeks (to the key frame before, then drops the samples before ``start_s``), so a resumed run does not
-    decode the start again.
+    the channels mixed down to mono (``channel=None``: FFmpeg's libswresample matrix for named layouts of up
+    to :data:`MAX_MATRIX_CHANNELS` channels, else their average) or only channel ``channel`` (0-based).
+    Memory stays bounded by one window whatever the file's length. ``start_s > 0`` seeks (to the key frame
+    before, then drops the samples before ``start_s``), so a resumed run does not decode the start again.
 
     Damage: packets that fail to decode are skipped; a hole in the frames' timestamps is filled with silence
     and reported in the window's ``warnings`` ("audio could not be decoded between 12.3 s and 13.1 s").
@@ -380,10 +422,25 @@ def iter_audio_windows(
         MediaError: as :func:`probe` for files that cannot be opened; ``damaged`` when no audio at all could
             be decoded; ``no_audio_stream`` when there is no audio stream or ``channel`` does not exist.
         ValueError: ``window_s`` or ``sample_rate`` not positive, or ``start_s`` negative.
+        MediaError: ``undecodable`` when FFmpeg fails on the audio in a way decoding cannot go past (PyAV's
+            ``FFmpegError``, such as ``ArgumentError``), with FFmpeg's reason.
     """
+    try:
+        yield from _windows(Path(path), start_s, window_s, sample_rate, channel)
+    except av.FFmpegError as exc:
+        raise MediaError(
+            f"the audio could not be decoded ({_ffmpeg_reason(exc)}): the file holds audio that FFmpeg cannot "
+            f"convert to {sample_rate / 1000:g} kHz mono; convert it to WAV or FLAC with fewer channels and "
+            "upload it again",
+            kind="undecodable",
+        ) from exc
+
+
+def _windows(
+    file_path: Path, start_s: float, window_s: float, sample_rate: int, channel: int | None
+) -> Iterator[AudioWindow]:
     if window_s <= 0 or sample_rate <= 0 or start_s < 0:
         raise ValueError("window_s and sample_rate must be positive and start_s not negative")
-    file_path = Path(path)
     _check_file(file_path)
     window_n = max(1, round(window_s * sample_rate))
     with _open(file_path) as container:

@@ -14,8 +14,10 @@ from typing import Any
 
 from stenograph.datadir import data_dir_id
 from stenograph.errors import ConfigurationError, MediaError, PermanentError
+from stenograph.pipeline.glossary import check_glossary
 from stenograph.pipeline.media import MediaInfo, probe
 from stenograph.pipeline.store import TranscriptStore
+from stenograph.pipeline.text_input import clean_text
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.settings import PIPELINE_STEPS, Settings
 
@@ -68,6 +70,10 @@ class PipelineRequest:
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
     ) -> PipelineRequest:
+        language, model, template, channels = (
+            clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
+        )
+        prompt = clean_text(prompt, multiline=True) if isinstance(prompt, str) else prompt
         chosen = split_list(steps) or list(settings.pipeline_steps)
         unknown = [s for s in chosen if s not in PIPELINE_STEPS]
         if unknown:
@@ -92,6 +98,10 @@ class PipelineRequest:
                 f"the model {effective} transcribes English only; for language {language!r} choose a "
                 "multilingual model such as model=base"
             )
+        try:
+            terms = check_glossary(split_list(glossary))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
         channels = (channels or "mix").strip().lower()
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
@@ -117,7 +127,7 @@ class PipelineRequest:
             steps=ordered,
             language=language,
             model=None if model in DEFAULT_MODEL_ALIASES else model,
-            glossary=split_list(glossary),
+            glossary=terms,
             template=template or None,
             channels=channels,
             prompt=(prompt or "").strip() or None,
@@ -150,10 +160,11 @@ MAX_EXTENSION_CHARS = 16
 
 
 def clean_name(name: str) -> str:
-    """The file name a client sent, as data: its last path part (browsers send no more), trimmed and cut
-    to ``MAX_NAME_CHARS`` characters keeping its extension; ``untitled`` when nothing is left. Never used as
+    """The file name a client sent, as data: its last path part (browsers send no more), without control
+    characters (NUL included: :func:`~stenograph.pipeline.text_input.clean_text`), trimmed and cut to
+    ``MAX_NAME_CHARS`` characters keeping its extension; ``untitled`` when nothing is left. Never used as
     a path."""
-    last = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    last = clean_text(name.replace("\\", "/").rsplit("/", 1)[-1])
     if not last or last in (".", ".."):
         return "untitled"
     if len(last) <= MAX_NAME_CHARS:
@@ -165,17 +176,40 @@ def clean_name(name: str) -> str:
 
 
 def check_model_name(settings: Settings, name: str) -> None:
-    """Refuse a model that would need a download when downloads are off.
+    """Refuse a model this server cannot use: a path (absolute, or starting with ``.`` or ``~``) or an
+    existing directory must be a CTranslate2 model folder; any other name needs downloads allowed.
+
+    The message is the same whether a path does not exist, is not a directory or is not a model, so that
+    a client learns nothing about the server's files.
 
     Raises:
-        ConfigurationError: with the way to allow it.
+        ConfigurationError: with what may be asked for and the way to allow downloads.
     """
-    if name in OFFLINE_MODELS or Path(name).expanduser().is_dir() or settings.whisper_allow_download:
+    from stenograph.pipeline.whisper_models import is_ctranslate2_model
+
+    if name in OFFLINE_MODELS:
+        return
+    try:
+        local = Path(name).expanduser()
+    except (RuntimeError, ValueError):  # "~user" of no such user
+        local = Path(name)
+    looks_like_path = name.startswith(("/", ".", "~")) or "\\" in name
+    if is_ctranslate2_model(local):
+        return
+    if settings.whisper_allow_download and not looks_like_path and not _is_dir(local):
         return
     raise ConfigurationError(
-        f"Whisper model {name!r} is not available offline (offline: {', '.join(OFFLINE_MODELS)}, or a local "
-        "directory in CTranslate2 format); set STENOGRAPH_WHISPER_ALLOW_DOWNLOAD=true to download it by name"
+        f"Whisper model {name!r} is not available: use {', '.join(OFFLINE_MODELS)}, a local folder holding a "
+        "CTranslate2 model (model.bin and config.json), or with STENOGRAPH_WHISPER_ALLOW_DOWNLOAD=true a "
+        "faster-whisper model name to download"
     )
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def media_json(info: MediaInfo) -> dict[str, Any]:
@@ -212,8 +246,37 @@ def submit_recording(
     stored_name: str,
     size_bytes: int,
     media: MediaInfo,
+    stored_path: Path | None = None,
 ) -> tuple[int, list[TaskRecord]]:
     """Create the recording and its pipeline's tasks in one transaction; wakes local workers.
+
+    Args:
+        stored_path: the stored upload; removed when anything here fails, so that no file is left without
+            its recording.
+
+    Raises:
+        Exception: whatever the database raised (nothing was created, and ``stored_path`` is gone).
+    """
+    try:
+        recording_id, tasks = _create(queue, store, request, name, stored_name, size_bytes, media)
+    except BaseException:
+        if stored_path is not None:
+            stored_path.unlink(missing_ok=True)
+        raise
+    queue.notify()
+    return recording_id, tasks
+
+
+def _create(
+    queue: TaskQueue,
+    store: TranscriptStore,
+    request: PipelineRequest,
+    name: str,
+    stored_name: str,
+    size_bytes: int,
+    media: MediaInfo,
+) -> tuple[int, list[TaskRecord]]:
+    """The recording and its tasks, in one transaction.
 
     Every step after transcription requires it, and runs after the step before it whatever that step's
     outcome (a summary after a correction that failed summarises the original transcript). The
@@ -255,7 +318,6 @@ def submit_recording(
             tasks.append(task)
             first = task.id if first is None else first
             previous = task.id
-    queue.notify()
     return recording_id, tasks
 
 

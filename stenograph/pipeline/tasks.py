@@ -225,18 +225,42 @@ def _llm_step(
     ctx: TaskContext, params: dict[str, Any], which: str
 ) -> tuple[TranscriptStore, dict[str, Any], Version, list[Segment], tuple[Any, dict[str, Any]]]:
     """What an LLM step starts from: the store, the recording, its transcript version ``which``
-    (``original`` or ``latest``) with its segments, and the LLM client with its description.
+    (``latest``, or ``source``: the newest ``original`` or ``edited`` version, the text a correction starts
+    from) with its segments, and the LLM client with its description.
 
     Raises:
         NotFoundError: the recording or the version is gone.
     """
     store, recording = _recording(ctx.settings, params)
-    version = store.pick_version(recording["id"], which)
+    if which == "source":
+        version = correction_source(store, recording["id"])
+    else:
+        version = store.pick_version(recording["id"], which)
     return store, recording, version, store.segments(version.id), _llm(ctx.settings)
 
 
+#: Version kinds a correction starts from: Whisper's text, or a person's.
+CORRECTION_SOURCE_KINDS = ("original", "edited")
+
+
+def correction_source(store: TranscriptStore, recording_id: int) -> Version:
+    """The version a correction starts from: the newest ``original`` or ``edited`` one, so that a re-run
+    after a person's edit keeps the edit (and a re-run transcription since then starts from Whisper again).
+
+    Raises:
+        NotFoundError: the recording has no such version yet.
+    """
+    from stenograph.errors import NotFoundError
+
+    chosen = [v for v in store.versions(recording_id) if v.kind in CORRECTION_SOURCE_KINDS]
+    if not chosen:
+        raise NotFoundError(f"recording {recording_id} has no transcript yet")
+    return chosen[-1]
+
+
 def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Correct the recording's original transcript into a new ``corrected`` version.
+    """Correct the recording's newest ``original`` or ``edited`` transcript (:func:`correction_source`) into
+    a new ``corrected`` version; its ``source_version`` info names the version it started from.
 
     Returns:
         ``{"version_id", "llm", "stats"}`` (stats: what the guard accepted and kept).
@@ -244,7 +268,7 @@ def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     from stenograph.pipeline.correction import correct_segments
 
     settings = ctx.settings
-    store, recording, original, segments, (client, description) = _llm_step(ctx, params, "original")
+    store, recording, original, segments, (client, description) = _llm_step(ctx, params, "source")
     glossary = [*store.glossary(), *settings.glossary, *(params.get("glossary") or [])]
     result = correct_segments(
         client,

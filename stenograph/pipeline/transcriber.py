@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stenograph.errors import PermanentError
+from stenograph.pipeline.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
 from stenograph.pipeline.guards import (
     RepeatedSegmentFilter,
     collapse_repetitions,
@@ -279,6 +280,7 @@ class FasterWhisperTranscriber:
             raise ValueError("start_at must not be negative")
         media = probe(path)
         model = self.model
+        options = _fitting_hotwords(options)
         warnings: list[str] = []
         language = self._initial_language(model, options)
         if options.channels == "split" and media.channels > 1:
@@ -522,3 +524,19 @@ class ScriptedTranscriber:
                 yield out
 
         return TranscriptionRun(info, produce)
+
+
+def _fitting_hotwords(options: TranscriptionOptions) -> TranscriptionOptions:
+    """``options`` with only the hotwords that fit Whisper's prompt (:func:`hotwords_that_fit`); the rest are
+    left out, and a log line says how many."""
+    kept = hotwords_that_fit(options.hotwords)
+    if len(kept) == len(options.hotwords):
+        return options
+    logger.info(
+        "Whisper gets %d of %d glossary terms as hotwords (at most %d characters fit its prompt); "
+        "the correction step still uses all of them",
+        len(kept),
+        len(options.hotwords),
+        HOTWORDS_MAX_CHARS,
+    )
+    return dataclasses.replace(options, hotwords=tuple(kept))

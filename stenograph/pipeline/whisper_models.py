@@ -10,7 +10,9 @@
   ``settings.models_dir / "whisper-base"`` and checked against :data:`WHISPER_BASE_SHA256`; the assembly
   takes a file lock and writes to a temporary folder renamed into place, so two processes never see a
   half-written model.
-* an existing local directory: used as it is.
+* an existing local directory: used as it is when it holds a CTranslate2 model (``model.bin`` and
+  ``config.json``); any other directory is refused with :class:`WhisperModelError`, which is permanent (a
+  transcription task fails at once instead of retrying).
 * any other name: handed to faster-whisper, which downloads it from the Hugging Face hub into
   ``settings.models_dir``, only when ``settings.whisper_allow_download`` is true.
 
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from stenograph.errors import ConfigurationError
+from stenograph.errors import ConfigurationError, PermanentError
 from stenograph.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,8 +47,10 @@ __all__ = [
     "WHISPER_BASE_SHA256",
     "ModelIntegrityError",
     "ResolvedModel",
+    "WhisperModelError",
     "assemble_base_model",
     "device_and_compute_type",
+    "is_ctranslate2_model",
     "load_whisper",
     "resolve_model",
 ]
@@ -69,6 +73,26 @@ class ModelIntegrityError(ConfigurationError):
     """A model file does not have the SHA-256 it must have (a damaged or replaced package)."""
 
     code = "model_integrity"
+
+
+class WhisperModelError(PermanentError, ConfigurationError):
+    """The Whisper model asked for is not one this server can load (retrying cannot fix it): a settings
+    error for the API, a permanent failure for a task."""
+
+    kind = "bad_model"
+    code = "configuration_error"
+
+
+#: Files a folder must hold to be taken for a CTranslate2 Whisper model.
+CTRANSLATE2_MODEL_FILES = ("model.bin", "config.json")
+
+
+def is_ctranslate2_model(folder: Path) -> bool:
+    """Whether ``folder`` is a directory holding a CTranslate2 model (:data:`CTRANSLATE2_MODEL_FILES`)."""
+    try:
+        return folder.is_dir() and all((folder / name).is_file() for name in CTRANSLATE2_MODEL_FILES)
+    except (OSError, ValueError):  # a name the file system refuses
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +272,9 @@ def resolve_model(settings: Settings) -> ResolvedModel:
     """Find the model named by ``settings.whisper_model`` (see the module docstring for the rules).
 
     Raises:
-        ConfigurationError: the model is not packaged, not a local directory, and downloads are not allowed;
-            or its packages are missing.
+        WhisperModelError: a local directory that is not a CTranslate2 model, or a model that is not packaged,
+            not a local directory, and downloads are not allowed (permanent).
+        ConfigurationError: a packaged model's packages are missing.
         ModelIntegrityError: a packaged model's SHA-256 is wrong.
     """
     name = settings.whisper_model.strip()
@@ -263,12 +288,15 @@ def resolve_model(settings: Settings) -> ResolvedModel:
         return ResolvedModel(name, str(dest), "assembled")
     local = Path(name).expanduser()
     if local.is_dir():
-        if not (local / "model.bin").is_file():
-            raise ConfigurationError(f"the Whisper model directory {local} has no model.bin (CTranslate2 format)")
+        if not is_ctranslate2_model(local):
+            raise WhisperModelError(
+                f"the Whisper model directory {local} is not a CTranslate2 model: it needs "
+                f"{' and '.join(CTRANSLATE2_MODEL_FILES)} (convert a Whisper model with ct2-transformers-converter)"
+            )
         return ResolvedModel(name, str(local.resolve()), "local")
     if settings.whisper_allow_download:
         return ResolvedModel(name, name, "download")
-    raise ConfigurationError(
+    raise WhisperModelError(
         f"Whisper model {name!r} is neither a packaged model (tiny.en, base) nor an existing directory, "
         "and downloads are off: set STENOGRAPH_WHISPER_ALLOW_DOWNLOAD=true (or whisper_allow_download) "
         "to let "
@@ -304,7 +332,8 @@ def load_whisper(settings: Settings) -> WhisperModel:
     Keyed by (model path or name, device, compute type, threads), so changing settings loads another model.
 
     Raises:
-        ConfigurationError, ModelIntegrityError: as :func:`resolve_model`.
+        WhisperModelError, ConfigurationError, ModelIntegrityError: as :func:`resolve_model`;
+            WhisperModelError also when CTranslate2 cannot load a local model folder.
     """
     resolved = resolve_model(settings)
     device, compute_type = device_and_compute_type(settings)
@@ -315,14 +344,21 @@ def load_whisper(settings: Settings) -> WhisperModel:
             from faster_whisper import WhisperModel
 
             logger.info("loading Whisper %s on %s (%s)", resolved.name, device, compute_type)
-            model = WhisperModel(
-                resolved.path_or_name,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=settings.whisper_threads,
-                download_root=str(settings.models_dir),
-                local_files_only=resolved.source != "download",
-            )
+            try:
+                model = WhisperModel(
+                    resolved.path_or_name,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=settings.whisper_threads,
+                    download_root=str(settings.models_dir),
+                    local_files_only=resolved.source != "download",
+                )
+            except (RuntimeError, ValueError, OSError) as exc:
+                if resolved.source != "local":
+                    raise
+                raise WhisperModelError(
+                    f"the Whisper model directory {resolved.name} could not be loaded as a CTranslate2 model: {exc}"
+                ) from exc
             _models[key] = model
         return model
 

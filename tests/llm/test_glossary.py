@@ -46,3 +46,22 @@ def test_longer_terms_win_and_words_are_replaced_once() -> None:
     result = apply_glossary("New Yrok City", ["New York City", "York"])
     assert result.text == "New York City"
     assert len(result.replacements) == 1
+
+
+def test_hotwords_are_capped_to_what_fits_whisper_prompt(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from stenograph.pipeline.glossary import HOTWORDS_MAX_CHARS, MAX_TERM_CHARS, hotwords_that_fit
+    from stenograph.pipeline.transcriber import TranscriptionOptions, _fitting_hotwords
+
+    terms = [f"{i:02d}" + "x" * (MAX_TERM_CHARS - 2) for i in range(20)]
+    kept = hotwords_that_fit(terms)
+    assert kept == terms[: len(kept)] and 0 < len(kept) < len(terms)
+    assert len(", ".join(kept)) <= HOTWORDS_MAX_CHARS < len(", ".join(terms[: len(kept) + 1]))
+    options = TranscriptionOptions(hotwords=terms)
+    with caplog.at_level(logging.INFO, logger="stenograph.pipeline.transcriber"):
+        capped = _fitting_hotwords(options)
+    assert list(capped.hotwords) == kept
+    assert f"{len(kept)} of {len(terms)} glossary terms" in caplog.text
+    few = TranscriptionOptions(hotwords=["Kubernetes", "Anna Schmidt"])
+    assert _fitting_hotwords(few) is few

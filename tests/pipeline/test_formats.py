@@ -94,3 +94,34 @@ def test_openai_verbose_json_shape() -> None:
     assert "words" not in labelled
     assert labelled["segments"][1]["speaker"] == "left"
     json.dumps(labelled)  # serialisable
+
+
+INJECTED = [
+    Segment(0, 0.0, 1.0, "first\n\n00:00:01,000 --> 00:00:02,000\nTEXT"),
+    Segment(1, 1.0, 2.0, "\r\n\nNOTE\n\nWEBVTT\u2028x", speaker="A\n\nB --> C"),
+    Segment(2, 2.0, 3.0, "last"),
+]
+
+
+def _srt_cues(text: str) -> list[list[str]]:
+    return [block.split("\n") for block in text.strip("\n").split("\n\n")]
+
+
+def test_srt_cue_text_never_adds_a_cue() -> None:
+    srt = to_srt(INJECTED)
+    cues = _srt_cues(srt)
+    assert len(cues) == len(INJECTED)
+    assert [c[0] for c in cues] == ["1", "2", "3"]
+    assert all(len(c) == 3 and "-->" in c[1] and "-->" not in c[2] for c in cues)
+    assert cues[0][2] == "first 00:00:01,000 → 00:00:02,000 TEXT"
+
+
+def test_vtt_cue_text_never_adds_a_cue_or_note() -> None:
+    vtt = to_vtt(INJECTED)
+    header, *blocks = vtt.strip("\n").split("\n\n")
+    assert header == "WEBVTT" and len(blocks) == len(INJECTED)
+    for block in blocks:
+        timing, *payload = block.split("\n")
+        assert "-->" in timing and len(payload) == 1 and "-->" not in payload[0]
+        assert payload[0].strip() and payload[0].strip() != "NOTE"
+    assert blocks[1].split("\n")[1] == "<v A B → C>NOTE WEBVTT x"

@@ -202,3 +202,54 @@ def test_memory_does_not_grow_with_length(audio: AudioFactory) -> None:
     three_hours = _peak_rss(audio.sparse_silent_wav("three_hours", 3 * 3600))
     assert three_hours["samples"] == 3 * 3600 * 16000
     assert three_hours["rss_kib"] <= one_hour["rss_kib"] + 200 * 1024
+
+
+@pytest.mark.parametrize("channels", [9, 32, 64])
+def test_many_channels_are_mixed_here_and_split_still_works(tmp_path: Path, channels: int) -> None:
+    """FFmpeg's resampler cannot mix unnamed layouts ("9 channels": ArgumentError, errno 22)."""
+    path = tmp_path / f"tone_{channels}.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", str(channels), str(path), "synth", "2", "sine", "440"], check=True
+    )
+    assert probe(path).channels == channels
+    mixed = np.concatenate([w.samples for w in iter_audio_windows(path)])
+    assert len(mixed) == 32000 and mixed.dtype == np.float32
+    for channel in (0, channels - 1):
+        one = np.concatenate([w.samples for w in iter_audio_windows(path, channel=channel)])
+        assert len(one) == 32000 and np.allclose(one, mixed, atol=1e-4)  # every channel holds the same tone
+    assert 0.3 < np.abs(mixed).max() <= 1.0
+    with pytest.raises(MediaError, match=f"channel {channels + 1} was asked for"):
+        list(iter_audio_windows(path, channel=channels))
+
+
+def test_split_channels_of_stereo_and_8_channels_are_kept_apart(tmp_path: Path) -> None:
+    for channels in (2, 8):
+        path = tmp_path / f"left_{channels}.wav"
+        remix = ["1", *["0"] * (channels - 1)]
+        subprocess.run(
+            ["sox", "-n", "-r", "44100", "-c", str(channels), str(path), "synth", "2", "sine", "440", "remix", *remix],
+            check=True,
+        )
+        first = np.concatenate([w.samples for w in iter_audio_windows(path, channel=0)])
+        last = np.concatenate([w.samples for w in iter_audio_windows(path, channel=channels - 1)])
+        assert len(first) == len(last) == 32000
+        assert np.abs(first).max() > 0.3 and np.abs(last).max() < 1e-3
+
+
+def test_an_ffmpeg_error_while_decoding_is_a_media_error(audio: AudioFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    import av
+
+    from stenograph.errors import PermanentError
+    from stenograph.pipeline import media
+
+    class Refusing:
+        def __init__(self, **_options: object) -> None:
+            pass
+
+        def resample(self, frame: object) -> list[object]:
+            raise av.error.ArgumentError(22, "Invalid argument")
+
+    monkeypatch.setattr(media.av, "AudioResampler", Refusing)
+    with pytest.raises(MediaError, match=r"could not be decoded .*Invalid argument") as refused:
+        list(iter_audio_windows(audio.make("wav_s16_16k")))
+    assert refused.value.kind == "undecodable" and isinstance(refused.value, PermanentError)

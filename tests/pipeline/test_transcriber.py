@@ -270,3 +270,13 @@ def test_scripted_info_can_be_given() -> None:
     info = TranscriptInfo(language="de", language_probability=0.9, duration_s=99.0, model="fake")
     run = ScriptedTranscriber(SCRIPT, info=info).transcribe("x", TranscriptionOptions())
     assert run.info is info
+
+
+@pytest.mark.slow
+def test_nine_channel_speech_is_transcribed(audio: AudioFactory, tiny_model: Any, tmp_path: Path) -> None:
+
+    nine = tmp_path / "nine.wav"
+    subprocess.run(["sox", str(audio.speech_wav()), "-c", "9", str(nine)], check=True)
+    run = FasterWhisperTranscriber(build_settings(), model=tiny_model).transcribe(nine, TranscriptionOptions())
+    words = words_of(list(run))
+    assert [w for w in SPEECH_WORDS if w in words] == list(SPEECH_WORDS), words

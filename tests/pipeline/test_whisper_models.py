@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from stenograph.errors import ConfigurationError
+from stenograph.errors import ConfigurationError, PermanentError
 from stenograph.pipeline import whisper_models
 from stenograph.pipeline.whisper_models import (
     WHISPER_BASE_SHA256,
     ModelIntegrityError,
+    WhisperModelError,
     assemble_base_model,
     device_and_compute_type,
     load_whisper,
@@ -40,11 +41,29 @@ def test_local_directory_is_used_as_is(tmp_path: Path) -> None:
     folder = tmp_path / "my-model"
     folder.mkdir()
     (folder / "model.bin").write_bytes(b"x")
+    (folder / "config.json").write_text("{}")
     resolved = resolve_model(build_settings(data_dir=tmp_path, whisper_model=str(folder)))
     assert resolved.source == "local" and resolved.path_or_name == str(folder.resolve())
     (folder / "model.bin").unlink()
-    with pytest.raises(ConfigurationError, match=r"no model\.bin"):
+    with pytest.raises(ConfigurationError, match=r"not a CTranslate2 model: it needs model\.bin and config\.json"):
         resolve_model(build_settings(data_dir=tmp_path, whisper_model=str(folder)))
+
+
+def test_a_folder_that_is_not_a_model_fails_once(tmp_path: Path) -> None:
+    """Not retried: a PermanentError (a task fails at once), still a ConfigurationError for the API."""
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    settings = build_settings(data_dir=tmp_path, whisper_model=str(folder))
+    with pytest.raises(WhisperModelError, match="not a CTranslate2 model") as refused:
+        load_whisper(settings)
+    assert isinstance(refused.value, PermanentError) and not refused.value.retryable
+    (folder / "model.bin").write_bytes(b"not a model")
+    (folder / "config.json").write_text("{}")
+    with pytest.raises(WhisperModelError, match="could not be loaded as a CTranslate2 model") as broken:
+        load_whisper(settings)
+    assert not broken.value.retryable and broken.value.kind == "bad_model"
+    with pytest.raises(WhisperModelError, match="downloads are off"):
+        load_whisper(build_settings(data_dir=tmp_path, whisper_model="small"))
 
 
 def test_unknown_name_needs_downloads_allowed(tmp_path: Path) -> None:

@@ -142,3 +142,28 @@ def test_other_databases_are_refused_by_name(url: str) -> None:
 def test_repeated_task_types_count_once() -> None:
     settings = build_settings(task_types="transcription,transcription, summary,transcription")
     assert settings.task_types == ["transcription", "summary"]
+
+
+def test_glossary_setting_is_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("STENOGRAPH_GLOSSARY", " Kubernetes ,AT&T,  São  Paulo ")
+    assert build_settings().glossary == ["Kubernetes", "AT&T", "São Paulo"]
+    for bad in ("x" * 100_000, ",".join(f"t{i}" for i in range(101)), '["a\\nb"]', "<b>"):
+        monkeypatch.setenv("STENOGRAPH_GLOSSARY", bad)
+        with pytest.raises(ValidationError, match="glossary"):
+            build_settings()
+
+
+def test_a_sqlite_path_in_a_missing_directory_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    from stenograph.db import create_db_engine
+    from stenograph.errors import ConfigurationError
+
+    missing = tmp_path / "typo" / "deeper"
+    settings = build_settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{missing / 'x.db'}")
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        create_db_engine(settings)
+    assert not (tmp_path / "typo").exists()
+    default = build_settings(data_dir=tmp_path / "new" / "data")
+    create_db_engine(default).dispose()
+    assert (tmp_path / "new" / "data").is_dir()

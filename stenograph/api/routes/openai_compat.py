@@ -16,11 +16,13 @@ from fastapi.responses import JSONResponse
 from stenograph.api.errors import APIError
 from stenograph.api.routes.recordings import store_of
 from stenograph.api.state import AppState, StateDep
-from stenograph.api.uploads import receive_form
+from stenograph.api.uploads import ReceivedForm, receive_form
 from stenograph.errors import ConfigurationError, MediaError
 from stenograph.pipeline.formats import to_openai_verbose_json, to_srt, to_vtt
+from stenograph.pipeline.media import MediaInfo
 from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, submit_recording
 from stenograph.pipeline.types import TranscriptInfo
+from stenograph.queue import TaskRecord
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -38,6 +40,42 @@ def openai_error(status: int, message: str, code: str) -> JSONResponse:
         },
         status_code=status,
     )
+
+
+def _submit(state: AppState, form: ReceivedForm, word_timestamps: bool) -> tuple[MediaInfo, int, TaskRecord]:
+    """The blocking part of a transcription request (run in a worker thread): options, probe, recording.
+
+    Raises:
+        APIError: 400 bad options or a file that is not usable media (the file is then gone).
+    """
+    try:
+        pipeline = PipelineRequest.build(
+            state.settings,
+            steps=["transcription"],
+            language=form.first("language"),
+            model=form.first("model"),
+            prompt=form.first("prompt"),
+            word_timestamps=word_timestamps,
+        )
+    except ConfigurationError as exc:
+        raise APIError(400, "invalid_request", str(exc)) from exc
+    received = form.files[0]
+    try:
+        media = probe_upload(received.path)
+    except MediaError as exc:
+        raise APIError(400, exc.kind, f"{received.filename}: {exc}") from exc
+    recording_id, [task] = submit_recording(
+        state.queue,
+        store_of(state),
+        pipeline,
+        name=clean_name(received.filename),
+        stored_name=received.path.name,
+        size_bytes=received.size_bytes,
+        media=media,
+        stored_path=received.path,
+    )
+    received.submitted = True
+    return media, recording_id, task
 
 
 def any_worker_live(state: AppState) -> bool:
@@ -88,35 +126,18 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         granularities = form.fields.get("timestamp_granularities[]", []) + form.fields.get(
             "timestamp_granularities", []
         )
-        try:
-            pipeline = PipelineRequest.build(
-                settings,
-                steps=["transcription"],
-                language=form.first("language"),
-                model=form.first("model"),
-                prompt=form.first("prompt"),
-                word_timestamps="word" in granularities,
-            )
-        except ConfigurationError as exc:
-            raise APIError(400, "invalid_request", str(exc)) from exc
-        received = form.files[0]
-        try:
-            media = probe_upload(received.path)
-        except MediaError as exc:
-            raise APIError(400, exc.kind, f"{received.filename}: {exc}") from exc
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
+    try:
+        media, recording_id, task = await asyncio.to_thread(_submit, state, form, "word" in granularities)
+    except APIError as exc:
+        form.discard()
+        return openai_error(exc.status_code, str(exc), exc.code)
+    except Exception:
+        form.discard()
+        raise
     store = store_of(state)
-    recording_id, [task] = submit_recording(
-        state.queue,
-        store,
-        pipeline,
-        name=clean_name(received.filename),
-        stored_name=received.path.name,
-        size_bytes=received.size_bytes,
-        media=media,
-    )
     while True:
         record = await asyncio.to_thread(state.queue.get, task.id)
         if record.status in ("completed", "failed", "cancelled"):
@@ -127,10 +148,15 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         await asyncio.sleep(WAIT_POLL_SECONDS)
     if record.status != "completed":
         message = record.error_message or f"the transcription was {record.status}"
-        status = 400 if record.error_kind in ("bad_media", "not_media", "no_audio_stream", "empty_file") else 500
+        status = (
+            400
+            if record.error_kind
+            in ("bad_media", "not_media", "no_audio_stream", "empty_file", "damaged", "undecodable")
+            else 500
+        )
         return openai_error(status, message, record.error_kind or record.status)
-    version = store.pick_version(recording_id, "original")
-    segments = store.segments(version.id)
+    version = await asyncio.to_thread(store.pick_version, recording_id, "original")
+    segments = await asyncio.to_thread(store.segments, version.id)
     text = " ".join(s.text.strip() for s in segments if s.text.strip())
     headers = {"X-Stenograph-Recording-Id": str(recording_id), "X-Stenograph-Task-Id": str(task.id)}
     if response_format == "text":

@@ -3,17 +3,20 @@ and re-run a pipeline step."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.tasks import tasks_json
 from stenograph.api.state import AppState, IdPath, OffsetQuery, SearchQuery, StateDep
-from stenograph.api.uploads import receive_form
+from stenograph.api.uploads import ReceivedForm, receive_form
 from stenograph.errors import ConfigurationError, MediaError
+from stenograph.pipeline.glossary import check_glossary
 from stenograph.pipeline.store import TranscriptStore
 from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, step_params, submit_recording
 from stenograph.queue.records import iso
@@ -65,42 +68,52 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
     ``word_timestamps``, ``beam_size`` and ``vad`` (true|false).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
-    media or no audio stream. A refused request keeps nothing.
+    media or no audio stream. A refused request keeps nothing. The body is streamed to disk on the event
+    loop; probing and the database work run in a worker thread, so other requests are answered meanwhile.
+    """
+    form = await receive_form(request, state.settings.uploads_dir, state.settings.max_upload_bytes)
+    try:
+        return await asyncio.to_thread(_create_recordings, state, form)
+    except Exception:
+        form.discard()  # what was submitted stays; the others' files go (a no-op for files already gone)
+        raise
+
+
+def _create_recordings(state: AppState, form: ReceivedForm) -> dict[str, Any]:
+    """The blocking part of an upload: options, probes, the recordings and their tasks, the answer.
+
+    Raises:
+        APIError: 422 no file or bad options, 415/422 a file that is not usable media; nothing is kept.
     """
     settings = state.settings
-    form = await receive_form(request, settings.uploads_dir, settings.max_upload_bytes)
+    if not form.files:
+        raise APIError(422, "no_file", "no file was sent: use the multipart field 'file'")
     try:
-        if not form.files:
-            raise APIError(422, "no_file", "no file was sent: use the multipart field 'file'")
+        pipeline = PipelineRequest.build(
+            settings,
+            steps=form.first("steps"),
+            language=form.first("language"),
+            model=form.first("model"),
+            glossary=form.first("glossary"),
+            template=form.first("template"),
+            channels=form.first("channels"),
+            prompt=form.first("prompt"),
+            word_timestamps=(form.first("word_timestamps") or "").lower() in ("1", "true", "yes", "on"),
+            beam_size=form.first("beam_size"),
+            vad=form.first("vad"),
+        )
+    except ConfigurationError as exc:
+        raise APIError(422, "invalid_options", str(exc)) from exc
+    probed = []
+    for received in form.files:
         try:
-            pipeline = PipelineRequest.build(
-                settings,
-                steps=form.first("steps"),
-                language=form.first("language"),
-                model=form.first("model"),
-                glossary=form.first("glossary"),
-                template=form.first("template"),
-                channels=form.first("channels"),
-                prompt=form.first("prompt"),
-                word_timestamps=(form.first("word_timestamps") or "").lower() in ("1", "true", "yes", "on"),
-                beam_size=form.first("beam_size"),
-                vad=form.first("vad"),
-            )
-        except ConfigurationError as exc:
-            raise APIError(422, "invalid_options", str(exc)) from exc
-        probed = []
-        for received in form.files:
-            try:
-                probed.append((received, probe_upload(received.path)))
-            except MediaError as exc:
-                status = 422 if exc.kind in ("empty_file", "damaged") else 415
-                raise APIError(status, exc.kind, f"{received.filename}: {exc}", filename=received.filename) from exc
-    except BaseException:
-        form.discard()
-        raise
+            probed.append((received, probe_upload(received.path)))
+        except MediaError as exc:
+            status = 422 if exc.kind in ("empty_file", "damaged") else 415
+            raise APIError(status, exc.kind, f"{received.filename}: {exc}", filename=received.filename) from exc
     store = store_of(state)
     created = []
-    for received, media in probed:
+    for number, (received, media) in enumerate(probed):
         recording_id, _ = submit_recording(
             state.queue,
             store,
@@ -109,7 +122,9 @@ async def upload_recordings(request: Request, state: StateDep) -> dict[str, Any]
             stored_name=received.path.name,
             size_bytes=received.size_bytes,
             media=media,
+            stored_path=received.path,
         )
+        form.files[number] = dataclasses.replace(received, submitted=True)
         created.append(recording_json(state, store.recording(recording_id), with_tasks=True))
     return {"data": created}
 
@@ -171,7 +186,7 @@ def delete_recording(recording_id: IdPath, state: StateDep) -> Response:
 
 class StepBody(BaseModel):
     template: str | None = None
-    glossary: list[str] | None = None
+    glossary: Annotated[list[str], AfterValidator(check_glossary)] | None = None
     language: str | None = None
     model: str | None = None
     channels: str | None = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from stenograph.api.errors import APIError
-from stenograph.api.state import AppState, IdPath, OffsetQuery, StateDep
+from stenograph.api.state import AppState, IdPath, IdQuery, OffsetQuery, StateDep
 from stenograph.db.models import Recording
 from stenograph.queue import TaskRecord, TaskStatus
 from stenograph.worker.handlers import TASK_TYPES
@@ -67,7 +67,7 @@ def list_tasks(
     state: StateDep,
     status: TaskStatus | None = None,
     type: str | None = None,
-    recording_id: int | None = None,
+    recording_id: IdQuery | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:

@@ -6,13 +6,15 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from stenograph.api.errors import APIError
 from stenograph.api.routes.recordings import store_of
 from stenograph.api.state import IdPath, StateDep
 from stenograph.pipeline.formats import to_srt, to_txt, to_vtt
+from stenograph.pipeline.glossary import check_glossary
 from stenograph.pipeline.store import Version
+from stenograph.pipeline.text_input import clean_text
 
 router = APIRouter(tags=["transcripts"])
 
@@ -114,8 +116,20 @@ def get_diff(
     }
 
 
+def _segment_text(text: str) -> str:
+    """A segment's new text without control characters (tabs and line breaks kept), trimmed.
+
+    Raises:
+        ValueError: nothing but whitespace is left (a 422).
+    """
+    cleaned = clean_text(text, multiline=True)
+    if not cleaned:
+        raise ValueError("the segment's text is empty: send some text (delete words by sending the rest)")
+    return cleaned
+
+
 class SegmentEdit(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_segment_text)]
 
 
 @router.patch("/recordings/{recording_id}/transcript/segments/{index}", operation_id="edit_segment")
@@ -128,7 +142,7 @@ def edit_segment(
     segments = store.segments(latest.id)
     if not any(s.index == index for s in segments):
         raise APIError(404, "not_found", f"the transcript has no segment {index}")
-    edited = [dataclasses.replace(s, text=body.text.strip()) if s.index == index else s for s in segments]
+    edited = [dataclasses.replace(s, text=body.text) if s.index == index else s for s in segments]
     info = {k: v for k, v in latest.info.items() if k in ("duration_s", "model", "language_probability", "warnings")}
     info["edited_from"] = latest.number
     version = store.create_version(recording_id, "edited", edited, task_id=None, language=latest.language, info=info)
@@ -141,8 +155,10 @@ class Speakers(BaseModel):
 
 @router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers")
 def set_speakers(recording_id: IdPath, body: Speakers, state: StateDep) -> dict[str, Any]:
-    """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments."""
-    names = {k.strip(): v.strip() for k, v in body.names.items() if k.strip() and v.strip()}
+    """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments.
+    Control characters (NUL included) are removed from labels and names; empty ones are dropped."""
+    cleaned = ((clean_text(k), clean_text(v)) for k, v in body.names.items())
+    names = {k: v for k, v in cleaned if k and v}
     return {"names": store_of(state).set_speakers(recording_id, names)}
 
 
@@ -158,7 +174,7 @@ def get_summary(recording_id: IdPath, state: StateDep, format: Literal["md", "js
 
 
 class Glossary(BaseModel):
-    terms: list[str]
+    terms: Annotated[list[str], AfterValidator(check_glossary)]
 
 
 @router.get("/glossary", operation_id="get_glossary")
@@ -169,6 +185,8 @@ def get_glossary(state: StateDep) -> dict[str, Any]:
 
 @router.put("/glossary", operation_id="set_glossary")
 def set_glossary(body: Glossary, state: StateDep) -> dict[str, Any]:
+    """Replace the global glossary. 422 beyond the limits of :func:`~stenograph.pipeline.glossary.check_glossary`
+    (at most 100 terms of at most 64 characters: letters, digits, spaces and ``. ' ’ - & + # /``)."""
     return {"terms": store_of(state).set_glossary(body.terms), "from_settings": state.settings.glossary}
 
 

@@ -1,0 +1,154 @@
+"""Bad input is a 4xx and leaves nothing behind: NUL and control characters, ids beyond 64 bits,
+whitespace-only edits, a failing submit, model paths, glossary limits. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stenograph.api import create_app
+from stenograph.pipeline.store import TranscriptStore
+from stenograph.pipeline.types import Segment
+from stenograph.settings import Settings
+from tests.audio_factory import AudioFactory
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def speech(audio: AudioFactory) -> bytes:
+    return audio.make("wav_s16_16k").read_bytes()
+
+
+def uploads(settings: Settings) -> list[Path]:
+    return sorted(settings.uploads_dir.glob("*")) if settings.uploads_dir.exists() else []
+
+
+def upload(client: TestClient, name: str, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
+    return client.post("/recordings", files=[("file", (name, data))], data=fields)
+
+
+def raw_upload(client: TestClient, filename: bytes, data: bytes, **fields: str):  # type: ignore[no-untyped-def]
+    """A multipart upload whose file name bytes go as they are (httpx would percent-encode control bytes)."""
+    boundary = b"stenograph-test-boundary"
+    parts = [
+        b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, k.encode(), v.encode())
+        for k, v in fields.items()
+    ]
+    parts.append(
+        b'--%s\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
+        b"Content-Type: audio/wav\r\n\r\n%s\r\n" % (boundary, filename, data)
+    )
+    body = b"".join(parts) + b"--%s--\r\n" % boundary
+    headers = {"content-type": f"multipart/form-data; boundary={boundary.decode()}"}
+    return client.post("/recordings", content=body, headers=headers)
+
+
+def with_transcript(client: TestClient, speech: bytes) -> int:
+    recording_id = int(upload(client, "a.wav", speech).json()["data"][0]["id"])
+    store = TranscriptStore(client.app.state.stenograph.engine)  # type: ignore[attr-defined]
+    segments = [Segment(0, 0.0, 1.5, "one two", channel="left"), Segment(1, 2.0, 3.5, "three")]
+    store.create_version(recording_id, "original", segments, task_id=None, language="en", info={})
+    return recording_id
+
+
+def test_nul_and_control_characters_are_removed_from_stored_text(
+    client: TestClient, speech: bytes, settings: Settings
+) -> None:
+    response = raw_upload(client, b"me\x00et\x07ing.wav", speech, prompt="Hello\x00 there\r\nnext", template="\x00")
+    assert response.status_code == 201, response.text
+    recording = response.json()["data"][0]
+    assert recording["name"] == "me et ing.wav"
+    assert recording["tasks"][0]["params"]["options"]["initial_prompt"] == "Hello there\nnext"
+    assert upload(client, "b.wav", speech, language="e\x00n").status_code == 422
+    assert upload(client, "c.wav", speech, model="\x00/x").status_code == 422
+    recording_id = with_transcript(client, speech)
+    base = f"/recordings/{recording_id}"
+    edit = client.patch(f"{base}/transcript/segments/1", json={"text": "thr\x00ee\x1b four\nfive"})
+    assert edit.status_code == 200, edit.text
+    assert edit.json()["segments"][1]["text"] == "three four\nfive"
+    names = client.put(f"{base}/speakers", json={"names": {"le\x00ft": "Al\x00ice", "right": "\x00"}})
+    assert names.status_code == 200 and names.json()["names"] == {"le ft": "Al ice"}
+    assert len(uploads(settings)) == 2  # the two refused uploads kept nothing
+
+
+def test_a_whitespace_only_edit_is_refused(client: TestClient, speech: bytes) -> None:
+    recording_id = with_transcript(client, speech)
+    for text in (" ", "\n\t ", "\x00"):
+        response = client.patch(f"/recordings/{recording_id}/transcript/segments/0", json={"text": text})
+        assert response.status_code == 422, (text, response.text)
+    assert [v["kind"] for v in client.get(f"/recordings/{recording_id}/transcript/versions").json()["data"]] == [
+        "original"
+    ]
+
+
+def test_ids_beyond_64_bits_are_422(client: TestClient) -> None:
+    huge = str(2**64)
+    for path, params in [
+        ("/tasks", {"recording_id": huge}),
+        ("/tasks", {"recording_id": "0"}),
+        (f"/tasks/{huge}", {}),
+        (f"/recordings/{huge}", {}),
+        ("/recordings", {"offset": huge}),
+    ]:
+        response = client.get(path, params=params)
+        assert response.status_code == 422, (path, params, response.text)
+
+
+@pytest.mark.parametrize("target", ["create_recording", "enqueue"])
+def test_a_failing_submit_leaves_no_file_and_no_recording(
+    client: TestClient, speech: bytes, settings: Settings, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    owner = TranscriptStore if target == "create_recording" else type(client.app.state.stenograph.queue)  # type: ignore[attr-defined]
+    monkeypatch.setattr(owner, target, fail)
+    response = client.post("/recordings", files=[("file", ("a.wav", speech)), ("file", ("b.wav", speech))])
+    assert response.status_code == 500
+    monkeypatch.undo()
+    assert uploads(settings) == []
+    assert client.get("/recordings").json()["count"] == 0
+
+
+def test_a_model_path_must_be_a_model_and_says_nothing_of_other_paths(
+    client: TestClient, speech: bytes, settings: Settings, tmp_path: Path
+) -> None:
+    not_a_model = tmp_path / "secret"
+    not_a_model.mkdir()
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.bin").write_bytes(b"x")
+    (model / "config.json").write_text("{}")
+    messages = []
+    for path in (not_a_model, tmp_path / "missing", tmp_path / "secret" / "file"):
+        response = upload(client, "a.wav", speech, model=str(path))
+        assert response.status_code == 422, response.text
+        messages.append(response.json()["detail"]["message"].replace(str(path), "PATH"))
+    assert len(set(messages)) == 1 and "CTranslate2" in messages[0]
+    assert upload(client, "a.wav", speech, model=str(model)).status_code == 201
+    assert len(uploads(settings)) == 1
+
+
+def test_glossary_limits_are_422_everywhere(client: TestClient, speech: bytes, settings: Settings) -> None:
+    too_long = "x" * 65
+    for glossary in (too_long, "C++, A/B, Ann's", "ok\tterm", ",".join(f"t{i}" for i in range(101))):
+        response = upload(client, "a.wav", speech, glossary=glossary)
+        expected = 201 if glossary.startswith("C++") else 422
+        assert response.status_code == expected, (glossary[:30], response.text)
+    assert len(uploads(settings)) == 1
+    for terms in ([too_long], ["a\nb"], ["a\x00b"], ["<script>"], [f"t{i}" for i in range(101)], ["x" * 100_000]):
+        response = client.put("/glossary", json={"terms": terms})
+        assert response.status_code == 422, (terms[:2], response.text)
+    assert client.put("/glossary", json={"terms": ["Kubernetes", "AT&T", "C#", "São Paulo"]}).status_code == 200
+    recording_id = with_transcript(client, speech)
+    rerun = client.post(f"/recordings/{recording_id}/steps/correction", json={"glossary": [too_long]})
+    assert rerun.status_code == 422, rerun.text
+    assert client.post(f"/recordings/{recording_id}/steps/correction", json={"glossary": ["Anna"]}).status_code == 201
