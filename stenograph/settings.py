@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    llm_patience_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an LLM step keeps trying a server that is unreachable, answers 5xx or times out "
+        "(waits of 1, 2, 4 ... 30 s) before its attempt fails: a restarting server costs no attempt.",
+    )
     llm_gguf_path: str | None = Field(default=None, description="Local GGUF file for the embedded engine.")
     llm_context_tokens: int | None = Field(default=None, ge=256, description="Override the model's context size.")
     ollama_url: str = "http://127.0.0.1:11434"

@@ -31,6 +31,7 @@ FAST_SETTINGS: dict[str, object] = {
     "shutdown_grace_seconds": 10.0,
     "cancel_grace_seconds": 3.0,
     "llm": "none",
+    "llm_patience_seconds": 0.0,  # an LLM server the tests stop stays down: no waiting for it
 }
 
 POSTGRES_ADMIN_URL = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")

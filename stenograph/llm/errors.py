@@ -5,6 +5,8 @@
     LLMError
     ├── LLMUnavailable        (also RetryableError) server unreachable, 5xx, 429: names the endpoint
     │   └── LLMTimeout        (also RetryableError) no answer within llm_timeout_seconds
+    ├── LLMBadAnswer          (also RetryableError) the server's answer is not a chat completion (a proxy's
+    │                         error page, the wrong URL): names the server and what was wrong
     ├── LLMRequestRejected    (also PermanentError) a 4xx the server will answer the same way again
     ├── LLMOutputError        (also PermanentError) the answer does not match the schema, after one repair
     ├── LLMNotConfigured      (also ConfigurationError) settings name a backend that cannot be built
@@ -21,6 +23,7 @@ from __future__ import annotations
 from stenograph.errors import ConfigurationError, LLMError, PermanentError, RetryableError
 
 __all__ = [
+    "LLMBadAnswer",
     "LLMContextOverflow",
     "LLMError",
     "LLMNotConfigured",
@@ -48,6 +51,17 @@ class LLMTimeout(LLMUnavailable):
 
     code = "llm_timeout"
     kind = "llm_timeout"
+
+
+class LLMBadAnswer(LLMError, RetryableError):
+    """The server at ``endpoint`` answered, but not with an OpenAI chat completion (not JSON, no choices)."""
+
+    code = "llm_bad_answer"
+    kind = "llm_bad_answer"
+
+    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 class LLMRequestRejected(LLMError, PermanentError):

@@ -43,6 +43,7 @@ from stenograph.llm.base import (
     estimate_tokens,
 )
 from stenograph.llm.errors import (
+    LLMBadAnswer,
     LLMContextOverflow,
     LLMRequestRejected,
     LLMTimeout,
@@ -308,11 +309,22 @@ class OpenAICompatibleClient:
                 endpoint=self.base_url,
                 sent_format="response_format" in options,
             ) from exc
+        except (ValueError, openai.APIResponseValidationError) as exc:  # the body is not JSON
+            raise LLMBadAnswer(
+                f"LLM server at {url} answered with something that is not JSON ({exc}): "
+                "is the LLM base URL that of an OpenAI-compatible server (ending in /v1)?",
+                endpoint=url,
+            ) from exc
         seconds = time.perf_counter() - started
-        if not completion.choices:
-            raise LLMUnavailable(f"LLM server at {url} sent an answer without choices", endpoint=url)
-        text = completion.choices[0].message.content or ""
-        usage = completion.usage
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list) or not choices or getattr(choices[0], "message", None) is None:
+            shown = str(completion).strip().replace("\n", " ")[:120]
+            raise LLMBadAnswer(
+                f"LLM server at {url} answered, but not with a chat completion (no choices): {shown!r}", endpoint=url
+            )
+        completion_text = choices[0].message.content
+        text = completion_text if isinstance(completion_text, str) else ""
+        usage = getattr(completion, "usage", None)
         return ChatAnswer(
             text=text,
             level=level,

@@ -6,9 +6,10 @@ summary, key points with the ``mm:ss`` of the segment each comes from, decisions
 owners). When the lines do not fit the context, they are cut into chunks that do; each chunk is
 summarised (map) and the partial summaries are merged by the model (reduce), in rounds until one is
 left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
-prompt that cannot fit at all raises :class:`~stenograph.errors.PermanentError`. An answer that does
-not match the schema after one repair prompt raises :class:`~stenograph.llm.errors.LLMOutputError`
-(a PermanentError). Key-point timestamps are snapped to the nearest segment start.
+prompt that cannot fit at all, an answer that does not match the schema after one repair prompt, or a
+server that stays unreachable: any failure of the model gives the extractive summary below instead, with
+``fallback`` (and the summary's text) saying what went wrong; a summary never fails because of its model.
+Key-point timestamps are snapped to the nearest segment start.
 
 Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
 transcript's most central segments by TextRank (:mod:`stenograph.pipeline.extractive`), quoted with
@@ -22,6 +23,7 @@ Templates are Markdown prompt files: built-ins in ``stenograph/pipeline/template
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,13 +31,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from stenograph.errors import PermanentError, TaskCancelled
+from stenograph.errors import LLMError, PermanentError, TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.structured import chat_json, schema_prompt
 from stenograph.pipeline.correction import LANGUAGE_NAMES
 from stenograph.pipeline.extractive import select_key_segments
 from stenograph.pipeline.types import Segment
+
+log = logging.getLogger("stenograph.pipeline")
 
 __all__ = [
     "EXTRACTIVE_TITLE",
@@ -150,10 +154,12 @@ class SummaryResult:
     language: str | None
     markdown: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Why an LLM summary was asked for and this extractive one was written instead, else None.
+    fallback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON: title, summary, key_points [{text, timestamp_s}], decisions, action_items [{text, owner}],
-        method, llm, template, language, markdown, stats."""
+        method, llm, template, language, markdown, stats, fallback."""
         return dataclasses.asdict(self)
 
 
@@ -441,6 +447,38 @@ def summarize(
         if on_progress:
             on_progress(1.0, "extractive summary")
         return result
+    try:
+        return _with_llm(client, spoken, chosen, language, context_tokens, on_progress, should_stop, max_answer_tokens)
+    except (LLMError, PermanentError) as exc:  # the model failed: a summary all the same, saying why
+        described = client.describe()
+        where = f"{described.kind} model {described.model or ''} at {described.endpoint or 'this machine'}"
+        reason = f"The LLM ({' '.join(where.split())}) could not write this summary: {exc}"
+        log.warning("summary: %s; writing an extractive summary instead", reason)
+        result = _extractive(spoken, chosen.name, language)
+        result.fallback = reason
+        result.summary = f"{reason}. {result.summary}"
+        result.markdown = render_markdown(result)
+        if on_progress:
+            on_progress(1.0, "extractive summary (the LLM failed)")
+        return result
+
+
+def _with_llm(
+    client: LLMClient,
+    spoken: Sequence[Segment],
+    chosen: Template,
+    language: str | None,
+    context_tokens: int | None,
+    on_progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+    max_answer_tokens: int,
+) -> SummaryResult:
+    """The LLM's summary of ``spoken`` (see :func:`summarize`).
+
+    Raises:
+        LLMError, PermanentError: the model could not write it (the caller falls back).
+        TaskCancelled: ``should_stop()`` returned True.
+    """
     system = _system_prompt(chosen, language)
     context = context_tokens or client.context_tokens()
     lines = [f"[{format_timestamp(segment.start)}] {segment.text.strip()}" for segment in spoken]

@@ -231,12 +231,22 @@ def _llm_step(
     Raises:
         NotFoundError: the recording or the version is gone.
     """
+    from stenograph.llm.patience import PatientLLM
+
     store, recording = _recording(ctx.settings, params)
     if which == "source":
         version = correction_source(store, recording["id"])
     else:
         version = store.pick_version(recording["id"], which)
-    return store, recording, version, store.segments(version.id), _llm(ctx.settings)
+    client, description = _llm(ctx.settings)
+    if client is not None:  # a server that is restarting is waited for, over minutes
+        client = PatientLLM(
+            client,
+            ctx.settings.llm_patience_seconds,
+            should_stop=lambda: ctx.cancelled,
+            on_wait=lambda message: ctx.report_progress(0.0, message),
+        )
+    return store, recording, version, store.segments(version.id), (client, description)
 
 
 #: Version kinds a correction starts from: Whisper's text, or a person's.
@@ -304,7 +314,8 @@ def run_summary(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     """Summarise the newest transcript version (Markdown citing timestamps; extractive without an LLM).
 
     Returns:
-        ``{"summary_id", "method", "llm", "template"}``.
+        ``{"summary_id", "method", "llm", "template", "source_version": {"number", "kind"}, "fallback"}``:
+        ``fallback`` says why an extractive summary was written when the LLM failed (else None).
     """
     from stenograph.pipeline.summary import render_markdown, summarize
 
@@ -323,7 +334,16 @@ def run_summary(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     )
     data = result.to_dict()
     data["llm"] = description if result.method == "llm" else None
+    # Which transcript it summarises: the corrected one, or the original when the correction failed.
+    data["source_version"] = {"number": version.number, "kind": version.kind}
     summary_id = store.save_summary(
         recording["id"], version_id=version.id, task_id=ctx.task_id, markdown=render_markdown(result), data=data
     )
-    return {"summary_id": summary_id, "method": result.method, "llm": data["llm"], "template": template}
+    return {
+        "summary_id": summary_id,
+        "method": result.method,
+        "llm": data["llm"],
+        "template": template,
+        "source_version": data["source_version"],
+        "fallback": result.fallback,
+    }

@@ -40,7 +40,7 @@ def fake_server() -> Iterator[FakeServer]:
             if status == 0:  # hang until the test ends: the client's timeout must fire
                 server.release.wait(30)
                 return
-            data = json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()  # bytes: sent as they are
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

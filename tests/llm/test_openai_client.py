@@ -9,6 +9,7 @@ import pytest
 from stenograph.errors import PermanentError, RetryableError
 from stenograph.llm.base import StructuredLevel
 from stenograph.llm.errors import (
+    LLMBadAnswer,
     LLMContextOverflow,
     LLMRequestRejected,
     LLMTimeout,
@@ -222,3 +223,14 @@ def test_model_from_server_when_not_configured(fake_server: FakeServer) -> None:
     assert client.chat([{"role": "user", "content": "x"}]).text == "hi"
     assert fake_server.chat_requests()[0]["model"] == "Qwen/Qwen2.5-1.5B-Instruct"
     assert json.dumps(fake_server.chat_requests()[0]).count("response_format") == 0
+
+
+@pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", {"hello": "world"}, {"choices": []}])
+def test_a_garbled_answer_names_the_server_and_says_what_was_wrong(fake_server: FakeServer, body: object) -> None:
+    fake_server.reply(*CHAT, (200, body))
+    client = client_for(fake_server)
+    with pytest.raises(LLMBadAnswer) as caught:
+        client.chat([{"role": "user", "content": "x"}])
+    assert fake_server.url in str(caught.value)
+    assert "not JSON" in str(caught.value) or "not with a chat completion" in str(caught.value)
+    assert isinstance(caught.value, RetryableError)

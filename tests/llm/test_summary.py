@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stenograph.errors import PermanentError, TaskCancelled
-from stenograph.llm.errors import LLMOutputError
+from stenograph.llm.errors import LLMTimeout
 from stenograph.llm.fake import ScriptedLLM
 from stenograph.pipeline.extractive import default_point_count, select_key_segments, textrank_scores
 from stenograph.pipeline.summary import (
@@ -162,12 +162,21 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
     assert progress[-1] == 1.0
 
 
-def test_summary_repair_then_permanent_error() -> None:
+def test_an_answer_that_cannot_be_parsed_after_a_repair_falls_back_to_an_extractive_summary() -> None:
     llm = ScriptedLLM([summary_json(key_points=[{"text": "x", "timestamp": "soon"}]), '{"title": 1}'])
-    with pytest.raises(LLMOutputError, match="summary answer does not match") as caught:
-        summarize(llm, make_segments(BUDGET))
-    assert isinstance(caught.value, PermanentError)
+    result = summarize(llm, make_segments(BUDGET))
     assert len(llm.calls) == 2
+    assert result.method == "extractive" and result.key_points  # quoted segments, with their timestamps
+    assert result.fallback is not None and "summary answer does not match" in result.fallback
+    assert "could not write this summary" in result.markdown  # the reader is told
+
+
+def test_an_unreachable_llm_falls_back_to_an_extractive_summary_saying_why() -> None:
+    llm = ScriptedLLM([LLMTimeout("LLM server at http://127.0.0.1:9/v1 did not answer within 120 s")] * 3)
+    result = summarize(llm, make_segments(BUDGET))
+    assert result.method == "extractive"
+    assert result.fallback is not None and "127.0.0.1:9" in result.fallback and "did not answer" in result.fallback
+    assert result.to_dict()["fallback"] == result.fallback
 
 
 def test_summary_repair_that_works() -> None:
@@ -180,9 +189,11 @@ def test_summary_cancel() -> None:
         summarize(ScriptedLLM(), make_segments(BUDGET), should_stop=lambda: True)
 
 
-def test_context_too_small_is_an_error_not_a_truncation() -> None:
-    with pytest.raises(PermanentError, match="llm_context_tokens"):
-        summarize(ScriptedLLM(context_tokens=300), make_segments(BUDGET))
+def test_context_too_small_is_never_a_truncation_but_an_extractive_summary_saying_so() -> None:
+    llm = ScriptedLLM(context_tokens=300)
+    result = summarize(llm, make_segments(BUDGET))
+    assert llm.calls == [] and result.method == "extractive"
+    assert result.fallback is not None and "llm_context_tokens" in result.fallback
 
 
 # --- templates and timestamps ---------------------------------------------------------------------
