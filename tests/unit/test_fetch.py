@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled
+from stenograph.datadir import data_dir_id
+from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled, WrongWorker
 from stenograph.pipeline.fetch import cache_dir, check_server, local_recording
 from stenograph.settings import Settings, build_settings
 
@@ -86,6 +87,17 @@ def test_missing_file_without_a_server_url_is_a_permanent_error_naming_the_path(
     with pytest.raises(PermanentError, match="STENOGRAPH_SERVER_URL") as caught:
         local_recording(settings, row(), task_id=3)
     assert str(settings.uploads_dir / "abc123") in str(caught.value)
+
+
+def test_a_file_of_another_data_directory_is_for_another_worker(tmp_path: Path) -> None:
+    """Not a failure: the worker gives the task back (uncharged) for the workers of that data directory."""
+    settings = make_settings(tmp_path, server_url=None)
+    with pytest.raises(WrongWorker, match="another data directory") as caught:
+        local_recording(settings, {**row(), "store_id": "theirs"}, task_id=3)
+    assert caught.value.affinity == "theirs"
+    ours = data_dir_id(settings.data_dir)
+    with pytest.raises(PermanentError, match="STENOGRAPH_SERVER_URL"):  # ours, and missing: a real failure
+        local_recording(settings, {**row(), "store_id": ours}, task_id=3)
 
 
 @pytest.mark.parametrize("status", [401, 403])
