@@ -446,7 +446,9 @@ class Worker:
                     with self._lock:
                         revoked = slot.revoke_unstarted(first)
                     self._release_runs(revoked, "a cancel was requested before it started")
-            if running.started is not None and now - running.started > BATCH_BUDGET_S and slot.batch[-1] is not running:
+            overran = running.started is not None and now - running.started > BATCH_BUDGET_S
+            # A dead slot's batch is not overrunning: its death is handled (and blamed) on its own.
+            if overran and slot.batch[-1] is not running and slot.process.is_alive():
                 with self._lock:
                     revoked = slot.revoke_unstarted()
                 if revoked:
