@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     @field_validator("glossary")
     @classmethod
     def _glossary_limits(cls, value: list[str]) -> list[str]:
-        from stenograph.pipeline.glossary import check_glossary
+        from stenograph.steps.correction.glossary import check_glossary
 
         return check_glossary(value)
 

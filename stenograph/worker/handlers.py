@@ -12,9 +12,9 @@ from stenograph.worker.simulate import run_simulated
 
 #: Task type -> "module:function" of its handler, imported in the worker's child process on first use.
 PIPELINE_HANDLERS: dict[str, str] = {
-    "transcription": "stenograph.pipeline.tasks:run_transcription",
-    "correction": "stenograph.pipeline.tasks:run_correction",
-    "summary": "stenograph.pipeline.tasks:run_summary",
+    "transcription": "stenograph.steps.tasks:run_transcription",
+    "correction": "stenograph.steps.tasks:run_correction",
+    "summary": "stenograph.steps.tasks:run_summary",
 }
 
 #: Task types the API accepts.

@@ -21,13 +21,13 @@ from sqlalchemy import Engine
 
 from stenograph.db import create_db_engine
 from stenograph.errors import PermanentError, TaskCancelled
-from stenograph.pipeline.fetch import LocalRecording, local_recording, stored_path
-from stenograph.pipeline.store import TranscriptStore, Version
-from stenograph.pipeline.types import Segment
 from stenograph.queue.context import TaskContext
+from stenograph.recordings.store import TranscriptStore, Version
 from stenograph.settings import Settings
+from stenograph.transcript.types import Segment
+from stenograph.worker.fetch import LocalRecording, local_recording, stored_path
 
-log = logging.getLogger("stenograph.pipeline")
+log = logging.getLogger("stenograph.steps")
 
 #: Segments written to the database together (they are stored as they come, at most this many at once).
 SEGMENT_BATCH = 8
@@ -48,7 +48,7 @@ def store_for(settings: Settings) -> TranscriptStore:
 
 def recording_path(settings: Settings, stored_name: str) -> Path:
     """Where the data directory keeps an upload (the file may be absent on a worker of another machine:
-    see :func:`stenograph.pipeline.fetch.local_recording`)."""
+    see :func:`stenograph.worker.fetch.local_recording`)."""
     return stored_path(settings, stored_name)
 
 
@@ -66,7 +66,7 @@ def _recording(settings: Settings, params: dict[str, Any]) -> tuple[TranscriptSt
 
 
 def _transcriber(settings: Settings, model: str | None) -> Any:
-    from stenograph.pipeline.transcriber import FasterWhisperTranscriber
+    from stenograph.steps.transcription.transcriber import FasterWhisperTranscriber
 
     if model and model not in ("whisper-1", "default"):
         settings = settings.model_copy(update={"whisper_model": model})
@@ -117,7 +117,7 @@ def _fetch(ctx: TaskContext, recording: dict[str, Any]) -> LocalRecording:
 def _transcribe(
     ctx: TaskContext, params: dict[str, Any], store: TranscriptStore, recording: dict[str, Any], path: Path
 ) -> dict[str, Any]:
-    from stenograph.pipeline.transcriber import TranscriptionOptions
+    from stenograph.steps.transcription.transcriber import TranscriptionOptions
 
     settings = ctx.settings
     options = TranscriptionOptions.from_dict(params.get("options") or {})
@@ -275,7 +275,7 @@ def run_correction(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
     Returns:
         ``{"version_id", "llm", "stats"}`` (stats: what the guard accepted and kept).
     """
-    from stenograph.pipeline.correction import correct_segments
+    from stenograph.steps.correction.correction import correct_segments
 
     settings = ctx.settings
     store, recording, original, segments, (client, description) = _llm_step(ctx, params, "source")
@@ -317,7 +317,7 @@ def run_summary(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
         ``{"summary_id", "method", "llm", "template", "source_version": {"number", "kind"}, "fallback"}``:
         ``fallback`` says why an extractive summary was written when the LLM failed (else None).
     """
-    from stenograph.pipeline.summary import render_markdown, summarize
+    from stenograph.steps.summary.summary import render_markdown, summarize
 
     settings = ctx.settings
     store, recording, version, segments, (client, description) = _llm_step(ctx, params, "latest")

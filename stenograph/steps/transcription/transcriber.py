@@ -24,7 +24,7 @@ How :class:`FasterWhisperTranscriber` works:
   window on its own. On resume pass the language of the first run in ``options.language``.
 * ``channels="split"``: each channel transcribed on its own ("left"/"right" for stereo, else "ch1", "ch2"...)
   and the segments merged by start time.
-* Guards (:mod:`stenograph.pipeline.guards`): segments judged made up over silence are dropped, phrases
+* Guards (:mod:`stenograph.steps.transcription.guards`): segments judged made up over silence are dropped, phrases
   looping inside a segment and segments repeating the previous ones are collapsed. Windows with nothing
   audible (peak below -60 dBFS, :data:`SILENCE_PEAK`) are not given to Whisper at all.
 * ``should_stop`` is checked before each window and after each segment; a stopped run ends its iteration and
@@ -47,17 +47,17 @@ import numpy as np
 import numpy.typing as npt
 
 from stenograph.errors import PermanentError
-from stenograph.pipeline.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
-from stenograph.pipeline.guards import (
+from stenograph.settings import Settings
+from stenograph.steps.correction.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
+from stenograph.steps.transcription.guards import (
     RepeatedSegmentFilter,
     collapse_repetitions,
     collapse_word_repetitions,
     is_hallucinated,
 )
-from stenograph.pipeline.media import AudioWindow, iter_audio_windows, probe
-from stenograph.pipeline.types import Segment, TranscriptInfo, Word
-from stenograph.pipeline.whisper_models import load_whisper, loaded_model_name
-from stenograph.settings import Settings
+from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
+from stenograph.steps.transcription.whisper_models import load_whisper, loaded_model_name
+from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
 __all__ = [
     "FasterWhisperTranscriber",

@@ -16,7 +16,7 @@ With an LLM (:func:`correct_segments` given a client):
    fails too, the chunk keeps its original text (``malformed``). A context-overflow error halves the
    chunk budget and retries; a single segment that still overflows is kept as it was (``too_long``).
 
-Without an LLM, near-miss spellings of glossary terms are replaced (:mod:`stenograph.pipeline.glossary`)
+Without an LLM, near-miss spellings of glossary terms are replaced (:mod:`stenograph.steps.correction.glossary`)
 and the result says no LLM was used (``method == "glossary"``).
 
 Progress is reported per chunk as ``on_progress(fraction, message)``; ``should_stop()`` is checked
@@ -37,8 +37,8 @@ from stenograph.errors import TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient, LLMDescription
 from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
 from stenograph.llm.structured import chat_json, schema_prompt
-from stenograph.pipeline.glossary import apply_glossary
-from stenograph.pipeline.types import Segment
+from stenograph.steps.correction.glossary import apply_glossary
+from stenograph.transcript.types import Segment
 
 __all__ = [
     "CONTEXT_LINES",

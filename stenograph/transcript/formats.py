@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stenograph.pipeline.types import Segment, TranscriptInfo
+from stenograph.transcript.types import Segment, TranscriptInfo
 
 __all__ = [
     "cue_text",

@@ -14,12 +14,12 @@ from typing import Any
 
 from stenograph.datadir import data_dir_id
 from stenograph.errors import ConfigurationError, MediaError, PermanentError
-from stenograph.pipeline.glossary import check_glossary
-from stenograph.pipeline.media import MediaInfo, probe
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.text_input import clean_text
 from stenograph.queue import TaskQueue, TaskRecord
+from stenograph.recordings.store import TranscriptStore
+from stenograph.recordings.text_input import clean_text
 from stenograph.settings import PIPELINE_STEPS, Settings
+from stenograph.steps.correction.glossary import check_glossary
+from stenograph.steps.transcription.media import MediaInfo, probe
 
 #: Model names that need no download: packaged models, and OpenAI's name for "the default".
 OFFLINE_MODELS = ("tiny.en", "base")
@@ -106,7 +106,7 @@ class PipelineRequest:
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
         if template:
-            from stenograph.pipeline.summary import load_template
+            from stenograph.steps.summary.summary import load_template
 
             try:
                 load_template(template, settings.data_dir)
@@ -161,7 +161,7 @@ MAX_EXTENSION_CHARS = 16
 
 def clean_name(name: str) -> str:
     """The file name a client sent, as data: its last path part (browsers send no more), without control
-    characters (NUL included: :func:`~stenograph.pipeline.text_input.clean_text`), trimmed and cut to
+    characters (NUL included: :func:`~stenograph.recordings.text_input.clean_text`), trimmed and cut to
     ``MAX_NAME_CHARS`` characters keeping its extension; ``untitled`` when nothing is left. Never used as
     a path."""
     last = clean_text(name.replace("\\", "/").rsplit("/", 1)[-1])
@@ -185,7 +185,7 @@ def check_model_name(settings: Settings, name: str) -> None:
     Raises:
         ConfigurationError: with what may be asked for and the way to allow downloads.
     """
-    from stenograph.pipeline.whisper_models import is_ctranslate2_model
+    from stenograph.steps.transcription.whisper_models import is_ctranslate2_model
 
     if name in OFFLINE_MODELS:
         return
