@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from stenograph.api import create_app
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
-from stenograph.steps.tasks import run_correction
+from stenograph.steps.correction.step import run_correction
 from stenograph.transcript.types import Segment
 from tests.audio_factory import AudioFactory
 

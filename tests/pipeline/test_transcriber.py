@@ -15,9 +15,9 @@ import pytest
 
 from stenograph.errors import MediaError, PermanentError
 from stenograph.settings import Settings, build_settings
+from stenograph.steps.transcription.fake import ScriptedTranscriber
 from stenograph.steps.transcription.transcriber import (
     FasterWhisperTranscriber,
-    ScriptedTranscriber,
     TranscriptionOptions,
     channel_labels,
 )

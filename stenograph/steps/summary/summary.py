@@ -35,8 +35,8 @@ from stenograph.errors import LLMError, PermanentError, TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.structured import chat_json, schema_prompt
-from stenograph.steps.correction.correction import LANGUAGE_NAMES
 from stenograph.steps.summary.extractive import select_key_segments
+from stenograph.transcript.languages import display_name
 from stenograph.transcript.types import Segment
 
 log = logging.getLogger("stenograph.steps")
@@ -288,7 +288,7 @@ def _extractive(segments: Sequence[Segment], template: str, language: str | None
 
 # --- with an LLM ----------------------------------------------------------------------------------
 def _system_prompt(template: Template, language: str | None) -> str:
-    name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
+    name = display_name(language)
     language_rule = (
         f"Write every field in {name}, the transcript's language."
         if name
