@@ -83,9 +83,9 @@ def submit_file(settings: Settings, queue: TaskQueue, path: Path, *, link: bool 
 
     ``link`` stores a symbolic link instead of a copy (for multi-hour files).
     """
-    from stenograph.pipeline.media import probe
-    from stenograph.pipeline.store import TranscriptStore
-    from stenograph.pipeline.submit import PipelineRequest, new_stored_name, submit_recording
+    from stenograph.recordings.store import TranscriptStore
+    from stenograph.steps.submit import PipelineRequest, new_stored_name, submit_recording
+    from stenograph.steps.transcription.media import probe
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     stored = settings.uploads_dir / new_stored_name()

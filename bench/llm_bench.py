@@ -17,7 +17,7 @@ CLIPS = ["jfk.wav", "LJ001-0001.wav", "librispeech-1995-1837-0001.wav", "LDC93S1
 
 def transcript(folder: Path) -> list[Any]:
     """tiny.en segments of the clips above joined (about 35 s of speech)."""
-    from stenograph.pipeline.transcriber import FasterWhisperTranscriber, TranscriptionOptions
+    from stenograph.steps.transcription.transcriber import FasterWhisperTranscriber, TranscriptionOptions
 
     parts = []
     for number, name in enumerate(CLIPS):
@@ -36,8 +36,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     """The section's figures (``quick`` is accepted for a uniform interface; this section has one scale)."""
     from stenograph.llm.embedded import EmbeddedLlamaClient, llama_cpp_available
     from stenograph.llm.models import gemma_gguf_path
-    from stenograph.pipeline.correction import correct_segments
-    from stenograph.pipeline.summary import summarize
+    from stenograph.steps.correction.correction import correct_segments
+    from stenograph.steps.summary.summary import summarize
 
     if not llama_cpp_available():
         return {"skipped": "llama_cpp not installed (pip install 'stenograph[embedded]')"}

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import bench_settings, corpus_dir, start_workers, stop_workers, submit_file, wait_for
-from stenograph.pipeline.media import probe
-from stenograph.pipeline.transcriber import FasterWhisperTranscriber, TranscriptionOptions
-from stenograph.pipeline.whisper_models import load_whisper
 from stenograph.settings import Settings, build_settings
+from stenograph.steps.transcription.media import probe
+from stenograph.steps.transcription.transcriber import FasterWhisperTranscriber, TranscriptionOptions
+from stenograph.steps.transcription.whisper_models import load_whisper
 
 #: Length the joined recording must exceed, in seconds.
 LONG_RECORDING_S = 330.0
@@ -52,7 +52,7 @@ def corpus_clips() -> list[tuple[str, str]]:
 
 def whisper_kwargs(settings: Settings) -> dict[str, Any]:
     """The arguments Stenograph's transcriber gives ``WhisperModel.transcribe`` for an English-only model
-    with default options (``stenograph.pipeline.transcriber``)."""
+    with default options (``stenograph.steps.transcription.transcriber``)."""
     return {
         "language": "en",
         "beam_size": settings.whisper_beam_size,

@@ -199,7 +199,7 @@ def worker(
     )
     if settings.server_url:
         from stenograph.errors import ConfigurationError
-        from stenograph.pipeline.fetch import check_server
+        from stenograph.worker.fetch import check_server
 
         print(f"recordings missing from {settings.uploads_dir} are fetched from {settings.server_url}", flush=True)
         try:

@@ -115,11 +115,11 @@ def _run_local(
     jobs: list[Job], settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
 ) -> None:
     from stenograph.db import create_db_engine, upgrade
-    from stenograph.pipeline.formats import to_srt, to_txt, to_vtt
-    from stenograph.pipeline.store import TranscriptStore
-    from stenograph.pipeline.submit import PipelineRequest, new_stored_name, probe_upload, submit_recording
     from stenograph.queue import TaskQueue
     from stenograph.queue.wakeup import workers_notifier
+    from stenograph.recordings.store import TranscriptStore
+    from stenograph.steps.submit import PipelineRequest, new_stored_name, probe_upload, submit_recording
+    from stenograph.transcript.formats import to_srt, to_txt, to_vtt
 
     engine = create_db_engine(settings)
     upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)

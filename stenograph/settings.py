@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-#: Task types a worker knows. The pipeline's steps, in order.
-PIPELINE_STEPS: tuple[str, ...] = ("transcription", "correction", "summary")
+from stenograph.steps.registry import step_names
+
+#: Task types a worker knows: the registered steps (:mod:`stenograph.steps.registry`), in pipeline order.
+PIPELINE_STEPS: tuple[str, ...] = step_names()
 
 #: Fewest characters of ``STENOGRAPH_API_TOKEN`` when ``serve`` binds beyond loopback.
 MIN_TOKEN_LENGTH = 16
@@ -199,7 +201,7 @@ class Settings(BaseSettings):
     @field_validator("glossary")
     @classmethod
     def _glossary_limits(cls, value: list[str]) -> list[str]:
-        from stenograph.pipeline.glossary import check_glossary
+        from stenograph.steps.correction.glossary import check_glossary
 
         return check_glossary(value)
 

@@ -9,8 +9,8 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import AfterValidator
 from sqlalchemy import Engine
 
-from stenograph.pipeline.store import MAX_SEARCH_CHARS, MAX_SEARCH_WORDS
 from stenograph.queue import TaskQueue
+from stenograph.recordings.store import MAX_SEARCH_CHARS, MAX_SEARCH_WORDS
 from stenograph.settings import Settings
 
 

@@ -19,7 +19,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
 
 from stenograph.api.errors import APIError
-from stenograph.pipeline.submit import new_stored_name
+from stenograph.steps.submit import new_stored_name
 
 #: Most bytes of all non-file form fields together.
 MAX_FIELDS_BYTES = 1024 * 1024

@@ -56,7 +56,7 @@ class FakeCall:
 
 
 def _correction_answer(messages: Sequence[ChatMessage], fix: Callable[[int, str], str]) -> str:
-    from stenograph.pipeline.correction import parse_correction_request
+    from stenograph.steps.correction.correction import parse_correction_request
 
     request = parse_correction_request(messages)
     segments = [{"id": item["id"], "text": fix(int(item["id"]), str(item["text"]))} for item in request]
@@ -146,7 +146,7 @@ class ScriptedLLM:
         rng = random.Random(seed)
 
         def respond(messages: Sequence[ChatMessage], _schema: Mapping[str, Any] | None) -> str:
-            from stenograph.pipeline.correction import parse_correction_request
+            from stenograph.steps.correction.correction import parse_correction_request
 
             request = parse_correction_request(messages)
             segments = [

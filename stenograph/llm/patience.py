@@ -6,7 +6,7 @@ summary after it fall back to the extractive method, while the server was only r
 finds the server unreachable, answering 5xx or 429, or timing out is tried again after 1, 2, 4 ... up to
 :data:`MAX_WAIT_SECONDS` seconds, for up to ``patience_s`` seconds in all (``settings.llm_patience_seconds``),
 before the error is raised. The same rule as fetching a recording from the API server
-(:mod:`stenograph.pipeline.fetch`). Other errors are raised at once.
+(:mod:`stenograph.worker.fetch`). Other errors are raised at once.
 """
 
 from __future__ import annotations

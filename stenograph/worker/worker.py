@@ -37,6 +37,7 @@ from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.settings import PIPELINE_STEPS, Settings
 from stenograph.worker.batching import FAST_S, BatchPolicy
+from stenograph.worker.handlers import cancel_grace_s, interactive_types
 from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
 
 log = logging.getLogger("stenograph.worker")
@@ -107,6 +108,9 @@ class Worker:
         # Simulated test tasks run under any type, so a worker taking every type filters nothing.
         every = set(settings.task_types) >= set(PIPELINE_STEPS)
         self._claim_types: list[str] | None = None if every else list(settings.task_types)
+        # With two slots or more, the last one takes only interactive types (none is registered yet), so
+        # that a question to the LLM does not wait behind long transcriptions.
+        self._interactive_types = interactive_types(settings) if self.concurrency >= 2 else []
         self._shutdown_deadline: float | None = None
         self._heartbeat_stop = threading.Event()
         self._signal_r, self._signal_w = socket.socketpair()
@@ -251,15 +255,17 @@ class Worker:
         """Give each free slot the next task (or batch). A slot running short tasks holds up to two batches:
         one running and the next waiting in its pipe, so its process never waits for the database."""
         limit, batchable = self.batching.limit(), self.batching.batchable
-        for slot in self.slots:
+        for number, slot in enumerate(self.slots):
             if not slot.ready or not slot.process.is_alive():
                 continue
+            reserved = bool(self._interactive_types) and number == len(self.slots) - 1
+            types = self._interactive_types if reserved else self._claim_types
             for _ in range(2):  # a batch running and the next one waiting in the pipe
                 if not slot.busy:
-                    tasks = self.queue.claim_batch(self.id, self._claim_types, limit, batchable, home=self.home)
+                    tasks = self.queue.claim_batch(self.id, types, limit, batchable, home=self.home)
                 elif limit > 1 and len(slot.batch) <= limit and self._streaming(slot, batchable):
                     tasks = self.queue.claim_batch(
-                        self.id, self._claim_types, limit, batchable, only_batchable=True, home=self.home
+                        self.id, types, limit, batchable, only_batchable=True, home=self.home
                     )
                 else:
                     break
@@ -424,9 +430,7 @@ class Worker:
         self._release_runs(others, reason)
 
     def _cancel_grace(self, task_type: str) -> float:
-        if task_type == "transcription":
-            return min(self.settings.cancel_grace_seconds, self.settings.transcription_cancel_grace_seconds)
-        return self.settings.cancel_grace_seconds
+        return cancel_grace_s(task_type, self.settings)
 
     def _cancel_deadline(self, running: Running) -> float | None:
         if running.cancel_seen is None:

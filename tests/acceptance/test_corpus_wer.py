@@ -54,7 +54,7 @@ def direct_transcripts(corpus: Path, keys: list[str], settings: Any) -> dict[str
     """faster-whisper's own ``transcribe`` with the settings' model, beam size and VAD."""
     from faster_whisper import decode_audio
 
-    from stenograph.pipeline.whisper_models import load_whisper
+    from stenograph.steps.transcription.whisper_models import load_whisper
 
     model = load_whisper(settings)
     options = {"beam_size": settings.whisper_beam_size, "vad_filter": settings.whisper_vad}

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
-from stenograph.pipeline.store import TranscriptStore
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
 from tests.audio_factory import AudioFactory
 from tests.helpers import REPO, running_workers, start_worker, stop_process, wait_for

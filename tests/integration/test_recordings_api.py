@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.types import Segment
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
+from stenograph.transcript.types import Segment
 from tests.audio_factory import AudioFactory
 
 

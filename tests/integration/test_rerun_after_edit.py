@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.tasks import run_correction
-from stenograph.pipeline.types import Segment
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
+from stenograph.steps.correction.step import run_correction
+from stenograph.transcript.types import Segment
 from tests.audio_factory import AudioFactory
 
 

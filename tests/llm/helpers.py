@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stenograph.pipeline.types import Segment
+from stenograph.transcript.types import Segment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from stenograph.pipeline.types import Segment
+from stenograph.transcript.types import Segment
 from tests.llm.wer import corpus_dir, corpus_wer, correct_all, english_references, wer_with_reference_corrections
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]

@@ -9,7 +9,7 @@ import pytest
 from stenograph.errors import RetryableError, TaskCancelled
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.fake import ScriptedLLM
-from stenograph.pipeline.correction import (
+from stenograph.steps.correction.correction import (
     CONTEXT_LINES,
     CorrectionStats,
     correct_segments,

@@ -19,8 +19,8 @@ from stenograph.llm.base import LLMClient, StructuredLevel
 from stenograph.llm.errors import LLMOutputError
 from stenograph.llm.models import GEMMA_SHA256
 from stenograph.llm.openai_client import OpenAICompatibleClient
-from stenograph.pipeline.correction import correct_segments
-from stenograph.pipeline.summary import summarize
+from stenograph.steps.correction.correction import correct_segments
+from stenograph.steps.summary.summary import summarize
 from tests.llm.conftest import GEMMA_TEST_CONTEXT
 from tests.llm.helpers import make_segments
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stenograph.pipeline.glossary import apply_glossary, similarity
+from stenograph.steps.correction.glossary import apply_glossary, similarity
 
 
 @pytest.mark.parametrize(
@@ -51,15 +51,15 @@ def test_longer_terms_win_and_words_are_replaced_once() -> None:
 def test_hotwords_are_capped_to_what_fits_whisper_prompt(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from stenograph.pipeline.glossary import HOTWORDS_MAX_CHARS, MAX_TERM_CHARS, hotwords_that_fit
-    from stenograph.pipeline.transcriber import TranscriptionOptions, _fitting_hotwords
+    from stenograph.steps.correction.glossary import HOTWORDS_MAX_CHARS, MAX_TERM_CHARS, hotwords_that_fit
+    from stenograph.steps.transcription.transcriber import TranscriptionOptions, _fitting_hotwords
 
     terms = [f"{i:02d}" + "x" * (MAX_TERM_CHARS - 2) for i in range(20)]
     kept = hotwords_that_fit(terms)
     assert kept == terms[: len(kept)] and 0 < len(kept) < len(terms)
     assert len(", ".join(kept)) <= HOTWORDS_MAX_CHARS < len(", ".join(terms[: len(kept) + 1]))
     options = TranscriptionOptions(hotwords=terms)
-    with caplog.at_level(logging.INFO, logger="stenograph.pipeline.transcriber"):
+    with caplog.at_level(logging.INFO, logger="stenograph.steps.transcription.transcriber"):
         capped = _fitting_hotwords(options)
     assert list(capped.hotwords) == kept
     assert f"{len(kept)} of {len(terms)} glossary terms" in caplog.text

@@ -12,8 +12,8 @@ import pytest
 from stenograph.errors import PermanentError, TaskCancelled
 from stenograph.llm.errors import LLMTimeout
 from stenograph.llm.fake import ScriptedLLM
-from stenograph.pipeline.extractive import default_point_count, select_key_segments, textrank_scores
-from stenograph.pipeline.summary import (
+from stenograph.steps.summary.extractive import default_point_count, select_key_segments, textrank_scores
+from stenograph.steps.summary.summary import (
     EXTRACTIVE_TITLE,
     format_timestamp,
     list_templates,

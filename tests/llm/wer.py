@@ -18,8 +18,8 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from stenograph.llm.base import LLMClient
 from stenograph.llm.fake import ScriptedLLM
-from stenograph.pipeline.correction import correct_segments
-from stenograph.pipeline.types import Segment
+from stenograph.steps.correction.correction import correct_segments
+from stenograph.transcript.types import Segment
 
 _NORMALIZE = EnglishTextNormalizer()
 

@@ -20,6 +20,6 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def tiny_model() -> Iterator[Any]:
     """The process's tiny.en ``WhisperModel`` (loaded once)."""
-    from stenograph.pipeline.whisper_models import load_whisper
+    from stenograph.steps.transcription.whisper_models import load_whisper
 
     yield load_whisper(build_settings(whisper_model="tiny.en"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stenograph.pipeline.formats import (
+from stenograph.transcript.formats import (
     format_timestamp,
     to_json,
     to_openai_verbose_json,
@@ -15,7 +15,7 @@ from stenograph.pipeline.formats import (
     to_vtt,
     transcript_dict,
 )
-from stenograph.pipeline.types import Segment, TranscriptInfo, Word
+from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
 INFO = TranscriptInfo(language="en", language_probability=0.98, duration_s=3725.5, model="tiny.en")
 SEGMENTS = [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from stenograph.pipeline.guards import (
+from stenograph.steps.transcription.guards import (
     collapse_repeated_segments,
     collapse_repetitions,
     collapse_word_repetitions,
     is_hallucinated,
 )
-from stenograph.pipeline.types import Segment, Word
+from stenograph.transcript.types import Segment, Word
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from stenograph.errors import MediaError
-from stenograph.pipeline.media import iter_audio_windows, probe
+from stenograph.steps.transcription.media import iter_audio_windows, probe
 from tests.audio_factory import SPECS, AudioFactory
 
 GOOD_KINDS = [kind for kind, spec in SPECS.items() if spec.error is None]
@@ -181,7 +181,7 @@ def test_nothing_decodable_raises(tmp_path: Path, audio: AudioFactory) -> None:
 _RSS_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys
-    from stenograph.pipeline.media import iter_audio_windows
+    from stenograph.steps.transcription.media import iter_audio_windows
     n = 0
     for window in iter_audio_windows(sys.argv[1], window_s=300.0):
         n += len(window.samples)
@@ -240,7 +240,7 @@ def test_an_ffmpeg_error_while_decoding_is_a_media_error(audio: AudioFactory, mo
     import av
 
     from stenograph.errors import PermanentError
-    from stenograph.pipeline import media
+    from stenograph.steps.transcription import media
 
     class Refusing:
         def __init__(self, **_options: object) -> None:

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from stenograph.errors import MediaError, PermanentError
-from stenograph.pipeline.transcriber import (
+from stenograph.settings import Settings, build_settings
+from stenograph.steps.transcription.fake import ScriptedTranscriber
+from stenograph.steps.transcription.transcriber import (
     FasterWhisperTranscriber,
-    ScriptedTranscriber,
     TranscriptionOptions,
     channel_labels,
 )
-from stenograph.pipeline.types import Segment, TranscriptInfo
-from stenograph.settings import Settings, build_settings
+from stenograph.transcript.types import Segment, TranscriptInfo
 from tests.audio_factory import SPEECH_WORDS, AudioFactory
 
 # Corpus clips joined for the seam and resume tests, and one word of each that must appear exactly once.

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from stenograph.errors import ConfigurationError, PermanentError
-from stenograph.pipeline import whisper_models
-from stenograph.pipeline.whisper_models import (
+from stenograph.settings import Settings, build_settings
+from stenograph.steps.transcription import whisper_models
+from stenograph.steps.transcription.whisper_models import (
     WHISPER_BASE_SHA256,
     ModelIntegrityError,
     WhisperModelError,
@@ -19,7 +20,6 @@ from stenograph.pipeline.whisper_models import (
     load_whisper,
     resolve_model,
 )
-from stenograph.settings import Settings, build_settings
 
 
 def test_tiny_en_is_the_packaged_copy(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Fetching a recording from the API server (``stenograph.pipeline.fetch``), against httpx.MockTransport."""
+"""Fetching a recording from the API server (``stenograph.worker.fetch``), against httpx.MockTransport."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from stenograph.datadir import data_dir_id
 from stenograph.errors import ConfigurationError, PermanentError, RetryableError, TaskCancelled, WrongWorker
-from stenograph.pipeline.fetch import cache_dir, check_server, local_recording
 from stenograph.settings import Settings, build_settings
+from stenograph.worker.fetch import cache_dir, check_server, local_recording
 
 BODY = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and 4 bytes: two chunks
 SERVER = "http://api.test:8000/prefix"
@@ -160,7 +160,7 @@ def test_a_redirect_is_not_followed_with_the_token(tmp_path: Path) -> None:
 def test_a_restarting_server_is_waited_for_without_failing_the_attempt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("stenograph.pipeline.fetch.FIRST_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr("stenograph.worker.fetch.FIRST_WAIT_SECONDS", 0.01)
     answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, content=BODY)])
     server = Server(lambda _request: next(answers))
     waits: list[str] = []
@@ -175,7 +175,7 @@ def test_a_restarting_server_is_waited_for_without_failing_the_attempt(
 def test_patience_ends_in_a_retryable_error_and_a_cancel_stops_the_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("stenograph.pipeline.fetch.FIRST_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr("stenograph.worker.fetch.FIRST_WAIT_SECONDS", 0.01)
     server = Server(lambda _request: httpx.Response(503))
     with pytest.raises(RetryableError, match="HTTP 503"):
         local_recording(make_settings(tmp_path), row(), task_id=3, transport=server.transport, patience_s=0.05)

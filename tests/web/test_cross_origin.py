@@ -23,7 +23,7 @@ from sqlalchemy import insert
 
 from stenograph.db import create_db_engine
 from stenograph.db.models import Task
-from stenograph.pipeline.store import TranscriptStore
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import build_settings
 from tests.helpers import wait_for
 

@@ -18,11 +18,11 @@ from stenograph.api.routes.recordings import store_of
 from stenograph.api.state import AppState, StateDep
 from stenograph.api.uploads import ReceivedForm, receive_form
 from stenograph.errors import ConfigurationError, MediaError
-from stenograph.pipeline.formats import to_openai_verbose_json, to_srt, to_vtt
-from stenograph.pipeline.media import MediaInfo
-from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, submit_recording
-from stenograph.pipeline.types import TranscriptInfo
 from stenograph.queue import TaskRecord
+from stenograph.steps.submit import PipelineRequest, clean_name, probe_upload, submit_recording
+from stenograph.steps.transcription.media import MediaInfo
+from stenograph.transcript.formats import to_openai_verbose_json, to_srt, to_vtt
+from stenograph.transcript.types import TranscriptInfo
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -86,7 +86,7 @@ def any_worker_live(state: AppState) -> bool:
 @router.get("/models", operation_id="openai_list_models")
 def list_models(state: StateDep) -> dict[str, Any]:
     """The transcription models this server offers, in OpenAI's list shape (``whisper-1`` is the default)."""
-    from stenograph.pipeline.submit import OFFLINE_MODELS
+    from stenograph.steps.submit import OFFLINE_MODELS
 
     names = ["whisper-1", *dict.fromkeys([state.settings.whisper_model, *OFFLINE_MODELS])]
     return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "stenograph"} for n in names]}

@@ -16,11 +16,11 @@ from stenograph.api.routes.tasks import tasks_json
 from stenograph.api.state import AppState, IdPath, OffsetQuery, SearchQuery, StateDep
 from stenograph.api.uploads import ReceivedForm, receive_form
 from stenograph.errors import ConfigurationError, MediaError
-from stenograph.pipeline.glossary import check_glossary
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.submit import PipelineRequest, clean_name, probe_upload, step_params, submit_recording
 from stenograph.queue.records import iso
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import PIPELINE_STEPS
+from stenograph.steps.correction.glossary import check_glossary
+from stenograph.steps.submit import PipelineRequest, clean_name, probe_upload, step_params, submit_recording
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 

@@ -12,7 +12,7 @@ from stenograph.api.errors import APIError
 from stenograph.api.state import AppState, IdPath, IdQuery, OffsetQuery, StateDep
 from stenograph.db.models import Recording
 from stenograph.queue import TaskRecord, TaskStatus
-from stenograph.worker.handlers import TASK_TYPES
+from stenograph.steps.registry import TASK_TYPES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

@@ -11,10 +11,10 @@ from pydantic import AfterValidator, BaseModel, Field
 from stenograph.api.errors import APIError
 from stenograph.api.routes.recordings import store_of
 from stenograph.api.state import IdPath, StateDep
-from stenograph.pipeline.formats import to_srt, to_txt, to_vtt
-from stenograph.pipeline.glossary import check_glossary
-from stenograph.pipeline.store import Version
-from stenograph.pipeline.text_input import clean_text
+from stenograph.recordings.store import Version
+from stenograph.recordings.text_input import clean_text
+from stenograph.steps.correction.glossary import check_glossary
+from stenograph.transcript.formats import to_srt, to_txt, to_vtt
 
 router = APIRouter(tags=["transcripts"])
 
@@ -185,8 +185,9 @@ def get_glossary(state: StateDep) -> dict[str, Any]:
 
 @router.put("/glossary", operation_id="set_glossary")
 def set_glossary(body: Glossary, state: StateDep) -> dict[str, Any]:
-    """Replace the global glossary. 422 beyond the limits of :func:`~stenograph.pipeline.glossary.check_glossary`
-    (at most 100 terms of at most 64 characters: letters, digits, spaces and ``. ' ’ - & + # /``)."""
+    """Replace the global glossary. 422 beyond the limits of
+    :func:`~stenograph.steps.correction.glossary.check_glossary` (at most 100 terms of at most 64 characters:
+    letters, digits, spaces and ``. ' ’ - & + # /``)."""
     return {"terms": store_of(state).set_glossary(body.terms), "from_settings": state.settings.glossary}
 
 

@@ -29,7 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 #: Runs of characters that separate words: ASCII other than letters and digits, and the punctuation of the
 #: Latin-1, General Punctuation, CJK Symbols and Punctuation and Fullwidth Forms blocks (no letter or digit
-#: of any of them: ``stenograph.pipeline.store`` splits queries on the same, Python's non-word characters).
+#: of any of them: ``stenograph.recordings.store`` splits queries on the same, Python's non-word characters).
 SEPARATORS = (
     r"([^0-9A-Za-z\u0080-\U0010ffff]|[\u00a0-\u00a9\u00ab-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
     r"\u2000-\u206f\u3000-\u3004\u3008-\u3020\u302a-\u3030\u3036\u3037\u303d-\u303f\uff01-\uff0f\uff1a-\uff20"

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_,
 from stenograph import clock
 from stenograph.db.models import AppSetting, Recording, SegmentRow, Summary, TranscriptVersion
 from stenograph.errors import NotFoundError
-from stenograph.pipeline.types import Segment, Word
 from stenograph.queue.records import iso
+from stenograph.transcript.types import Segment, Word
 
 GLOSSARY_KEY = "glossary"
 

@@ -12,10 +12,10 @@ server that stays unreachable: any failure of the model gives the extractive sum
 Key-point timestamps are snapped to the nearest segment start.
 
 Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
-transcript's most central segments by TextRank (:mod:`stenograph.pipeline.extractive`), quoted with
+transcript's most central segments by TextRank (:mod:`stenograph.steps.summary.extractive`), quoted with
 their timestamps. A transcript without speech gets a summary saying so, with no model call.
 
-Templates are Markdown prompt files: built-ins in ``stenograph/pipeline/templates``, user ones in
+Templates are Markdown prompt files: built-ins in ``stenograph/steps/summary/templates``, user ones in
 ``data_dir/templates/<name>.md`` (a user file wins over a built-in of the same name). The first
 ``# heading`` is the template's title; the whole file is the model's instructions.
 """
@@ -35,11 +35,11 @@ from stenograph.errors import LLMError, PermanentError, TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.structured import chat_json, schema_prompt
-from stenograph.pipeline.correction import LANGUAGE_NAMES
-from stenograph.pipeline.extractive import select_key_segments
-from stenograph.pipeline.types import Segment
+from stenograph.steps.summary.extractive import select_key_segments
+from stenograph.transcript.languages import display_name
+from stenograph.transcript.types import Segment
 
-log = logging.getLogger("stenograph.pipeline")
+log = logging.getLogger("stenograph.steps")
 
 __all__ = [
     "EXTRACTIVE_TITLE",
@@ -187,7 +187,7 @@ def _snap(seconds: float | None, starts: Sequence[float]) -> float | None:
 
 # --- templates ------------------------------------------------------------------------------------
 def _builtin_dir() -> Path:
-    return Path(str(files("stenograph.pipeline").joinpath("templates")))
+    return Path(str(files("stenograph.steps.summary").joinpath("templates")))
 
 
 def _read_template(path: Path, source: Literal["builtin", "user"]) -> Template:
@@ -288,7 +288,7 @@ def _extractive(segments: Sequence[Segment], template: str, language: str | None
 
 # --- with an LLM ----------------------------------------------------------------------------------
 def _system_prompt(template: Template, language: str | None) -> str:
-    name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
+    name = display_name(language)
     language_rule = (
         f"Write every field in {name}, the transcript's language."
         if name

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stenograph.pipeline.types import Segment, TranscriptInfo
+from stenograph.transcript.languages import language_name
+from stenograph.transcript.types import Segment, TranscriptInfo
 
 __all__ = [
     "cue_text",
@@ -31,23 +32,6 @@ __all__ = [
     "to_vtt",
     "transcript_dict",
 ]
-
-# Whisper's language table (openai/whisper, whisper/tokenizer.py LANGUAGES): ISO code -> English name.
-_LANGUAGE_TABLE = (
-    "en:english zh:chinese de:german es:spanish ru:russian ko:korean fr:french ja:japanese pt:portuguese "
-    "tr:turkish pl:polish ca:catalan nl:dutch ar:arabic sv:swedish it:italian id:indonesian hi:hindi "
-    "fi:finnish vi:vietnamese he:hebrew uk:ukrainian el:greek ms:malay cs:czech ro:romanian da:danish "
-    "hu:hungarian ta:tamil no:norwegian th:thai ur:urdu hr:croatian bg:bulgarian lt:lithuanian la:latin "
-    "mi:maori ml:malayalam cy:welsh sk:slovak te:telugu fa:persian lv:latvian bn:bengali sr:serbian "
-    "az:azerbaijani sl:slovenian kn:kannada et:estonian mk:macedonian br:breton eu:basque is:icelandic "
-    "hy:armenian ne:nepali mn:mongolian bs:bosnian kk:kazakh sq:albanian sw:swahili gl:galician "
-    "mr:marathi pa:punjabi si:sinhala km:khmer sn:shona yo:yoruba so:somali af:afrikaans oc:occitan "
-    "ka:georgian be:belarusian tg:tajik sd:sindhi gu:gujarati am:amharic yi:yiddish lo:lao uz:uzbek "
-    "fo:faroese ht:haitian_creole ps:pashto tk:turkmen nn:nynorsk mt:maltese sa:sanskrit "
-    "lb:luxembourgish my:myanmar bo:tibetan tl:tagalog mg:malagasy as:assamese tt:tatar haw:hawaiian "
-    "ln:lingala ha:hausa ba:bashkir jw:javanese su:sundanese yue:cantonese"
-)
-_LANGUAGE_NAMES: dict[str, str] = dict(p.replace("_", " ").split(":", 1) for p in _LANGUAGE_TABLE.split())
 
 
 def format_timestamp(seconds: float, *, decimal_marker: str = ",") -> str:
@@ -142,13 +126,6 @@ def transcript_dict(segments: Iterable[Segment], info: TranscriptInfo) -> dict[s
 def to_json(segments: Iterable[Segment], info: TranscriptInfo, *, indent: int | None = 2) -> str:
     """:func:`transcript_dict` as JSON text (UTF-8 characters kept as they are)."""
     return json.dumps(transcript_dict(segments, info), ensure_ascii=False, indent=indent)
-
-
-def language_name(code: str | None) -> str | None:
-    """Whisper's English name of an ISO 639-1 code (``"en"`` -> ``"english"``); unknown codes as given."""
-    if code is None:
-        return None
-    return _LANGUAGE_NAMES.get(code, code)
 
 
 def to_openai_verbose_json(segments: Sequence[Segment] | Iterable[Segment], info: TranscriptInfo) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from stenograph.pipeline.types import Segment
+from stenograph.transcript.types import Segment
 
 __all__ = ["DAMPING", "ScoredSegment", "default_point_count", "select_key_segments", "textrank_scores"]
 

@@ -1,7 +1,8 @@
 """Turning a stored upload into a recording and its pipeline of tasks (used by the API and the CLI).
 
-The pipeline: a ``transcription`` task, then ``correction`` depending on it, then ``summary`` depending on
-the last step before it. Which steps run: the upload's ``steps``, else ``STENOGRAPH_PIPELINE_STEPS``.
+The pipeline: one task per chosen step, in registry order (:mod:`stenograph.steps.registry`), each
+depending on the tasks its step names (``depends_on``, ``after``) and with the params its step builds
+(``task_params``). Which steps run: the upload's ``steps``, else ``STENOGRAPH_PIPELINE_STEPS``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from stenograph.datadir import data_dir_id
 from stenograph.errors import ConfigurationError, MediaError, PermanentError
-from stenograph.pipeline.glossary import check_glossary
-from stenograph.pipeline.media import MediaInfo, probe
-from stenograph.pipeline.store import TranscriptStore
-from stenograph.pipeline.text_input import clean_text
 from stenograph.queue import TaskQueue, TaskRecord
+from stenograph.recordings.store import TranscriptStore
+from stenograph.recordings.text_input import clean_text
 from stenograph.settings import PIPELINE_STEPS, Settings
+from stenograph.steps.base import INTERACTIVE_PRIORITY
+from stenograph.steps.correction.glossary import check_glossary
+from stenograph.steps.registry import get_step
+from stenograph.steps.transcription.media import MediaInfo, probe
+from stenograph.transcript.languages import whisper_languages
 
 #: Model names that need no download: packaged models, and OpenAI's name for "the default".
 OFFLINE_MODELS = ("tiny.en", "base")
@@ -78,8 +84,10 @@ class PipelineRequest:
         unknown = [s for s in chosen if s not in PIPELINE_STEPS]
         if unknown:
             raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
-        if "transcription" not in chosen:
-            raise ConfigurationError("the steps must include transcription: correction and summary need a transcript")
+        for name in chosen:
+            missing = [required for required in get_step(name).depends_on if required not in chosen]
+            if missing:
+                raise ConfigurationError(f"the steps must include {', '.join(missing)}: {name} needs it")
         ordered = [s for s in PIPELINE_STEPS if s in chosen]
         language = (language or "").strip().lower() or None
         if language in ("auto",):
@@ -106,7 +114,7 @@ class PipelineRequest:
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
         if template:
-            from stenograph.pipeline.summary import load_template
+            from stenograph.steps.summary.summary import load_template
 
             try:
                 load_template(template, settings.data_dir)
@@ -146,13 +154,6 @@ class PipelineRequest:
         }
 
 
-def whisper_languages() -> frozenset[str]:
-    """The language codes Whisper knows (faster-whisper's tokenizer list, 100 codes)."""
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    return frozenset(_LANGUAGE_CODES)
-
-
 #: The longest recording name kept, in characters (a file system's usual limit on a file name).
 MAX_NAME_CHARS = 255
 #: An extension longer than this is not one worth keeping whole when a name is cut.
@@ -161,7 +162,7 @@ MAX_EXTENSION_CHARS = 16
 
 def clean_name(name: str) -> str:
     """The file name a client sent, as data: its last path part (browsers send no more), without control
-    characters (NUL included: :func:`~stenograph.pipeline.text_input.clean_text`), trimmed and cut to
+    characters (NUL included: :func:`~stenograph.recordings.text_input.clean_text`), trimmed and cut to
     ``MAX_NAME_CHARS`` characters keeping its extension; ``untitled`` when nothing is left. Never used as
     a path."""
     last = clean_text(name.replace("\\", "/").rsplit("/", 1)[-1])
@@ -185,7 +186,7 @@ def check_model_name(settings: Settings, name: str) -> None:
     Raises:
         ConfigurationError: with what may be asked for and the way to allow downloads.
     """
-    from stenograph.pipeline.whisper_models import is_ctranslate2_model
+    from stenograph.steps.transcription.whisper_models import is_ctranslate2_model
 
     if name in OFFLINE_MODELS:
         return
@@ -278,10 +279,10 @@ def _create(
 ) -> tuple[int, list[TaskRecord]]:
     """The recording and its tasks, in one transaction.
 
-    Every step after transcription requires it, and runs after the step before it whatever that step's
-    outcome (a summary after a correction that failed summarises the original transcript). The
-    transcription task runs only where the file is: on a worker of this data directory, or one that fetches
-    files from the API server.
+    Each step's task requires the tasks of the steps it ``depends_on`` and runs after those of its ``after``
+    steps whatever their outcome (a summary after a correction that failed summarises the original
+    transcript). A step that ``needs_media`` runs only where the file is: on a worker of this data
+    directory, or one that fetches files from the API server.
     """
     tasks: list[TaskRecord] = []
     store_id = data_dir_id(queue.settings.data_dir)
@@ -303,28 +304,54 @@ def _create(
             store_id=store_id,
             conn=conn,
         )
-        first: int | None = None
-        previous: int | None = None
-        for step in request.steps:
-            task = queue.enqueue(
-                step,
-                step_params(request, step, recording_id),
+        ids: dict[str, int] = {}
+        for step_name in request.steps:
+            step = get_step(step_name)
+            task = enqueue_step(
+                queue,
+                step_name,
+                step.task_params(request, recording_id),
                 recording_id=recording_id,
-                depends_on=first,
-                after=[previous] if previous is not None and previous != first else [],
-                affinity=store_id if step == "transcription" else None,
+                depends_on=[ids[d] for d in step.depends_on if d in ids],
+                after=[ids[other] for other in step.after if other in ids and other not in step.depends_on],
                 conn=conn,
             )
             tasks.append(task)
-            first = task.id if first is None else first
-            previous = task.id
+            ids[step_name] = task.id
     return recording_id, tasks
 
 
 def step_params(request: PipelineRequest, step: str, recording_id: int) -> dict[str, Any]:
-    """The params of a pipeline step's task."""
-    if step == "transcription":
-        return {"recording_id": recording_id, "options": request.transcription_options(), "model": request.model}
-    if step == "correction":
-        return {"recording_id": recording_id, "glossary": request.glossary}
-    return {"recording_id": recording_id, "template": request.template}
+    """The params of a pipeline step's task (the step says: :meth:`~stenograph.steps.base.Step.task_params`)."""
+    return get_step(step).task_params(request, recording_id)
+
+
+def enqueue_step(
+    queue: TaskQueue,
+    name: str,
+    params: dict[str, Any],
+    *,
+    recording_id: int | None = None,
+    depends_on: Sequence[int] = (),
+    after: Sequence[int] = (),
+    conn: Connection | None = None,
+) -> TaskRecord:
+    """Enqueue a task of step ``name`` with what the step asks of the queue: the data directory's
+    ``affinity`` when it needs the recording's media, a high priority when it is interactive. A task may
+    belong to no recording (``recording_id`` None: a webhook delivery, a question to the LLM) and require
+    any number of tasks (``depends_on``: it starts once they have all completed).
+
+    Raises:
+        UnknownStep: no step is registered under ``name``.
+    """
+    step = get_step(name)
+    return queue.enqueue(
+        name,
+        params,
+        recording_id=recording_id,
+        depends_on=list(depends_on) or None,
+        after=list(after),
+        affinity=data_dir_id(queue.settings.data_dir) if step.needs_media else None,
+        priority=INTERACTIVE_PRIORITY if step.interactive else 0,
+        conn=conn,
+    )

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from stenograph.pipeline.types import Segment, Word
+from stenograph.transcript.types import Segment, Word
 
 __all__ = [
     "DEFAULT_MAX_NGRAM",

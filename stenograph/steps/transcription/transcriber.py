@@ -1,4 +1,5 @@
-"""Speech to text: the :class:`Transcriber` seam, its faster-whisper implementation and a scripted fake.
+"""Speech to text: the :class:`Transcriber` seam, its faster-whisper implementation (the scripted fake
+for tests is :mod:`stenograph.steps.transcription.fake`).
 
 The queue's transcription handler calls::
 
@@ -24,7 +25,7 @@ How :class:`FasterWhisperTranscriber` works:
   window on its own. On resume pass the language of the first run in ``options.language``.
 * ``channels="split"``: each channel transcribed on its own ("left"/"right" for stereo, else "ch1", "ch2"...)
   and the segments merged by start time.
-* Guards (:mod:`stenograph.pipeline.guards`): segments judged made up over silence are dropped, phrases
+* Guards (:mod:`stenograph.steps.transcription.guards`): segments judged made up over silence are dropped, phrases
   looping inside a segment and segments repeating the previous ones are collapsed. Windows with nothing
   audible (peak below -60 dBFS, :data:`SILENCE_PEAK`) are not given to Whisper at all.
 * ``should_stop`` is checked before each window and after each segment; a stopped run ends its iteration and
@@ -38,30 +39,28 @@ import dataclasses
 import heapq
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from stenograph.errors import PermanentError
-from stenograph.pipeline.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
-from stenograph.pipeline.guards import (
+from stenograph.settings import Settings
+from stenograph.steps.correction.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
+from stenograph.steps.transcription.guards import (
     RepeatedSegmentFilter,
     collapse_repetitions,
     collapse_word_repetitions,
     is_hallucinated,
 )
-from stenograph.pipeline.media import AudioWindow, iter_audio_windows, probe
-from stenograph.pipeline.types import Segment, TranscriptInfo, Word
-from stenograph.pipeline.whisper_models import load_whisper, loaded_model_name
-from stenograph.settings import Settings
+from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
+from stenograph.steps.transcription.whisper_models import load_whisper, loaded_model_name
+from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
 __all__ = [
     "FasterWhisperTranscriber",
-    "ScriptedTranscriber",
     "Transcriber",
     "TranscriptionOptions",
     "TranscriptionRun",
@@ -458,72 +457,6 @@ class FasterWhisperTranscriber:
             return dataclasses.replace(segment, text=text) if text != segment.text else segment
         collapsed = collapse_repetitions(text, max_repeats)
         return dataclasses.replace(segment, text=collapsed) if collapsed != segment.text else segment
-
-
-@dataclass
-class ScriptedCall:
-    """One call of :meth:`ScriptedTranscriber.transcribe`, for assertions."""
-
-    path: str
-    options: TranscriptionOptions
-    start_at: float
-    first_index: int
-
-
-@dataclass
-class ScriptedTranscriber:
-    """A fake :class:`Transcriber` yielding given segments, for tests of the queue and the API.
-
-    Segments starting before ``start_at`` are skipped (the resume rule); the others are numbered from
-    ``first_index``. ``delay_s`` sleeps before each segment (a slow transcription); ``before_segment`` is
-    called with each segment before it is yielded (tests block on an event there); ``error`` is raised before
-    segment number ``error_after`` (0-based, counted in this call), or by ``transcribe`` itself when
-    ``error_after`` is None. ``should_stop`` is checked before each segment.
-    """
-
-    segments: Sequence[Segment] = ()
-    info: TranscriptInfo | None = None
-    delay_s: float = 0.0
-    before_segment: Callable[[Segment], None] | None = None
-    error: BaseException | None = None
-    error_after: int | None = None
-    calls: list[ScriptedCall] = field(default_factory=list)
-
-    def transcribe(
-        self,
-        path: str | os.PathLike[str],
-        options: TranscriptionOptions,
-        *,
-        start_at: float = 0.0,
-        should_stop: Callable[[], bool] = _never,
-        first_index: int = 0,
-    ) -> TranscriptionRun:
-        self.calls.append(ScriptedCall(os.fspath(path), options, start_at, first_index))
-        if self.error is not None and self.error_after is None:
-            raise self.error
-        info = self.info or TranscriptInfo(
-            language=options.language or "en",
-            language_probability=1.0,
-            duration_s=max((s.end for s in self.segments), default=0.0),
-            model="scripted",
-        )
-        chosen = [s for s in self.segments if s.start >= start_at - 1e-6]
-
-        def produce(run: TranscriptionRun) -> Iterator[Segment]:
-            for number, segment in enumerate(chosen):
-                if should_stop():
-                    run.stopped = True
-                    return
-                if self.error is not None and self.error_after == number:
-                    raise self.error
-                if self.delay_s:
-                    time.sleep(self.delay_s)
-                out = dataclasses.replace(segment, index=first_index + number)
-                if self.before_segment is not None:
-                    self.before_segment(out)
-                yield out
-
-        return TranscriptionRun(info, produce)
 
 
 def _fitting_hotwords(options: TranscriptionOptions) -> TranscriptionOptions:

@@ -16,7 +16,7 @@ With an LLM (:func:`correct_segments` given a client):
    fails too, the chunk keeps its original text (``malformed``). A context-overflow error halves the
    chunk budget and retries; a single segment that still overflows is kept as it was (``too_long``).
 
-Without an LLM, near-miss spellings of glossary terms are replaced (:mod:`stenograph.pipeline.glossary`)
+Without an LLM, near-miss spellings of glossary terms are replaced (:mod:`stenograph.steps.correction.glossary`)
 and the result says no LLM was used (``method == "glossary"``).
 
 Progress is reported per chunk as ``on_progress(fraction, message)``; ``should_stop()`` is checked
@@ -37,8 +37,9 @@ from stenograph.errors import TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient, LLMDescription
 from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
 from stenograph.llm.structured import chat_json, schema_prompt
-from stenograph.pipeline.glossary import apply_glossary
-from stenograph.pipeline.types import Segment
+from stenograph.steps.correction.glossary import apply_glossary
+from stenograph.transcript.languages import display_name
+from stenograph.transcript.types import Segment
 
 __all__ = [
     "CONTEXT_LINES",
@@ -82,12 +83,6 @@ CORRECTION_SCHEMA: dict[str, Any] = {
     "required": ["segments"],
     "additionalProperties": False,
 }
-
-LANGUAGE_NAMES = {
-    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
-    "nl": "Dutch", "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "pl": "Polish",
-    "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "ar": "Arabic", "hi": "Hindi",
-}  # fmt: skip
 
 Progress = Callable[[float, str], None]
 Rejection = Literal[
@@ -247,7 +242,7 @@ def parse_correction_request(messages: Sequence[ChatMessage]) -> list[dict[str, 
 
 
 def _system_prompt(language: str | None, glossary: Sequence[str]) -> str:
-    language_name = LANGUAGE_NAMES.get((language or "").lower(), language) if language else None
+    language_name = display_name(language)
     lines = [
         "You correct automatic speech recognition transcripts" + (f" in {language_name}." if language_name else "."),
         "For each segment, return its text with recognition errors fixed: misheard words, names and terms, "

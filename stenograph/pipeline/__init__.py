@@ -1,1 +1,0 @@
-"""The pipeline's steps: transcription, correction and summary, and what they share."""
