@@ -81,17 +81,33 @@ def _sqlite_directory(database: Path, data_dir: Path) -> None:
         )
 
 
+def _prepare_sqlite(dbapi_connection: Any) -> None:
+    # Transactions are begun explicitly (BEGIN IMMEDIATE): pysqlite would defer them.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def sqlite_connect(engine: Engine) -> Any:
+    """A DBAPI connection to ``engine``'s SQLite database outside its pool, set up as the pool's are (WAL,
+    busy timeout, ``synchronous=NORMAL``, foreign keys, explicit transactions): for a hot path that keeps one
+    per thread (the enqueue). The caller issues ``BEGIN IMMEDIATE`` and ``COMMIT`` itself."""
+    import sqlite3
+
+    database = engine.url.database or ":memory:"
+    connection = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    _prepare_sqlite(connection)
+    return connection
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite would defer it).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _prepare_sqlite(dbapi_connection)  # SQLAlchemy's "begin" event below issues BEGIN itself
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from stenograph.queue.states import status_check_sql
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite keeps it as naive UTC text)."""
@@ -91,7 +93,7 @@ class Task(Base):
     affinity: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="ck_tasks_status"),
+        CheckConstraint(status_check_sql(), name="ck_tasks_status"),  # generated from TaskStatus
         CheckConstraint("progress >= 0 AND progress <= 1", name="ck_tasks_progress"),
         # Pending tasks only, in the claim's order (priority DESC, then run_after, age, id), so that taking
         # the next task reads the index's first entry instead of sorting every pending task (revisions

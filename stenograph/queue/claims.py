@@ -27,7 +27,7 @@ from stenograph.db.models import TASK_IS_PENDING, tasks_table
 from stenograph.queue.dependencies import blocked_by_dependency
 from stenograph.queue.driver import ATTEMPTS_AT, COLUMNS, ID_AT, INSERT_EVENT, MAX_ATTEMPTS_AT, DriverSQL
 from stenograph.queue.records import TaskRecord
-from stenograph.queue.states import TaskStatus
+from stenograph.queue.states import TaskStatus, check_transition
 from stenograph.settings import Settings
 
 T = tasks_table
@@ -93,6 +93,7 @@ class Claims:
         the others have none until their worker reports them started (:meth:`mark_started`, or their
         completion): a task whose lease expires before it started goes back uncharged.
         """
+        check_transition((P,), R)  # the claim's guard: WHERE status = 'pending' (below)
         now = clock.now()
         key: TypesKey = None if types is None else tuple(sorted(set(types)))
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
@@ -138,6 +139,7 @@ class Claims:
         """
         if not runs:
             return []
+        check_transition((R,), C)  # the completions' guard: WHERE status = 'running' AND worker AND attempt
         now = clock.now()
         driver, time = self._driver, self._driver.time
         at, json = time(now), driver.json

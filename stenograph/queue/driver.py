@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,62 @@ ID_AT, ATTEMPTS_AT, MAX_ATTEMPTS_AT = (COLUMNS.index(name) for name in ("id", "a
 INSERT_EVENT = (
     "INSERT INTO task_events (task_id, at, from_status, to_status, worker_id, message) VALUES (?, ?, ?, ?, ?, ?)"
 )
+
+
+#: Appends one dependency edge (task, dependency, required).
+INSERT_EDGE = "INSERT INTO task_dependencies (task_id, depends_on, required) VALUES (?, ?, ?)"
+
+#: The columns an insert of tasks sets, in the order of its values; every other column takes its default.
+_INSERTED = (
+    "type, status, priority, params, error_kind, error_message, max_attempts, run_after, created_at, updated_at, "
+    "finished_at, cancel_requested, depends_on, recording_id, affinity, attempts, progress"
+)
+_INSERTED_VALUES = "(?, ?, ?, {json}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0.0)"
+#: Rows one insert statement holds (15 values each: within SQLite's 32,766 variables).
+INSERT_CHUNK = 1000
+
+
+def insert_tasks_sql(rows: int, *, postgres: bool, notify: bool) -> str:
+    """``INSERT INTO tasks`` of ``rows`` rows returning their ids (with ``?`` and ``{json}``).
+
+    On PostgreSQL one statement also writes each task's ``enqueued`` event (a data-modifying ``WITH``) and,
+    with ``notify``, sends the wake-up (``pg_notify``, delivered when the transaction commits): one round
+    trip in all. SQLite runs the event insert as a second statement (in process, no round trip).
+    """
+    values = ", ".join([_INSERTED_VALUES] * rows)
+    insert = f"INSERT INTO tasks ({_INSERTED}) VALUES {values}"
+    if not postgres:
+        return f"{insert} RETURNING id"
+    wake = ", pg_notify('stenograph_tasks', '')" if notify else ""
+    return (
+        f"WITH t AS ({insert} RETURNING id, created_at, status, error_message), "
+        "e AS (INSERT INTO task_events (task_id, at, from_status, to_status, worker_id, message) "
+        "SELECT id, created_at, NULL, status, NULL, COALESCE(error_message, 'enqueued') FROM t) "
+        f"SELECT id{wake} FROM t"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A task to enqueue (see :meth:`stenograph.queue.TaskQueue.enqueue` for the fields)."""
+
+    type: str
+    params: dict[str, Any] | None = None
+    priority: int = 0
+    max_attempts: int | None = None
+    depends_on: int | Sequence[int] | None = None
+    after: Sequence[int] = ()
+    recording_id: int | None = None
+    affinity: str | None = None
+    run_after: datetime | None = None
+
+    def required(self) -> list[int]:
+        """The tasks it requires."""
+        return [self.depends_on] if isinstance(self.depends_on, int) else list(self.depends_on or ())
+
+    def edges(self) -> dict[int, bool]:
+        """Every task it waits for, and whether it requires it."""
+        return {**dict.fromkeys(self.after, False), **dict.fromkeys(self.required(), True)}
 
 
 class DriverSQL:

@@ -14,14 +14,16 @@ transaction is held while a task runs: a running task holds a lease that its wor
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from stenograph import clock
+from stenograph.db.engine import sqlite_connect
 from stenograph.db.models import TASK_IS_RUNNING, dependencies_table, events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue.claims import Claims
@@ -32,11 +34,12 @@ from stenograph.queue.dependencies import (
     reopen_values,
     reset_run_values,
 )
-from stenograph.queue.driver import INSERT_EVENT
+from stenograph.queue.driver import INSERT_CHUNK, INSERT_EDGE, INSERT_EVENT, TaskSpec, insert_tasks_sql
 from stenograph.queue.reads import TaskReads
 from stenograph.queue.records import TaskRecord
 from stenograph.queue.retry import decide_retry
-from stenograph.queue.states import FINISHED, TaskStatus, can_transition
+from stenograph.queue.states import FINISHED, TaskStatus, check_transition
+from stenograph.queue.wakeup import WorkersNotifier
 from stenograph.queue.workers import WorkerRegistry
 from stenograph.settings import Settings
 
@@ -94,7 +97,8 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         run_after: datetime | None = None,
         conn: Connection | None = None,
     ) -> TaskRecord:
-        """Add a pending task.
+        """Add a pending task, log its ``enqueued`` event and wake idle workers (after the commit, or with
+        ``conn``'s commit on PostgreSQL; with ``conn`` on SQLite call :meth:`notify` after committing).
 
         Args:
             depends_on: the task(s) it requires: it runs once they have all completed, and fails (is
@@ -102,88 +106,184 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             after: tasks it waits for without requiring them: it runs once each has completed or failed,
                 and is cancelled with them.
             affinity: the data directory id whose workers must run it (see :mod:`stenograph.datadir`).
+            conn: a transaction to enqueue in (with other writes); default a transaction of its own.
 
         A task whose requirement already failed (was cancelled) is created failed (cancelled) at once.
 
         Raises:
             NotFoundError: a dependency names no task.
         """
-        if conn is None:
-            with self.engine.begin() as own:
-                record = self._enqueue(
-                    own, type, params, priority, max_attempts, depends_on, after, recording_id, affinity, run_after
-                )
-            self._notify()
-            return record
-        return self._enqueue(
-            conn, type, params, priority, max_attempts, depends_on, after, recording_id, affinity, run_after
-        )
+        spec = TaskSpec(type, params, priority, max_attempts, depends_on, after, recording_id, affinity, run_after)
+        return self.enqueue_many([spec], conn=conn)[0]
 
-    def _enqueue(
-        self,
-        conn: Connection,
-        type: str,
-        params: dict[str, Any] | None,
-        priority: int,
-        max_attempts: int | None,
-        depends_on: int | Sequence[int] | None,
-        after: Sequence[int],
-        recording_id: int | None,
-        affinity: str | None,
-        run_after: datetime | None,
-    ) -> TaskRecord:
+    def enqueue_many(self, specs: Sequence[TaskSpec], *, conn: Connection | None = None) -> list[TaskRecord]:
+        """Add many tasks in one transaction (multi-row inserts), one ``enqueued`` event each, and wake idle
+        workers once. Returns their records in the order of ``specs``.
+
+        Raises:
+            NotFoundError: a dependency names no task.
+        """
+        if not specs:
+            return []
+        if conn is not None:
+            return self._insert(_SQLAlchemyRun(conn), specs, self._creation_outcomes(conn, specs))
+        if any(spec.edges() for spec in specs):
+            with self.engine.begin() as own:
+                records = self._insert(_SQLAlchemyRun(own), specs, self._creation_outcomes(own, specs))
+        else:  # the hot path: straight on the driver's connection (SQLAlchemy's per-call work cost more)
+            records = self._insert_on_driver(specs)
+        self._wake_after_commit()
+        return records
+
+    def _insert_on_driver(self, specs: Sequence[TaskSpec]) -> list[TaskRecord]:
+        """Insert tasks without dependencies in a transaction of the DBAPI connection itself (on SQLite, a
+        connection of this thread's own, kept: the pool's checkout and return cost as much as the insert)."""
+        if not self._postgres:
+            return self._insert_on_sqlite(specs)
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if not self._postgres:
+                cursor.execute("BEGIN IMMEDIATE")  # as the engine's transactions begin (see stenograph.db.engine)
+            fresh: tuple[str, str | None, str | None] = (P.value, None, None)
+            records = self._insert(_DriverRun(cursor), specs, [fresh] * len(specs))
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        return records
+
+    def _insert_on_sqlite(self, specs: Sequence[TaskSpec]) -> list[TaskRecord]:
+        connection = self._enqueue_connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            fresh: tuple[str, str | None, str | None] = (P.value, None, None)
+            records = self._insert(_DriverRun(connection.cursor()), specs, [fresh] * len(specs))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return records
+
+    def _enqueue_connection(self) -> Any:
+        """This thread's SQLite connection for enqueueing, opened as the engine opens its own."""
+        local = self.__dict__.setdefault("_threads", threading.local())
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = sqlite_connect(self.engine)
+        return connection
+
+    def _wake_after_commit(self) -> None:
+        notifier = self._notify
+        if isinstance(notifier, WorkersNotifier) and notifier.postgres:
+            notifier.local()  # the NOTIFY went with the insert (pg_notify)
+        else:
+            notifier()
+
+    def _insert(
+        self, run: _Run, specs: Sequence[TaskSpec], outcomes: Sequence[tuple[str, str | None, str | None]]
+    ) -> list[TaskRecord]:
+        """The inserts of ``specs`` (with their ``outcomes``: status, error kind, message), their events and
+        dependency edges, through ``run``; the records in the order of ``specs``."""
         now = clock.now()
-        required = [depends_on] if isinstance(depends_on, int) else list(depends_on or ())
-        edges = {**{task_id: False for task_id in after}, **{task_id: True for task_id in required}}
-        status, error_kind, error_message, finished = P, None, None, None
+        driver = self._driver
+        at = driver.time(now)
+        default_attempts = self.settings.max_attempts
+        rows: list[tuple[Any, ...]] = []
+        for spec, (status, error_kind, message) in zip(specs, outcomes, strict=True):
+            required = spec.required()
+            rows.append(
+                (
+                    spec.type,
+                    status,
+                    spec.priority,
+                    driver.json(spec.params or {}),
+                    error_kind,
+                    message,
+                    spec.max_attempts or default_attempts,
+                    driver.time(spec.run_after) if spec.run_after is not None else at,
+                    at,
+                    at,
+                    None if status == "pending" else at,
+                    False,
+                    required[0] if required else None,
+                    spec.recording_id,
+                    spec.affinity,
+                )
+            )
+        ids: list[int] = []
+        notify = isinstance(self._notify, WorkersNotifier) and self._postgres
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            returned = run.rows(self._insert_sql(len(chunk), notify), tuple(value for row in chunk for value in row))
+            ids += sorted(int(row[0]) for row in returned)  # ids grow in the order of the rows
+        if not self._postgres:  # on PostgreSQL the insert statement wrote the events too
+            events = [(i, at, None, row[1], None, row[5] or "enqueued") for i, row in zip(ids, rows, strict=True)]
+            run.many(driver.sql(INSERT_EVENT), events)
+        # The records from the values written (decoding the rows back costs more than the insert).
+        records = [
+            TaskRecord(
+                task_id, spec.type, TaskStatus(row[1]), spec.priority, spec.params or {}, None, row[4], row[5],
+                0, row[6], spec.run_after or now, now, now, None, None if row[10] is None else now, None, None,
+                None, 0.0, None, None, False, row[12], spec.recording_id, spec.affinity,
+            )
+            for task_id, spec, row in zip(ids, specs, rows, strict=True)
+        ]  # fmt: skip
+        edges = [
+            (record.id, dep, must)
+            for spec, record in zip(specs, records, strict=True)
+            for dep, must in spec.edges().items()
+        ]
         if edges:
-            found = {row.id: row for row in conn.execute(select(T.c.id, T.c.status, T.c.type).where(T.c.id.in_(edges)))}
-            missing = [task_id for task_id in edges if task_id not in found]
+            run.many(driver.sql(INSERT_EDGE), edges)
+        return records
+
+    def _insert_sql(self, rows: int, notify: bool) -> str:
+        """The insert statement of ``rows`` tasks, built once per size (see :func:`insert_tasks_sql`)."""
+        cache: dict[tuple[int, bool], str] = self.__dict__.setdefault("_insert_cache", {})
+        sql = cache.get((rows, notify))
+        if sql is None:
+            sql = cache[(rows, notify)] = self._driver.sql(
+                insert_tasks_sql(rows, postgres=self._postgres, notify=notify)
+            )
+        return sql
+
+    def _creation_outcomes(
+        self, conn: Connection, specs: Sequence[TaskSpec]
+    ) -> list[tuple[str, str | None, str | None]]:
+        """Per spec: (status, error kind, message): pending, or failed/cancelled at once when a dependency
+        already is.
+
+        Raises:
+            NotFoundError: a dependency names no task.
+        """
+        wanted = {dep for spec in specs for dep in spec.edges()}
+        found: dict[int, Any] = {}
+        if wanted:
+            rows = conn.execute(select(T.c.id, T.c.status, T.c.type).where(T.c.id.in_(wanted)))
+            found = {row.id: row for row in rows}
+            missing = sorted(wanted - set(found))
             if missing:
                 raise NotFoundError(f"task {missing[0]} (a dependency) does not exist")
-            for task_id, must in edges.items():
-                dep = found[task_id]
+        outcomes: list[tuple[str, str | None, str | None]] = []
+        for spec in specs:
+            outcome: tuple[str, str | None, str | None] = (P.value, None, None)
+            for dep_id, must in spec.edges().items():
+                dep = found[dep_id]
                 if dep.status == X:
-                    status, error_kind, finished = X, DEPENDENCY_CANCELLED, now
-                    error_message = f"depends on task {task_id} ({dep.type}), which was cancelled"
+                    outcome = (
+                        X.value,
+                        DEPENDENCY_CANCELLED,
+                        f"depends on task {dep_id} ({dep.type}), which was cancelled",
+                    )
                     break
                 if dep.status == F and must:
-                    status, error_kind, finished = F, DEPENDENCY_FAILED, now
-                    error_message = f"depends on task {task_id} ({dep.type}), which failed"
+                    outcome = (F.value, DEPENDENCY_FAILED, f"depends on task {dep_id} ({dep.type}), which failed")
                     break
-        row = (
-            conn.execute(
-                insert(T)
-                .values(
-                    type=type,
-                    status=status,
-                    priority=priority,
-                    params=params or {},
-                    attempts=0,
-                    max_attempts=max_attempts or self.settings.max_attempts,
-                    run_after=run_after or now,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=finished,
-                    progress=0.0,
-                    cancel_requested=False,
-                    depends_on=required[0] if required else None,
-                    recording_id=recording_id,
-                    affinity=affinity,
-                    error_kind=error_kind,
-                    error_message=error_message,
-                )
-                .returning(*T.c)
-            )
-            .mappings()
-            .one()
-        )
-        if edges:
-            conn.execute(
-                insert(D), [{"task_id": row["id"], "depends_on": dep, "required": must} for dep, must in edges.items()]
-            )
-        self._event(conn, row["id"], None, status, None, error_message or "enqueued", now)
-        return TaskRecord.from_row(row)
+            outcomes.append(outcome)
+        return outcomes
 
     # ------------------------------------------------------------------------------------------
     # the worker's side
@@ -583,7 +683,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
     ) -> TaskRecord:
         """The one guarded status change: UPDATE ... WHERE status IN sources [AND worker, attempt]."""
         sources = tuple(sources)
-        assert all(can_transition(s, to) for s in sources), (sources, to)
+        check_transition(sources, to, task_id)
         now = clock.now()
         current = self._current(conn, task_id)
         stmt = update(T).where(T.c.id == task_id, T.c.status.in_(sources))
@@ -618,6 +718,40 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
     ) -> None:
         event = (task_id, self._driver.time(at), from_status, to_status, worker_id, message)
         conn.exec_driver_sql(self._driver.sql(INSERT_EVENT), event)
+
+
+class _Run:
+    """Runs driver-level SQL: ``rows`` (a statement's rows) and ``many`` (one statement, many parameter sets)."""
+
+    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+
+class _SQLAlchemyRun(_Run):
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        return self.conn.exec_driver_sql(sql, tuple(params)).all()
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        self.conn.exec_driver_sql(sql, [tuple(p) for p in params])
+
+
+class _DriverRun(_Run):
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        self.cursor.execute(sql, params)
+        result: Sequence[Sequence[Any]] = self.cursor.fetchall()
+        return result
+
+    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        self.cursor.executemany(sql, params)
 
 
 #: Statements built once (building one costs more than running it on SQLite).

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from stenograph.queue.states import TaskStatus
+
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix, or None."""
@@ -19,7 +21,7 @@ class TaskRecord:
 
     id: int
     type: str
-    status: str
+    status: TaskStatus
     priority: int
     params: dict[str, Any]
     result: dict[str, Any] | None
@@ -42,6 +44,10 @@ class TaskRecord:
     depends_on: int | None
     recording_id: int | None
     affinity: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, TaskStatus):  # rows hold the text; the record holds the enum
+            object.__setattr__(self, "status", TaskStatus(self.status))
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> TaskRecord:
@@ -80,8 +86,15 @@ class TaskRecord:
 @dataclass(frozen=True, slots=True)
 class TaskEventRecord:
     at: datetime
-    from_status: str | None
-    to_status: str
+    from_status: TaskStatus | None
+    to_status: TaskStatus
+
+    def __post_init__(self) -> None:
+        if self.from_status is not None and not isinstance(self.from_status, TaskStatus):
+            object.__setattr__(self, "from_status", TaskStatus(self.from_status))
+        if not isinstance(self.to_status, TaskStatus):
+            object.__setattr__(self, "to_status", TaskStatus(self.to_status))
+
     worker_id: str | None
     message: str | None
 

@@ -48,6 +48,26 @@ def can_transition(from_status: TaskStatus, to_status: TaskStatus) -> bool:
     return (from_status, to_status) in TRANSITIONS
 
 
+def check_transition(sources: tuple[TaskStatus, ...], to_status: TaskStatus, task_id: int | None = None) -> None:
+    """The queue's guard on every status change it makes, claims and batch completions included.
+
+    Raises:
+        TransitionError: one of ``sources`` → ``to_status`` is not an allowed transition (a bug in the
+            caller: raised, never skipped, also under ``python -O``).
+    """
+    illegal = [source for source in sources if not can_transition(source, to_status)]
+    if illegal or not sources:
+        from stenograph.errors import TransitionError
+
+        shown = ", ".join(source.value for source in illegal) or "nothing"
+        raise TransitionError(f"illegal transition {shown} -> {to_status.value}", task_id=task_id or 0, status=None)
+
+
+def status_check_sql(column: str = "status") -> str:
+    """The CHECK constraint's condition on the task status column, generated from :class:`TaskStatus`."""
+    return f"{column} IN ({', '.join(repr(status.value) for status in TaskStatus)})"
+
+
 def sources_of(to_status: TaskStatus) -> tuple[TaskStatus, ...]:
     """The statuses from which ``to_status`` may be reached, in a stable order."""
     return tuple(s for s in TaskStatus if (s, to_status) in TRANSITIONS)

@@ -19,7 +19,6 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,24 +64,52 @@ class WakeupListener:
         self.sock.close()
 
 
-def notify_local(directory: Path) -> None:
-    """Wake every worker registered in ``directory``; forget the registrations of dead ones."""
-    try:
-        entries = list(directory.glob("*.wakeup"))
-    except OSError:
-        return
-    if not entries:
-        return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        for entry in entries:
+class LocalNotifier:
+    """The enqueueing end of the local channel, for one wake-up folder.
+
+    The folder's registrations are read again only when the folder changes (its modification time: a worker
+    registering or leaving writes or removes a file there), and one socket is kept, so a wake-up costs a
+    ``stat`` and one datagram per worker (an enqueue is tens of microseconds; a glob and a file read per
+    worker at each one cost more than the enqueue itself).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._seen: int | None = None
+        self._targets: list[tuple[Path, str]] = []
+        self._sock: socket.socket | None = None
+
+    def __call__(self) -> None:
+        """Wake every worker registered in the folder; forget the registrations of dead ones."""
+        try:
+            changed = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            return
+        if changed != self._seen:
+            self._seen = changed
+            self._targets = []
+            with contextlib.suppress(OSError):
+                for entry in self.directory.glob("*.wakeup"):
+                    with contextlib.suppress(OSError):
+                        self._targets.append((entry, "\0" + entry.read_text()))
+        if not self._targets:
+            return
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sock.setblocking(False)
+        for entry, address in self._targets:
             try:
-                sock.sendto(b"!", "\0" + entry.read_text())
+                self._sock.sendto(b"!", address)
             except (ConnectionRefusedError, FileNotFoundError):
                 with contextlib.suppress(FileNotFoundError):
-                    entry.unlink()
+                    entry.unlink()  # the folder changes: read again at the next wake-up
             except (BlockingIOError, OSError) as exc:  # its buffer is full: it is awake already
                 log.debug("wake-up of %s skipped: %s", entry.name, exc)
+
+
+def notify_local(directory: Path) -> None:
+    """Wake every worker registered in ``directory`` once (see :class:`LocalNotifier` to do it often)."""
+    LocalNotifier(directory)()
 
 
 class PostgresListener:
@@ -165,19 +192,30 @@ class WorkerWakeup:
             self.postgres.close()
 
 
-def workers_notifier(settings: Settings, engine: Engine) -> Callable[[], None]:
-    """The ``notify`` callable for :class:`~stenograph.queue.TaskQueue`: wakes the local workers and,
-    on PostgreSQL, every listening worker on any machine. Failures are logged, never raised: a worker
-    that misses a wake-up finds the task at its next poll."""
-    postgres = engine.dialect.name == "postgresql"
+class WorkersNotifier:
+    """The ``notify`` callable for :class:`~stenograph.queue.TaskQueue`: wakes the local workers and, on
+    PostgreSQL, every listening worker on any machine. Failures are logged, never raised: a worker that misses
+    a wake-up finds the task at its next poll.
 
-    def notify() -> None:
-        notify_local(settings.wakeup_dir)
-        if postgres:
+    The queue sends the PostgreSQL notification inside its own enqueue transaction when it can
+    (``pg_notify`` in the insert statement: no transaction of its own) and then calls :meth:`local` only.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.local = LocalNotifier(settings.wakeup_dir)
+
+    def __call__(self) -> None:
+        self.local()
+        if self.postgres:
             try:
-                with engine.begin() as conn:
+                with self.engine.begin() as conn:
                     conn.execute(text(f"NOTIFY {CHANNEL}"))
             except SQLAlchemyError as exc:
                 log.warning("NOTIFY %s failed (workers will find the task at their next poll): %s", CHANNEL, exc)
 
-    return notify
+
+def workers_notifier(settings: Settings, engine: Engine) -> WorkersNotifier:
+    """The notifier of workers for ``settings`` and ``engine`` (see :class:`WorkersNotifier`)."""
+    return WorkersNotifier(settings, engine)

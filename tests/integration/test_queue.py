@@ -11,7 +11,7 @@ from sqlalchemy import update
 from stenograph import clock
 from stenograph.db.models import tasks_table
 from stenograph.errors import NotFoundError, TransitionError
-from stenograph.queue import TaskQueue
+from stenograph.queue import TaskQueue, TaskStatus
 
 
 def history(queue: TaskQueue, task_id: int) -> list[tuple[str | None, str]]:
@@ -322,3 +322,26 @@ def test_a_worker_with_a_home_claims_only_tasks_bound_to_it_or_to_none(queue: Ta
     assert anywhere is not None and anywhere.id == theirs.id
     given = queue.give_back(theirs.id, "fetcher", 1, affinity="other-data-dir", message="not here")
     assert given.status == "pending" and given.attempts == 0
+
+
+def test_the_database_refuses_a_status_outside_the_enum(queue: TaskQueue) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    task = queue.enqueue("summary")
+    with pytest.raises(IntegrityError), queue.engine.begin() as conn:
+        conn.execute(update(tasks_table).where(tasks_table.c.id == task.id).values(status="paused"))
+    assert queue.get(task.id).status is TaskStatus.PENDING  # typed: the enum, not its text
+
+
+def test_enqueue_many_logs_one_event_per_task_and_keeps_their_order(queue: TaskQueue) -> None:
+    from stenograph.queue.driver import TaskSpec
+
+    first = queue.enqueue("transcription")
+    specs = [TaskSpec("summary", {"n": n}, priority=n % 3) for n in range(1500)]  # more than one insert chunk
+    specs.append(TaskSpec("summary", {"n": "last"}, depends_on=first.id))
+    records = queue.enqueue_many(specs)
+    assert [r.params["n"] for r in records] == [*range(1500), "last"]
+    assert records[-1].depends_on == first.id and records[0].status is TaskStatus.PENDING
+    assert all(history(queue, r.id) == [(None, "pending")] for r in records[::250])
+    _, count = queue.list_tasks(status="pending", limit=1)
+    assert count == 1502

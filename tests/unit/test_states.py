@@ -23,3 +23,23 @@ def test_finished_tasks_only_leave_by_retry() -> None:
         assert targets == ([] if status == TaskStatus.COMPLETED else [TaskStatus.PENDING])
     assert not can_transition(TaskStatus.PENDING, TaskStatus.COMPLETED)
     assert sources_of(TaskStatus.COMPLETED) == (TaskStatus.RUNNING,)
+
+
+def test_an_illegal_transition_raises_a_queue_error_even_without_asserts() -> None:
+    import pytest
+
+    from stenograph.errors import TransitionError
+    from stenograph.queue.states import TaskStatus, check_transition
+
+    check_transition((TaskStatus.PENDING,), TaskStatus.RUNNING)
+    with pytest.raises(TransitionError, match="illegal transition completed -> running"):
+        check_transition((TaskStatus.COMPLETED,), TaskStatus.RUNNING)
+
+
+def test_the_status_check_constraint_is_generated_from_the_enum() -> None:
+    from stenograph.db.models import Task
+    from stenograph.queue.states import TaskStatus, status_check_sql
+
+    [check] = [c for c in Task.__table__.constraints if getattr(c, "name", None) == "ck_tasks_status"]
+    assert str(check.sqltext) == status_check_sql()
+    assert all(f"'{status.value}'" in status_check_sql() for status in TaskStatus)
