@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from stenograph.queue.states import allowed_actions
+
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix, or None."""
@@ -74,6 +76,7 @@ class TaskRecord:
             "depends_on": self.depends_on,
             "recording_id": self.recording_id,
             "affinity": self.affinity,
+            "actions": allowed_actions(self.status),
         }
 
 
