@@ -146,7 +146,8 @@ def test_endpoints_build_every_path(web: Watched) -> None:
         const x = e.endpoints;
         return [x.task(7), x.taskAction(7, 'retry'), x.testTask('summary'), x.tasks(),
           x.tasks({status: 'running', type: '', limit: 100, offset: 0}), x.recordings({q: 'a b&c', limit: 50}),
-          x.recording('a/b'), x.recordingMedia(3), x.recordingTranscript(3, {format: 'srt', version: 'latest', download: true}),
+          x.recording('a/b'), x.recordingMedia(3),
+          x.recordingTranscript(3, {format: 'srt', version: 'latest', download: true}),
           x.recordingTranscript(3, {format: 'json', version: 2}), x.recordingVersions(3), x.recordingDiff(3),
           x.recordingSegment(3, 0), x.recordingSpeakers(3), x.recordingSummary(3, {format: 'json'}),
           x.recordingSummary(3, {download: true}), x.recordingStep(3, 'summary'), x.events(), x.workers(),
