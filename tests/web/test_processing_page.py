@@ -140,9 +140,17 @@ def test_failing_task_shows_its_error(web: Watched) -> None:
     expect(r.get_by_test_id("retry-btn")).to_be_visible()
 
 
-def filter_options(web: Watched, testid: str) -> list[str]:
-    values = web.page.get_by_test_id(testid).locator("option").evaluate_all("os => os.map(o => o.value)")
-    return [v for v in values if v]
+#: The filter options and the values of the rows shown, read at one moment (statuses change as tasks run).
+OPTIONS_AND_ROWS = """
+() => {
+  const options = (id) =>
+    [...document.querySelectorAll(`[data-testid="${id}"] option`)].map(o => o.value).filter(Boolean);
+  const rows = [...document.querySelectorAll('[data-testid="task-row"]')];
+  const distinct = (key) => [...new Set(rows.map(r => r.dataset[key]))].sort();
+  return {statusOptions: options('filter-status'), typeOptions: options('filter-type'),
+          statuses: distinct('status'), types: distinct('type')};
+}
+"""
 
 
 def test_filters_by_status_and_type(web: Watched, server: Server) -> None:
@@ -160,11 +168,9 @@ def test_filters_by_status_and_type(web: Watched, server: Server) -> None:
         "data-status", "failed", timeout=WORKER_TIMEOUT_MS
     )
     # The options are the statuses and types of the tasks shown: the page keeps no list of the server's.
-    shown = page.get_by_test_id("task-row")
-    statuses = sorted(set(shown.evaluate_all("rs => rs.map(r => r.dataset.status)")))
-    types = sorted(set(shown.evaluate_all("rs => rs.map(r => r.dataset.type)")))
-    assert filter_options(web, "filter-status") == statuses and {"completed", "failed"} <= set(statuses)
-    assert filter_options(web, "filter-type") == types and {"summary", "correction"} <= set(types)
+    seen = page.evaluate(OPTIONS_AND_ROWS)
+    assert seen["statusOptions"] == seen["statuses"] and {"completed", "failed"} <= set(seen["statuses"]), seen
+    assert seen["typeOptions"] == seen["types"] and {"summary", "correction"} <= set(seen["types"]), seen
     page.get_by_test_id("filter-status").select_option("completed")
     rows = page.get_by_test_id("task-row")
     expect(rows.first).to_be_visible()
