@@ -20,7 +20,8 @@ export function segmentAt(segments, t) {
 export function usePlayback() {
   const state = reactive({
     el: null,
-    time: 0,
+    /** Seconds, null until the player first reports (no segment is highlighted before). */
+    time: null,
     /** The player element (or null when it goes). */
     attach(el) {
       state.el = el ? markRaw(el) : null;

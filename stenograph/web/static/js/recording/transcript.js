@@ -23,7 +23,9 @@ export const RecordingTranscript = {
     const list = ref(null);
     const speakersOpen = ref(false);
     const editing = reactive({ index: null, draft: "", saving: false, error: "" });
-    const activeIndex = computed(() => segmentAt(tr.segments, props.playback.time));
+    const activeIndex = computed(() =>
+      props.playback.time === null ? -1 : segmentAt(tr.segments, props.playback.time),
+    );
     const id = props.recording.id;
     const baseName = computed(() => (props.recording.rec.name || "recording").replace(/\.[^.]+$/, ""));
     const exports = computed(() =>
