@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stenograph.queue.states import TaskStatus
+from stenograph.queue.states import TaskStatus, allowed_actions
 
 
 def iso(value: datetime | None) -> str | None:
@@ -80,6 +80,7 @@ class TaskRecord:
             "depends_on": self.depends_on,
             "recording_id": self.recording_id,
             "affinity": self.affinity,
+            "actions": allowed_actions(self.status),
         }
 
 

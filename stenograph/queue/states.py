@@ -71,3 +71,18 @@ def status_check_sql(column: str = "status") -> str:
 def sources_of(to_status: TaskStatus) -> tuple[TaskStatus, ...]:
     """The statuses from which ``to_status`` may be reached, in a stable order."""
     return tuple(s for s in TaskStatus if (s, to_status) in TRANSITIONS)
+
+
+#: What a client may ask of a task in each status (sent with every task as ``actions``).
+_ACTIONS: dict[TaskStatus, tuple[str, ...]] = {
+    TaskStatus.PENDING: ("cancel", "delete"),
+    TaskStatus.RUNNING: ("cancel",),
+    TaskStatus.COMPLETED: ("delete",),
+    TaskStatus.FAILED: ("retry", "delete"),
+    TaskStatus.CANCELLED: ("retry", "delete"),
+}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions (``cancel``, ``retry``, ``delete``) the API allows on a task in ``status``."""
+    return list(_ACTIONS.get(TaskStatus(status), ()))

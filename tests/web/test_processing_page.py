@@ -140,13 +140,37 @@ def test_failing_task_shows_its_error(web: Watched) -> None:
     expect(r.get_by_test_id("retry-btn")).to_be_visible()
 
 
-def test_filters_by_status_and_type(web: Watched) -> None:
+#: The filter options and the values of the rows shown, read at one moment (statuses change as tasks run).
+OPTIONS_AND_ROWS = """
+() => {
+  const options = (id) =>
+    [...document.querySelectorAll(`[data-testid="${id}"] option`)].map(o => o.value).filter(Boolean);
+  const rows = [...document.querySelectorAll('[data-testid="task-row"]')];
+  const distinct = (key) => [...new Set(rows.map(r => r.dataset[key]))].sort();
+  return {statusOptions: options('filter-status'), typeOptions: options('filter-type'),
+          statuses: distinct('status'), types: distinct('type')};
+}
+"""
+
+
+def test_filters_by_status_and_type(web: Watched, server: Server) -> None:
     open_live_processing(web)
     page = web.page
     task_id = create_test_task(web, "summary", 0)
+    with server.client() as client:
+        failed = client.post("/tasks/test/correction", json={"seconds": 0, "fail": "permanent"})
+    assert failed.status_code == 201, failed.text
+    failed_id = int(failed.json()["id"])
     expect(row(web, task_id).get_by_test_id("task-status")).to_have_attribute(
         "data-status", "completed", timeout=WORKER_TIMEOUT_MS
     )
+    expect(row(web, failed_id).get_by_test_id("task-status")).to_have_attribute(
+        "data-status", "failed", timeout=WORKER_TIMEOUT_MS
+    )
+    # The options are the statuses and types of the tasks shown: the page keeps no list of the server's.
+    seen = page.evaluate(OPTIONS_AND_ROWS)
+    assert seen["statusOptions"] == seen["statuses"] and {"completed", "failed"} <= set(seen["statuses"]), seen
+    assert seen["typeOptions"] == seen["types"] and {"summary", "correction"} <= set(seen["types"]), seen
     page.get_by_test_id("filter-status").select_option("completed")
     rows = page.get_by_test_id("task-row")
     expect(rows.first).to_be_visible()
@@ -156,8 +180,9 @@ def test_filters_by_status_and_type(web: Watched) -> None:
     expect(row(web, task_id)).to_be_visible()
     for r in rows.all():
         expect(r).to_have_attribute("data-type", "summary")
-    page.get_by_test_id("filter-status").select_option("running")
+    page.get_by_test_id("filter-status").select_option("failed")
     expect(row(web, task_id)).to_have_count(0)
+    expect(page.get_by_test_id("filter-status")).to_have_value("failed")  # kept, though no failed summary shows
 
 
 def test_workers_are_listed_live(web: Watched) -> None:
@@ -180,3 +205,44 @@ def test_falls_back_to_polling_while_the_stream_is_down(web: Watched) -> None:
     with page.expect_request(lambda r: urlsplit(r.url).path == "/tasks", timeout=15_000):
         pass
     assert len(task_list_requests(web)) > n
+
+
+def test_action_buttons_are_the_servers_actions(web: Watched, server: Server) -> None:
+    """A row shows the actions its task JSON lists, and none when the JSON has no ``actions``."""
+    page = web.page
+
+    # An older server, which sends no ``actions``: the page invents none.
+    def strip_actions(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        for task in body.get("data", []):
+            task.pop("actions", None)
+        route.fulfill(response=response, json=body)
+
+    page.route("**/events", lambda route: route.abort())
+    page.route(re.compile(r".*/tasks\?.*"), strip_actions)
+    with server.client() as client:
+        created = client.post("/tasks/test/summary", json={"seconds": 0})
+        assert created.status_code == 201, created.text
+        task_id = int(created.json()["id"])
+        for _ in range(1200):
+            task = client.get(f"/tasks/{task_id}").json()
+            if task["status"] == "completed":
+                break
+            page.wait_for_timeout(100)
+    assert task["actions"] == ["delete"]
+    web.goto("#/processing")
+    r = row(web, task_id)
+    expect(r.get_by_test_id("task-status")).to_have_attribute("data-status", "completed")
+    expect(r.get_by_test_id("task-attempts")).to_have_text("1/3")
+    expect(r.locator(".actions-cell button")).to_have_count(0)
+
+    # The server's actions: a completed task may only be deleted.
+    page.unroute(re.compile(r".*/tasks\?.*"))
+    page.unroute("**/events")
+    page.reload()
+    expect(page.get_by_test_id("page-processing")).to_have_attribute("data-live", "yes")
+    buttons = r.locator(".actions-cell button")
+    expect(buttons).to_have_count(1)
+    expect(buttons.first).to_have_attribute("data-testid", "delete-btn")
+    assert web.errors_except("net::ERR_FAILED") == []  # the /events requests this test refused

@@ -1,5 +1,10 @@
 // HTTP helpers for the Stenograph API: JSON requests, error messages, uploads
-// with progress (XMLHttpRequest) and the shared server-sent event stream.
+// with progress (XMLHttpRequest), task actions and the shared server-sent event stream.
+// Every address comes from endpoints.js.
+
+import { endpoints, taskActionRequest } from "./endpoints.js";
+
+export { endpoints } from "./endpoints.js";
 
 const { reactive } = Vue;
 
@@ -87,7 +92,7 @@ export async function api(path, { method = "GET", body, headers = {}, signal } =
     if (err && err.name === "AbortError") throw err;
     throw new ApiError(0, "network", "Cannot reach the Stenograph server.");
   }
-  if (res.status === 401 && path !== "/auth/login") auth.required = true;
+  if (res.status === 401 && path !== endpoints.login()) auth.required = true;
   const ct = res.headers.get("content-type") || "";
   const text = res.status === 204 ? "" : await res.text();
   const parsed = parseBody(text, ct);
@@ -99,15 +104,15 @@ export async function api(path, { method = "GET", body, headers = {}, signal } =
   return parsed;
 }
 
-/** Build a query string from an object, leaving out empty values. */
-export function qs(params) {
-  const sp = new URLSearchParams();
-  for (const [k, v] of Object.entries(params || {})) {
-    if (v === undefined || v === null || v === "") continue;
-    sp.set(k, String(v));
-  }
-  const s = sp.toString();
-  return s ? `?${s}` : "";
+/**
+ * Perform an action the server lists in task.actions ("cancel", "retry", "delete").
+ * Returns the updated task for cancel and retry, null for delete.
+ */
+export async function taskAction(id, action) {
+  const req = taskActionRequest(id, action);
+  if (!req) throw new ApiError(0, "unknown_action", `Unknown task action “${action}”.`);
+  const res = await api(req.path, { method: req.method });
+  return res && res.data && res.data.id !== undefined ? res.data : res;
 }
 
 /**
@@ -125,7 +130,7 @@ export function uploadRecording(file, fields, onProgress, fileName) {
       if (v === undefined || v === null || v === "") continue;
       form.append(k, v);
     }
-    xhr.open("POST", "/recordings");
+    xhr.open("POST", endpoints.recordings());
     xhr.setRequestHeader("Accept", "application/json");
     xhr.responseType = "text";
     xhr.upload.addEventListener("progress", (ev) => {
@@ -171,7 +176,7 @@ export function startStream() {
     return;
   }
   clearTimeout(retryTimer);
-  const es = new EventSource("/events", { withCredentials: true });
+  const es = new EventSource(endpoints.events(), { withCredentials: true });
   source = es;
   es.addEventListener("open", () => {
     stream.state = "open";

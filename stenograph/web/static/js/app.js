@@ -4,7 +4,7 @@
 import { auth, startStream, stream } from "./api.js";
 import { ConfirmDialog, LoginForm, Notices } from "./components.js";
 import { ProcessingPage } from "./processing.js";
-import { RecordingPage } from "./recording.js";
+import { RecordingPage } from "./recording/page.js";
 import { RecordingsPage } from "./recordings.js";
 import { SettingsPage } from "./settings.js";
 import { UploadPage } from "./upload.js";

@@ -1,7 +1,7 @@
 // Small shared components: status badge, progress bar, step states,
 // the confirmation dialog, the token prompt and the notices region.
 
-import { api, auth } from "./api.js";
+import { api, auth, endpoints } from "./api.js";
 import { clock, confirmState, formatDuration, notices, stepLabel, STEPS } from "./util.js";
 
 const { ref, watch, nextTick, computed } = Vue;
@@ -111,7 +111,7 @@ export const LoginForm = {
       error.value = "";
       busy.value = true;
       try {
-        await api("/auth/login", { method: "POST", body: { token: token.value } });
+        await api(endpoints.login(), { method: "POST", body: { token: token.value } });
         window.location.reload();
       } catch (err) {
         error.value = err.message;

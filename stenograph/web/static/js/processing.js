@@ -1,9 +1,11 @@
 // Processing page: every task, live through the /events stream; workers.
 // While the stream is open the page never requests /tasks, except once per
-// (re)connection for a snapshot; while it is down it refreshes every 5 s.
+// (re)connection for a snapshot; while it is down it refreshes every 5 s (useLiveTasks).
+// Which actions a task offers (cancel, retry, delete) is the server's word: task.actions.
 
-import { api, onTaskEvent, qs, stream } from "./api.js";
+import { api, endpoints, stream, taskAction } from "./api.js";
 import { ProgressBar, StatusBadge, taskDuration } from "./components.js";
+import { useInterval, useLiveTasks } from "./composables/index.js";
 import {
   clock,
   confirmAction,
@@ -12,17 +14,36 @@ import {
   formatDuration,
   fullDateTime,
   notify,
-  STATUSES,
   STEPS,
   stepLabel,
   uncoveredTypes,
 } from "./util.js";
 
-const { ref, reactive, computed, watch, onMounted, onBeforeUnmount } = Vue;
+const { ref, reactive, computed, watch, onBeforeUnmount } = Vue;
 
 const PAGE_SIZE = 100;
-const FALLBACK_MS = 5000;
 const WORKERS_MS = 10000;
+
+/** How each action the server may list is shown; an action without an entry here is not shown. */
+const ACTION_BUTTONS = {
+  cancel: { label: "Cancel", class: "" },
+  retry: { label: "Retry", class: "" },
+  delete: { label: "Delete", class: "btn-danger-outline" },
+};
+
+/** The actions of a task to show as buttons, in the server's order; none when the server sends none. */
+export function taskActions(task) {
+  const actions = task && Array.isArray(task.actions) ? task.actions : [];
+  return actions.filter((a) => Object.hasOwn(ACTION_BUTTONS, a));
+}
+
+/** Filter options from the tasks shown: their distinct values of `key`, sorted, with the current choice. */
+export function optionsOf(tasks, key, current) {
+  const s = new Set();
+  for (const t of tasks) if (t && t[key]) s.add(String(t[key]));
+  if (current) s.add(current);
+  return [...s].sort();
+}
 
 function sortKey(t) {
   return t.created_at || "";
@@ -44,9 +65,6 @@ export const ProcessingPage = {
     const actionError = reactive({});
     const test = reactive({ seconds: 3, fail: false });
     let touched = null; // ids updated by the stream while a snapshot request is in flight
-    let fallbackTimer = null;
-    let startTimer = null;
-    let workersTimer = null;
     let snapshotSeq = 0;
 
     const visible = computed(() => {
@@ -60,13 +78,8 @@ export const ProcessingPage = {
       return list;
     });
 
-    const typeOptions = computed(() => {
-      const s = new Set(STEPS);
-      for (const t of tasks.values()) s.add(t.type);
-      return [...s];
-    });
-
-    const live = computed(() => stream.state === "open" && loaded.value);
+    const statusOptions = computed(() => optionsOf(tasks.values(), "status", filters.status));
+    const typeOptions = computed(() => optionsOf(tasks.values(), "type", filters.type));
 
     async function snapshot() {
       const seq = ++snapshotSeq;
@@ -74,7 +87,7 @@ export const ProcessingPage = {
       loading.value = true;
       try {
         const res = await api(
-          `/tasks${qs({ status: filters.status, type: filters.type, limit: limit.value, offset: 0 })}`,
+          endpoints.tasks({ status: filters.status, type: filters.type, limit: limit.value, offset: 0 }),
         );
         if (seq !== snapshotSeq) return;
         const fresh = new Map((res.data || []).map((t) => [t.id, t]));
@@ -116,36 +129,9 @@ export const ProcessingPage = {
       if (!old && total.value !== null) total.value += 1;
     }
 
-    function stopFallback() {
-      clearInterval(fallbackTimer);
-      fallbackTimer = null;
-      clearTimeout(startTimer);
-      startTimer = null;
-    }
-
-    function startFallback(immediate) {
-      if (fallbackTimer) return;
-      if (immediate) snapshot();
-      fallbackTimer = setInterval(() => {
-        if (stream.state !== "open") snapshot();
-      }, FALLBACK_MS);
-    }
-
-    watch(
-      () => [stream.state, stream.opens],
-      ([state], [oldState, oldOpens] = []) => {
-        if (state === "open") {
-          stopFallback();
-          snapshot();
-        } else if (oldState === "open" || state === "down") {
-          startFallback(true);
-        }
-      },
-    );
-
     async function loadWorkers() {
       try {
-        const res = await api("/workers");
+        const res = await api(endpoints.workers());
         workers.value = res.data || [];
         workersError.value = "";
       } catch (err) {
@@ -153,24 +139,10 @@ export const ProcessingPage = {
       }
     }
 
-    let unsubscribe = null;
-    onMounted(() => {
-      unsubscribe = onTaskEvent(onTask);
-      if (stream.state === "open") snapshot();
-      else if (stream.state === "down") startFallback(true);
-      else {
-        // Still connecting: give the stream a moment before falling back to requests.
-        startTimer = setTimeout(() => {
-          if (stream.state !== "open") startFallback(true);
-        }, 2000);
-      }
-      loadWorkers();
-      workersTimer = setInterval(loadWorkers, WORKERS_MS);
-    });
+    const { live: streamOpen } = useLiveTasks({ onTask, refresh: snapshot });
+    const live = computed(() => streamOpen.value && loaded.value);
+    useInterval(loadWorkers, WORKERS_MS);
     onBeforeUnmount(() => {
-      if (unsubscribe) unsubscribe();
-      stopFallback();
-      clearInterval(workersTimer);
       snapshotSeq++;
     });
 
@@ -211,14 +183,12 @@ export const ProcessingPage = {
       }
       busy[id] = action;
       try {
+        const updated = await taskAction(id, action);
         if (action === "delete") {
-          await api(`/tasks/${encodeURIComponent(id)}`, { method: "DELETE" });
           tasks.delete(id);
           if (total.value) total.value -= 1;
           notify("Task deleted.");
         } else {
-          const res = await api(`/tasks/${encodeURIComponent(id)}/${action}`, { method: "POST" });
-          const updated = res && res.data ? res.data : res;
           if (updated && updated.id === id) onTask(updated);
           if (action === "cancel")
             notify(task.status === "running" ? "Cancellation requested." : "Task cancelled.");
@@ -237,7 +207,7 @@ export const ProcessingPage = {
       testBusy.value = true;
       testError.value = "";
       try {
-        const res = await api(`/tasks/test/${type}`, {
+        const res = await api(endpoints.testTask(type), {
           method: "POST",
           body: { seconds: Number(test.seconds) || 0, fail: !!test.fail },
         });
@@ -256,22 +226,15 @@ export const ProcessingPage = {
       if (!ev.target.open) return;
       history[t.id] = history[t.id] && history[t.id].events ? history[t.id] : {};
       try {
-        const res = await api(`/tasks/${encodeURIComponent(t.id)}`);
+        const res = await api(endpoints.task(t.id));
         history[t.id] = { events: res.events || [] };
       } catch (err) {
         history[t.id] = { error: err.message };
       }
     }
 
-    function canCancel(t) {
-      return (t.status === "pending" || t.status === "running") && !t.cancel_requested;
-    }
-    function canRetry(t) {
-      return t.status === "failed" || t.status === "cancelled";
-    }
-    function canDelete(t) {
-      return t.status !== "running";
-    }
+    const actionLabel = (a) => ACTION_BUTTONS[a].label;
+    const actionClass = (a) => ACTION_BUTTONS[a].class;
     function etaText(t) {
       if (t.status !== "running") return "";
       if (t.eta_s === null || t.eta_s === undefined) return "";
@@ -301,7 +264,7 @@ export const ProcessingPage = {
       testBusy,
       testError,
       typeOptions,
-      STATUSES,
+      statusOptions,
       STEPS,
       stepLabel,
       clock,
@@ -310,9 +273,9 @@ export const ProcessingPage = {
       onHistory,
       createTest,
       loadMore,
-      canCancel,
-      canRetry,
-      canDelete,
+      taskActions,
+      actionLabel,
+      actionClass,
       etaText,
       formatDateTime,
       fullDateTime,
@@ -378,7 +341,7 @@ export const ProcessingPage = {
             <label for="filter-status">Status</label>
             <select id="filter-status" v-model="filters.status" data-testid="filter-status">
               <option value="">All</option>
-              <option v-for="s in STATUSES" :key="s" :value="s">{{ s }}</option>
+              <option v-for="s in statusOptions" :key="s" :value="s">{{ s }}</option>
             </select>
           </div>
           <div class="field field-inline">
@@ -449,15 +412,9 @@ export const ProcessingPage = {
             <td data-label="Attempts" data-testid="task-attempts">{{ t.attempts }}/{{ t.max_attempts }}</td>
             <td data-label="Actions" class="actions-cell">
               <div class="button-row">
-                <button v-if="canCancel(t)" type="button" class="btn btn-small" data-testid="cancel-btn"
-                        :disabled="!!busy[t.id]" @click="act(t, 'cancel')"
-                        :aria-label="'Cancel ' + t.type + ' task ' + (t.recording_name || String(t.id).slice(0, 8))">Cancel</button>
-                <button v-if="canRetry(t)" type="button" class="btn btn-small" data-testid="retry-btn"
-                        :disabled="!!busy[t.id]" @click="act(t, 'retry')"
-                        :aria-label="'Retry ' + t.type + ' task ' + (t.recording_name || String(t.id).slice(0, 8))">Retry</button>
-                <button v-if="canDelete(t)" type="button" class="btn btn-small btn-danger-outline" data-testid="delete-btn"
-                        :disabled="!!busy[t.id]" @click="act(t, 'delete')"
-                        :aria-label="'Delete ' + t.type + ' task ' + (t.recording_name || String(t.id).slice(0, 8))">Delete</button>
+                <button v-for="a in taskActions(t)" :key="a" type="button" class="btn btn-small" :class="actionClass(a)"
+                        :data-testid="a + '-btn'" :disabled="!!busy[t.id]" @click="act(t, a)"
+                        :aria-label="actionLabel(a) + ' ' + t.type + ' task ' + (t.recording_name || String(t.id).slice(0, 8))">{{ actionLabel(a) }}</button>
               </div>
             </td>
           </tr>

@@ -1,7 +1,7 @@
 // Recordings page: list with duration and per-step state; search (q) over
 // names and transcript text.
 
-import { api, onTaskEvent, qs } from "./api.js";
+import { api, endpoints, onTaskEvent } from "./api.js";
 import { StepStates } from "./components.js";
 import { confirmAction, formatBytes, formatDateTime, formatDuration, fullDateTime, notify } from "./util.js";
 
@@ -27,7 +27,7 @@ export const RecordingsPage = {
       const mine = ++seq;
       loading.value = true;
       try {
-        const res = await api(`/recordings${qs({ q: q.value.trim(), limit: limit.value, offset: 0 })}`);
+        const res = await api(endpoints.recordings({ q: q.value.trim(), limit: limit.value, offset: 0 }));
         if (mine !== seq) return;
         list.value = res.data || [];
         count.value = res.count ?? list.value.length;
@@ -76,7 +76,7 @@ export const RecordingsPage = {
       if (!ok) return;
       rowError[rec.id] = "";
       try {
-        await api(`/recordings/${encodeURIComponent(rec.id)}`, { method: "DELETE" });
+        await api(endpoints.recording(rec.id), { method: "DELETE" });
         list.value = list.value.filter((r) => r.id !== rec.id);
         if (count.value) count.value -= 1;
         notify(`Deleted “${rec.name}”.`);

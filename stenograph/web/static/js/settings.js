@@ -1,7 +1,7 @@
 // Settings page: which language model the correction and summary steps use (with a plain warning when
 // transcript text would leave this machine), and the global glossary (PUT /glossary).
 
-import { api } from "./api.js";
+import { api, endpoints } from "./api.js";
 import { notify } from "./util.js";
 
 const { ref, onMounted } = Vue;
@@ -17,12 +17,12 @@ export const SettingsPage = {
 
     async function load() {
       try {
-        llm.value = await api("/settings/llm");
+        llm.value = await api(endpoints.llmSettings());
       } catch (err) {
         llmError.value = err.message || String(err);
       }
       try {
-        const glossary = await api("/glossary");
+        const glossary = await api(endpoints.glossary());
         glossaryText.value = glossary.terms.join("\n");
         fromSettings.value = glossary.from_settings || [];
         loaded.value = true;
@@ -35,7 +35,7 @@ export const SettingsPage = {
       saving.value = true;
       try {
         const terms = glossaryText.value.split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
-        const saved = await api("/glossary", { method: "PUT", body: { terms } });
+        const saved = await api(endpoints.glossary(), { method: "PUT", body: { terms } });
         glossaryText.value = saved.terms.join("\n");
         notify(`Glossary saved: ${saved.terms.length} term(s).`, "success");
       } catch (err) {

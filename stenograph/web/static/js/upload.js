@@ -2,7 +2,7 @@
 // with its own progress bar; options for the processing steps; recording from
 // the microphone (MediaRecorder, audio/webm) sent like an upload.
 
-import { api, uploadRecording } from "./api.js";
+import { api, endpoints, uploadRecording } from "./api.js";
 import { ProgressBar } from "./components.js";
 import { formatBytes, formatDuration, STEPS, stepLabel } from "./util.js";
 
@@ -206,7 +206,7 @@ export const UploadPage = {
     onMounted(async () => {
       checkMic();
       try {
-        llm.value = await api("/settings/llm");
+        llm.value = await api(endpoints.llmSettings());
       } catch {
         llm.value = null;
       }

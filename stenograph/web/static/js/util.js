@@ -79,7 +79,6 @@ export function formatAgo(iso, now) {
 }
 
 export const STEPS = ["transcription", "correction", "summary"];
-export const STATUSES = ["pending", "running", "completed", "failed", "cancelled"];
 
 export function stepLabel(step) {
   return { transcription: "Transcription", correction: "Correction", summary: "Summary" }[step] || step;

@@ -1,0 +1,150 @@
+// The transcript card: version switch, exports, speaker names, the segments (seek on click or Enter,
+// highlighted while playing, edited in place) and the comparison with the original.
+
+import { endpoints } from "../endpoints.js";
+import { segmentAt, useTranscript } from "../composables/index.js";
+import { formatDateTime, formatTimestamp, notify } from "../util.js";
+import { TranscriptDiff } from "./diff.js";
+import { SpeakerNames } from "./speakers.js";
+
+const { ref, reactive, computed, watch, nextTick } = Vue;
+
+const EXPORTS = ["txt", "srt", "vtt", "json"];
+
+export const RecordingTranscript = {
+  components: { SpeakerNames, TranscriptDiff },
+  props: {
+    recording: { type: Object, required: true },
+    playback: { type: Object, required: true },
+    hasSummary: Boolean,
+  },
+  setup(props) {
+    const tr = useTranscript(props.recording);
+    const list = ref(null);
+    const speakersOpen = ref(false);
+    const editing = reactive({ index: null, draft: "", saving: false, error: "" });
+    const activeIndex = computed(() =>
+      props.playback.time === null ? -1 : segmentAt(tr.segments, props.playback.time),
+    );
+    const id = props.recording.id;
+    const baseName = computed(() => (props.recording.rec.name || "recording").replace(/\.[^.]+$/, ""));
+    const exports = computed(() =>
+      EXPORTS.map((format) => ({
+        format,
+        href: endpoints.recordingTranscript(id, { format, version: "latest", download: true }),
+        file: `${baseName.value}.${format}`,
+      })),
+    );
+    const summaryHref = endpoints.recordingSummary(id, { download: true });
+
+    watch(activeIndex, async (idx) => {
+      if (idx < 0 || !props.playback.playing() || editing.index !== null) return;
+      await nextTick();
+      const node = list.value && list.value.querySelector('[data-active="true"]');
+      if (node) node.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    });
+
+    function startEdit(seg) {
+      Object.assign(editing, { index: seg.index, draft: seg.text, error: "" });
+      nextTick(() => {
+        const ta = document.getElementById(`edit-${seg.index}`);
+        if (ta) ta.focus();
+      });
+    }
+    function cancelEdit() {
+      const idx = editing.index;
+      editing.index = null;
+      editing.error = "";
+      nextTick(() => {
+        const b = document.querySelector(`[data-testid="edit-btn"][data-index="${idx}"]`);
+        if (b) b.focus();
+      });
+    }
+    async function saveEdit(seg) {
+      editing.saving = true;
+      editing.error = "";
+      try {
+        await tr.saveSegment(seg.index, editing.draft);
+        notify("Segment saved as a new transcript version.");
+        cancelEdit();
+      } catch (err) {
+        editing.error = err.message;
+      } finally {
+        editing.saving = false;
+      }
+    }
+
+    return {
+      tr, list, speakersOpen, editing, activeIndex, exports, baseName, summaryHref,
+      startEdit, cancelEdit, saveEdit, formatDateTime, formatTimestamp,
+    };
+  },
+  template: `
+  <section class="card" aria-labelledby="transcript-title" data-testid="transcript">
+    <div class="section-head">
+      <h2 id="transcript-title">Transcript</h2>
+      <div class="view-switch" role="group" aria-label="Transcript version" v-if="tr.hasTranscript">
+        <button type="button" class="btn btn-small" :aria-pressed="tr.view === 'latest'" @click="tr.view = 'latest'" data-testid="view-latest">Latest</button>
+        <button type="button" class="btn btn-small" :aria-pressed="tr.view === 'original'" @click="tr.view = 'original'" data-testid="view-original">Original</button>
+        <button v-if="tr.hasCorrected" type="button" class="btn btn-small" :aria-pressed="tr.view === 'corrected'" @click="tr.view = 'corrected'" data-testid="view-corrected">Corrected</button>
+        <button v-if="tr.hasCorrected || tr.versions.length > 1" type="button" class="btn btn-small" :aria-pressed="tr.view === 'compare'" @click="tr.view = 'compare'" data-testid="view-compare"
+                title="Original against the latest version">Compare</button>
+      </div>
+    </div>
+    <p v-if="tr.error" class="error" role="alert">{{ tr.error }}</p>
+    <p v-if="!tr.hasTranscript" class="muted" data-testid="no-transcript">
+      No transcript yet<template v-if="recording.steps.transcription"> (transcription {{ recording.steps.transcription }})</template>.
+    </p>
+
+    <template v-if="tr.hasTranscript">
+      <div class="transcript-tools">
+        <div class="exports" role="group" aria-label="Export">
+          <span class="small muted">Export:</span>
+          <a v-for="e in exports" :key="e.format" class="btn btn-small" :href="e.href" :download="e.file" :data-testid="'export-' + e.format">{{ e.format.toUpperCase() }}</a>
+          <a v-if="hasSummary" class="btn btn-small" :href="summaryHref" :download="baseName + '-summary.md'" data-testid="export-summary">Summary .md</a>
+        </div>
+        <button v-if="tr.labels.length" type="button" class="btn btn-small" :aria-expanded="speakersOpen"
+                aria-controls="speakers-form" @click="speakersOpen = !speakersOpen" data-testid="speakers-toggle">Name speakers</button>
+      </div>
+      <SpeakerNames v-if="speakersOpen" :transcript="tr" @close="speakersOpen = false" />
+    </template>
+
+    <template v-if="tr.hasTranscript && tr.view !== 'compare' && tr.transcript">
+      <p class="muted small" data-testid="transcript-version">
+        <template v-if="tr.transcript.version">Version {{ tr.transcript.version.number }} · {{ tr.transcript.version.kind }} · <time :datetime="tr.transcript.version.created_at">{{ formatDateTime(tr.transcript.version.created_at) }}</time></template>
+        <template v-if="tr.transcript.language"> · language {{ tr.transcript.language }}</template>
+        <template v-if="tr.versions.length > 1"> · {{ tr.versions.length }} versions</template>
+      </p>
+
+      <ol class="segments" ref="list" data-testid="segments">
+        <li v-for="(seg, i) in tr.segments" :key="seg.index" class="segment-row"
+            :class="{ active: i === activeIndex }" :data-active="i === activeIndex ? 'true' : 'false'">
+          <form v-if="editing.index === seg.index" class="segment-edit" @submit.prevent="saveEdit(seg)" @keydown.esc.prevent="cancelEdit">
+            <label :for="'edit-' + seg.index" class="small muted">Edit segment at {{ formatTimestamp(seg.start) }}</label>
+            <textarea :id="'edit-' + seg.index" v-model="editing.draft" rows="3" data-testid="segment-editor"
+                      @keydown.ctrl.enter.prevent="saveEdit(seg)"></textarea>
+            <p v-if="editing.error" class="error" role="alert">{{ editing.error }}</p>
+            <div class="button-row">
+              <button type="submit" class="btn btn-primary btn-small" :disabled="editing.saving" data-testid="segment-save">Save</button>
+              <button type="button" class="btn btn-small" @click="cancelEdit" data-testid="segment-cancel">Cancel</button>
+            </div>
+          </form>
+          <template v-else>
+            <button type="button" class="segment" data-testid="segment" :data-index="seg.index" :data-start="seg.start"
+                    :aria-current="i === activeIndex ? 'true' : null" @click="playback.seek(seg.start)"
+                    :aria-label="'Play from ' + formatTimestamp(seg.start) + (tr.speakerOf(seg) ? ', ' + tr.speakerOf(seg) : '') + ': ' + seg.text">
+              <span class="ts" aria-hidden="true">{{ formatTimestamp(seg.start) }}</span>
+              <span v-if="tr.speakerOf(seg)" class="speaker" aria-hidden="true" data-testid="segment-speaker">{{ tr.speakerOf(seg) }}</span>
+              <span class="text" data-testid="segment-text" aria-hidden="true">{{ seg.text }}</span>
+            </button>
+            <button v-if="tr.view === 'latest'" type="button" class="btn btn-small btn-ghost edit-btn" data-testid="edit-btn" :data-index="seg.index"
+                    :aria-label="'Edit segment at ' + formatTimestamp(seg.start)" @click="startEdit(seg)">Edit</button>
+          </template>
+        </li>
+      </ol>
+      <p v-if="!tr.segments.length" class="muted">The transcript is empty (no speech found).</p>
+    </template>
+
+    <TranscriptDiff v-if="tr.hasTranscript && tr.view === 'compare'" :transcript="tr" :playback="playback" />
+  </section>`,
+};
