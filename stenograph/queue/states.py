@@ -51,3 +51,22 @@ def can_transition(from_status: TaskStatus, to_status: TaskStatus) -> bool:
 def sources_of(to_status: TaskStatus) -> tuple[TaskStatus, ...]:
     """The statuses from which ``to_status`` may be reached, in a stable order."""
     return tuple(s for s in TaskStatus if (s, to_status) in TRANSITIONS)
+
+
+#: What a person may do with a task, by its status: the API sends it with each task, the web app shows it.
+ACTIONS: dict[TaskStatus, tuple[str, ...]] = {
+    TaskStatus.PENDING: ("cancel", "delete"),
+    TaskStatus.RUNNING: ("cancel",),
+    TaskStatus.COMPLETED: ("delete",),
+    TaskStatus.FAILED: ("retry", "delete"),
+    TaskStatus.CANCELLED: ("retry", "delete"),
+}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions the API allows on a task in ``status``: ``cancel``, ``retry``, ``delete``.
+
+    Cancel while it may still stop (pending, running), retry once it failed or was cancelled, delete
+    whenever it is not running.
+    """
+    return list(ACTIONS[TaskStatus(status)])

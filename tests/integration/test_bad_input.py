@@ -18,7 +18,7 @@ from tests.audio_factory import AudioFactory
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings), base_url="http://localhost", raise_server_exceptions=False) as client:
         yield client
 
 
