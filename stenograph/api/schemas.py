@@ -392,6 +392,10 @@ class LLMSettings(BaseModel):
     error: str | None = None
 
 
+class LoginResult(BaseModel):
+    ok: bool
+
+
 # --- OpenAI-compatible ------------------------------------------------------------------------------
 class OpenAIModel(BaseModel):
     id: str

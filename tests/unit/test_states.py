@@ -23,3 +23,13 @@ def test_finished_tasks_only_leave_by_retry() -> None:
         assert targets == ([] if status == TaskStatus.COMPLETED else [TaskStatus.PENDING])
     assert not can_transition(TaskStatus.PENDING, TaskStatus.COMPLETED)
     assert sources_of(TaskStatus.COMPLETED) == (TaskStatus.RUNNING,)
+
+
+def test_allowed_actions_follow_the_status() -> None:
+    from stenograph.queue.states import allowed_actions
+
+    assert allowed_actions("pending") == ["cancel", "delete"]
+    assert allowed_actions("running") == ["cancel"]
+    assert allowed_actions("completed") == ["delete"]
+    assert allowed_actions("failed") == ["retry", "delete"]
+    assert allowed_actions("cancelled") == ["retry", "delete"]
