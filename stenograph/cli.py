@@ -18,10 +18,10 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from stenograph.cli_transcribe import transcribe
 from stenograph.logs import configure_logging
+from stenograph.service.database import DATABASE_ERRORS
 from stenograph.settings import MIN_TOKEN_LENGTH, Settings, binds_loopback_only, build_settings
 
 app = typer.Typer(help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True)
@@ -62,7 +62,7 @@ def _cannot_start(exc: BaseException) -> typer.Exit:
 
 
 #: Errors of a database URL or data directory that cannot be used.
-STARTUP_ERRORS = (OSError, ModuleNotFoundError, ArgumentError, OperationalError, NoSuchModuleError)
+STARTUP_ERRORS = DATABASE_ERRORS
 
 
 def bind_refusal(settings: Settings) -> str | None:
@@ -217,17 +217,14 @@ def worker(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Apply the database migrations (also done at every start)."""
-    from stenograph.db import create_db_engine, upgrade
+    from stenograph.service import upgrade_database
 
     configure_logging(logging.WARNING)
     settings = _settings(data_dir=data_dir, database_url=database_url)
     try:
-        upgrade(create_db_engine(settings), lock_dir=settings.data_dir if settings.is_sqlite else None)
+        shown = upgrade_database(settings)
     except STARTUP_ERRORS as exc:
         raise _cannot_start(exc) from exc
-    from sqlalchemy.engine import make_url
-
-    shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     print(f"database at {shown} is up to date")
 
 

@@ -15,14 +15,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from stenograph.errors import ConfigurationError, MediaError
 from stenograph.settings import Settings
 
 Format = Literal["srt", "vtt", "txt", "json"]
@@ -114,20 +113,13 @@ def _progress() -> Progress:
 def _run_local(
     jobs: list[Job], settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
 ) -> None:
-    from stenograph.db import create_db_engine, upgrade
-    from stenograph.queue import TaskQueue
-    from stenograph.queue.wakeup import workers_notifier
-    from stenograph.recordings.store import TranscriptStore
-    from stenograph.steps.submit import PipelineRequest, new_stored_name, probe_upload, submit_recording
-    from stenograph.transcript.formats import to_srt, to_txt, to_vtt
+    from stenograph.service import ServiceError, Stenograph, StoredFile, render_transcript
+    from stenograph.steps.submit import new_stored_name
 
-    engine = create_db_engine(settings)
-    upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-    queue = TaskQueue(engine, settings, notify=workers_notifier(settings, engine))
-    store = TranscriptStore(engine)
+    service = Stenograph.open(settings)
     try:
-        request = PipelineRequest.build(settings, steps=["transcription"], language=language, model=model)
-    except ConfigurationError as exc:
+        request = service.pipeline(steps=["transcription"], language=language, model=model)
+    except ServiceError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -136,24 +128,16 @@ def _run_local(
             continue
         stored = settings.uploads_dir / new_stored_name()
         shutil.copyfile(job.source, stored)
+        upload = StoredFile(job.source.name, stored, stored.stat().st_size)
         try:
-            media = probe_upload(stored)
-        except MediaError as exc:
-            job.error = str(exc)
+            [recording] = service.submit_uploads([upload], request)
+        except ServiceError as exc:
+            job.error = exc.reason
             continue
-        job.recording_id, [task] = submit_recording(
-            queue,
-            store,
-            request,
-            name=job.source.name,
-            stored_name=stored.name,
-            size_bytes=stored.stat().st_size,
-            media=media,
-            stored_path=stored,
-        )
-        job.task_id = task.id
+        assert recording.tasks
+        job.recording_id, job.task_id = recording.id, recording.tasks[0].record.id
     worker = None
-    if any(job.task_id for job in jobs) and not any(w.live for w in queue.workers()):
+    if any(job.task_id for job in jobs) and not service.any_worker_live():
         worker = _start_worker(settings)
     try:
         with _progress() as progress:
@@ -164,22 +148,13 @@ def _run_local(
                 for job in jobs:
                     if not job.waiting or job.bar is None or job.task_id is None:
                         continue
-                    record = queue.get(job.task_id)
+                    record = service.task_record(job.task_id)
                     progress.update(job.bar, completed=min(record.progress, 0.99), state=record.status)
                     if record.status == "completed":
                         assert job.recording_id is not None and job.output is not None
                         job.done = True
-                        version = store.pick_version(job.recording_id, "original")
-                        segments = store.segments(version.id)
-                        if fmt == "json":
-                            import json
-
-                            from stenograph.api.routes.transcripts import transcript_json
-
-                            body = json.dumps(transcript_json(job.recording_id, version, segments), indent=2)
-                        else:
-                            body = {"srt": to_srt, "vtt": to_vtt, "txt": to_txt}[fmt](segments)
-                        job.output.write_text(body, encoding="utf-8")
+                        transcript = service.transcript(job.recording_id, "original")
+                        job.output.write_text(render_transcript(transcript, cast(Format, fmt)), encoding="utf-8")
                         progress.update(job.bar, completed=1.0, state="completed")
                     elif record.status in ("failed", "cancelled"):
                         job.done = True
@@ -190,6 +165,7 @@ def _run_local(
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(settings.shutdown_grace_seconds + 10)
+        service.close()
 
 
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:

@@ -16,10 +16,7 @@ from stenograph.api.docs import install_docs
 from stenograph.api.errors import install_error_handlers
 from stenograph.api.routes import openai_compat, recordings, system, tasks, transcripts
 from stenograph.api.security import HostPolicy, SecurityMiddleware, install_log_redaction
-from stenograph.api.state import AppState
-from stenograph.db import create_db_engine, sync_clock, upgrade
-from stenograph.queue import TaskQueue
-from stenograph.queue.wakeup import workers_notifier
+from stenograph.service import Stenograph
 from stenograph.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -28,21 +25,17 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 def create_app(
     settings: Settings, *, migrate: bool = True, auth_clock: Callable[[], float] = time.monotonic
 ) -> FastAPI:
-    """Build the API for ``settings``: engine, migrations, queue, routes, auth and the web app.
+    """Build the API for ``settings``: the service (engine, migrations, queue), routes, auth and the web app.
 
     ``auth_clock`` (monotonic seconds) times the window of failed sign-ins. The Host, Origin and header
     rules of :mod:`stenograph.api.security` wrap everything, auth included.
     """
-    engine = create_db_engine(settings)
-    if migrate:
-        upgrade(engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-    sync_clock(engine)  # on PostgreSQL, task times and worker liveness follow the database server's clock
-    queue = TaskQueue(engine, settings, notify=workers_notifier(settings, engine))
+    service = Stenograph(settings, migrate=migrate)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        service.close()
 
     app = FastAPI(
         title="Stenograph",
@@ -52,7 +45,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.stenograph = AppState(settings=settings, engine=engine, queue=queue)
+    app.state.stenograph = service
     install_error_handlers(app)
     install_auth(app, settings.api_token, FailureLimiter(clock=auth_clock))
     install_docs(app)

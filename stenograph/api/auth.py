@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from stenograph.api.errors import APIError, error_body
+from stenograph.api.schemas import ErrorBody, LoginResult
 
 COOKIE = "stenograph_session"
 OPEN_PATHS = frozenset({"/health", "/auth/login", "/auth/form"})
@@ -139,10 +140,19 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
         assert token is not None
         response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
 
-    @router.post("/auth/login", operation_id="login", response_model=None)
-    def login(body: Login, request: Request, response: Response) -> dict[str, bool] | Response:
+    @router.post(
+        "/auth/login",
+        operation_id="login",
+        response_model=LoginResult,
+        responses={
+            401: {"model": ErrorBody, "description": "Wrong API token."},
+            429: {"model": ErrorBody, "description": "Too many failed attempts; see Retry-After."},
+        },
+    )
+    def login(body: Login, request: Request, response: Response) -> LoginResult | Response:
+        """Sign in with the API token: sets the HTTP-only session cookie (server-sent events and media)."""
         if token is None:
-            return {"ok": True}
+            return LoginResult(ok=True)
         client = client_address(request)
         wait = limits.retry_after(client)
         if wait is not None:
@@ -152,7 +162,7 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
             raise APIError(401, "unauthorized", "wrong API token")
         limits.succeeded(client)
         set_session(response)
-        return {"ok": True}
+        return LoginResult(ok=True)
 
     @router.post("/auth/form", include_in_schema=False, response_model=None)
     async def form_login(request: Request) -> Response:

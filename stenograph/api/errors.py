@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from stenograph.errors import ConfigurationError, MediaError, NotFoundError, StenographError, TransitionError
+from stenograph.service import ServiceError
 
 log = logging.getLogger("stenograph.api")
 
@@ -24,6 +25,10 @@ class APIError(StenographError):
         self.extra = extra
 
 
+#: The HTTP status of each kind of refusal of the service.
+SERVICE_STATUS = {"invalid": 422, "unsupported_media": 415, "conflict": 409, "not_found": 404}
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": {"code": code, "message": message, **extra}}
 
@@ -32,6 +37,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_request: Request, exc: APIError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, str(exc), **exc.extra), status_code=exc.status_code)
+
+    @app.exception_handler(ServiceError)
+    async def _refused(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, str(exc), **exc.extra), status_code=SERVICE_STATUS[exc.kind])
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:

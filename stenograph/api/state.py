@@ -1,32 +1,23 @@
-"""What the API's routes share: settings, engine and queue, built once per app by ``create_app``."""
+"""What the API's routes share: the service (:class:`~stenograph.service.Stenograph`, built once per app by
+``create_app``) and the path and query parameters of many routes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from pydantic import AfterValidator
-from sqlalchemy import Engine
 
-from stenograph.queue import TaskQueue
 from stenograph.recordings.store import MAX_SEARCH_CHARS, MAX_SEARCH_WORDS
-from stenograph.settings import Settings
+from stenograph.service import Stenograph
 
 
-@dataclass
-class AppState:
-    settings: Settings
-    engine: Engine
-    queue: TaskQueue
+def get_service(request: Request) -> Stenograph:
+    service: Stenograph = request.app.state.stenograph
+    return service
 
 
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.stenograph
-    return state
-
-
-StateDep = Annotated[AppState, Depends(get_state)]
+ServiceDep = Annotated[Stenograph, Depends(get_service)]
 
 
 #: The largest id a database integer holds (64-bit signed).

@@ -19,21 +19,16 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
 
 from stenograph.api.errors import APIError
+from stenograph.service import StoredFile
 from stenograph.steps.submit import new_stored_name
 
 #: Most bytes of all non-file form fields together.
 MAX_FIELDS_BYTES = 1024 * 1024
 
 
-@dataclass
-class ReceivedFile:
-    """A file part written to ``path``. ``filename`` is the client's name: data, never a path.
-    ``submitted``: its recording exists, so :meth:`ReceivedForm.discard` keeps it."""
-
-    filename: str
-    path: Path
-    size_bytes: int = 0
-    submitted: bool = False
+#: A file part written to ``path``. ``filename`` is the client's name: data, never a path. ``submitted``:
+#: its recording exists (the service says so), so :meth:`ReceivedForm.discard` keeps it.
+ReceivedFile = StoredFile
 
 
 @dataclass

@@ -63,6 +63,18 @@ class TaskReads:
             ).mappings()
             return [TaskRecord.from_row(r) for r in rows], count
 
+    def tasks_of_recordings(self, recording_ids: Iterable[int]) -> dict[int, list[TaskRecord]]:
+        """The tasks of each of ``recording_ids``, oldest first, in one query (ids without tasks map to [])."""
+        ids = list(dict.fromkeys(recording_ids))
+        found: dict[int, list[TaskRecord]] = {recording_id: [] for recording_id in ids}
+        if not ids:
+            return found
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T).where(T.c.recording_id.in_(ids)).order_by(T.c.id)).mappings()
+            for row in rows:
+                found[row["recording_id"]].append(TaskRecord.from_row(row))
+        return found
+
     def changed_since(self, since: datetime) -> list[TaskRecord]:
         """Tasks updated at or after ``since``, oldest change first (for the event stream)."""
         with self.engine.connect() as conn:

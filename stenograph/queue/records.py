@@ -1,4 +1,4 @@
-"""Read-only views of rows, as the API shows them."""
+"""Read-only views of rows (the API's schemas of them are in ``stenograph.api.schemas``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stenograph.queue.states import TaskStatus, allowed_actions
+from stenograph.queue.states import TaskStatus
 
 
 def iso(value: datetime | None) -> str | None:
@@ -53,36 +53,6 @@ class TaskRecord:
     def from_row(cls, row: Mapping[Any, Any]) -> TaskRecord:
         return cls(**{name: row[name] for name in cls.__slots__})
 
-    def to_api(self) -> dict[str, Any]:
-        """The task's JSON shape (see the API documentation)."""
-        return {
-            "id": self.id,
-            "type": self.type,
-            "status": self.status,
-            "priority": self.priority,
-            "params": self.params,
-            "result": self.result,
-            "error": {"kind": self.error_kind, "message": self.error_message} if self.error_kind else None,
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "run_after": iso(self.run_after),
-            "created_at": iso(self.created_at),
-            "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
-            "updated_at": iso(self.updated_at),
-            "duration_s": self.duration_s,
-            "worker_id": self.worker_id,
-            "lease_expires_at": iso(self.lease_expires_at),
-            "progress": self.progress,
-            "progress_message": self.progress_message,
-            "eta_s": self.eta_s,
-            "cancel_requested": self.cancel_requested,
-            "depends_on": self.depends_on,
-            "recording_id": self.recording_id,
-            "affinity": self.affinity,
-            "actions": allowed_actions(self.status),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class TaskEventRecord:
@@ -99,15 +69,6 @@ class TaskEventRecord:
     worker_id: str | None
     message: str | None
 
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "from_status": self.from_status,
-            "to_status": self.to_status,
-            "worker_id": self.worker_id,
-            "message": self.message,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class WorkerRecord:
@@ -121,17 +82,3 @@ class WorkerRecord:
     live: bool
     running_task_ids: tuple[int, ...]
     task_types: tuple[str, ...] | None = None  # None: every type
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "hostname": self.hostname,
-            "pid": self.pid,
-            "concurrency": self.concurrency,
-            "started_at": iso(self.started_at),
-            "heartbeat_at": iso(self.heartbeat_at),
-            "stopped_at": iso(self.stopped_at),
-            "live": self.live,
-            "running_task_ids": list(self.running_task_ids),
-            "task_types": None if self.task_types is None else list(self.task_types),
-        }

@@ -73,8 +73,8 @@ def sources_of(to_status: TaskStatus) -> tuple[TaskStatus, ...]:
     return tuple(s for s in TaskStatus if (s, to_status) in TRANSITIONS)
 
 
-#: What a client may ask of a task in each status (sent with every task as ``actions``).
-_ACTIONS: dict[TaskStatus, tuple[str, ...]] = {
+#: What a person may do with a task, by its status: the API sends it with each task, the web app shows it.
+ACTIONS: dict[TaskStatus, tuple[str, ...]] = {
     TaskStatus.PENDING: ("cancel", "delete"),
     TaskStatus.RUNNING: ("cancel",),
     TaskStatus.COMPLETED: ("delete",),
@@ -84,5 +84,9 @@ _ACTIONS: dict[TaskStatus, tuple[str, ...]] = {
 
 
 def allowed_actions(status: str) -> list[str]:
-    """The actions (``cancel``, ``retry``, ``delete``) the API allows on a task in ``status``."""
-    return list(_ACTIONS.get(TaskStatus(status), ()))
+    """The actions the API allows on a task in ``status``: ``cancel``, ``retry``, ``delete``.
+
+    Cancel while it may still stop (pending, running), retry once it failed or was cancelled, delete
+    whenever it is not running.
+    """
+    return list(ACTIONS[TaskStatus(status)])

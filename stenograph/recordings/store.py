@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_,
 from stenograph import clock
 from stenograph.db.models import AppSetting, Recording, SegmentRow, Summary, TranscriptVersion
 from stenograph.errors import NotFoundError
-from stenograph.queue.records import iso
 from stenograph.transcript.types import Segment, Word
 
 GLOSSARY_KEY = "glossary"
@@ -39,18 +38,6 @@ class Version:
     created_at: Any
     language: str | None
     info: dict[str, Any]
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "kind": self.kind,
-            "complete": self.complete,
-            "task_id": self.task_id,
-            "created_at": iso(self.created_at),
-            "language": self.language,
-            "info": self.info,
-        }
 
 
 def _version(row: Any) -> Version:

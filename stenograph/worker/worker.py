@@ -30,11 +30,12 @@ from sqlalchemy import Engine
 
 from stenograph import clock
 from stenograph.datadir import data_dir_id
-from stenograph.db import create_db_engine, sync_clock, upgrade
+from stenograph.db import sync_clock
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
+from stenograph.service.database import open_database
 from stenograph.settings import PIPELINE_STEPS, Settings
 from stenograph.worker.batching import FAST_S, BatchPolicy
 from stenograph.worker.handlers import cancel_grace_s, interactive_types
@@ -88,10 +89,10 @@ class Worker:
     def __init__(self, settings: Settings, concurrency: int | None = None, engine: Engine | None = None) -> None:
         self.settings = settings
         self.concurrency = concurrency or settings.concurrency
-        self.engine = engine or create_db_engine(settings)
-        if engine is None:
-            upgrade(self.engine, lock_dir=settings.data_dir if settings.is_sqlite else None)
-        sync_clock(self.engine)  # on PostgreSQL, leases are compared on the database server's clock
+        # open_database migrates and follows the database server's clock (leases are compared on it)
+        self.engine = open_database(settings) if engine is None else engine
+        if engine is not None:
+            sync_clock(self.engine)
         self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
         self.id = make_worker_id()
         #: This data directory's id: tasks bound to another one's files are not claimed (None: this worker

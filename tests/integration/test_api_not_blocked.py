@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 
 from stenograph.api import create_app
-from stenograph.api.routes import recordings
+from stenograph.service import recordings
 from stenograph.settings import Settings
 from tests.audio_factory import AudioFactory
 from tests.helpers import wait_for
@@ -81,14 +81,14 @@ def test_health_answers_while_an_openai_transcription_is_probed(
     from stenograph.api.routes import openai_compat
 
     started, release = threading.Event(), threading.Event()
-    real_probe = openai_compat.probe_upload
+    real_probe = recordings.probe_upload
 
     def held_probe(path: Path) -> Any:
         started.set()
         assert release.wait(60), "the test never released the probe"
         return real_probe(path)
 
-    monkeypatch.setattr(openai_compat, "probe_upload", held_probe)
+    monkeypatch.setattr(recordings, "probe_upload", held_probe)
     monkeypatch.setattr(openai_compat, "any_worker_live", lambda state: True)
     speech = audio.make("wav_s16_16k").read_bytes()
     answers: list[httpx.Response] = []

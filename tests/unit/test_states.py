@@ -43,3 +43,13 @@ def test_the_status_check_constraint_is_generated_from_the_enum() -> None:
     [check] = [c for c in Task.__table__.constraints if getattr(c, "name", None) == "ck_tasks_status"]
     assert str(check.sqltext) == status_check_sql()
     assert all(f"'{status.value}'" in status_check_sql() for status in TaskStatus)
+
+
+def test_allowed_actions_follow_the_status() -> None:
+    from stenograph.queue.states import allowed_actions
+
+    assert allowed_actions("pending") == ["cancel", "delete"]
+    assert allowed_actions("running") == ["cancel"]
+    assert allowed_actions("completed") == ["delete"]
+    assert allowed_actions("failed") == ["retry", "delete"]
+    assert allowed_actions("cancelled") == ["retry", "delete"]

@@ -14,13 +14,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from stenograph.api.errors import APIError
-from stenograph.api.routes.recordings import store_of
-from stenograph.api.state import AppState, StateDep
+from stenograph.api.schemas import OpenAIError, OpenAIModel, OpenAIModelList, OpenAITranscription
+from stenograph.api.state import ServiceDep
 from stenograph.api.uploads import ReceivedForm, receive_form
-from stenograph.errors import ConfigurationError, MediaError
-from stenograph.queue import TaskRecord
-from stenograph.steps.submit import PipelineRequest, clean_name, probe_upload, submit_recording
-from stenograph.steps.transcription.media import MediaInfo
+from stenograph.service import ServiceError, Stenograph
+from stenograph.service.views import RecordingView, TaskView
 from stenograph.transcript.formats import to_openai_verbose_json, to_srt, to_vtt
 from stenograph.transcript.types import TranscriptInfo
 
@@ -42,66 +40,65 @@ def openai_error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-def _submit(state: AppState, form: ReceivedForm, word_timestamps: bool) -> tuple[MediaInfo, int, TaskRecord]:
+def _submit(service: Stenograph, form: ReceivedForm, word_timestamps: bool) -> tuple[RecordingView, TaskView]:
     """The blocking part of a transcription request (run in a worker thread): options, probe, recording.
 
     Raises:
         APIError: 400 bad options or a file that is not usable media (the file is then gone).
     """
     try:
-        pipeline = PipelineRequest.build(
-            state.settings,
+        pipeline = service.pipeline(
             steps=["transcription"],
             language=form.first("language"),
             model=form.first("model"),
             prompt=form.first("prompt"),
             word_timestamps=word_timestamps,
         )
-    except ConfigurationError as exc:
-        raise APIError(400, "invalid_request", str(exc)) from exc
-    received = form.files[0]
-    try:
-        media = probe_upload(received.path)
-    except MediaError as exc:
-        raise APIError(400, exc.kind, f"{received.filename}: {exc}") from exc
-    recording_id, [task] = submit_recording(
-        state.queue,
-        store_of(state),
-        pipeline,
-        name=clean_name(received.filename),
-        stored_name=received.path.name,
-        size_bytes=received.size_bytes,
-        media=media,
-        stored_path=received.path,
-    )
-    received.submitted = True
-    return media, recording_id, task
+        [recording] = service.submit_uploads(form.files[:1], pipeline)
+    except ServiceError as exc:
+        code = "invalid_request" if exc.code == "invalid_options" else exc.code
+        raise APIError(400, code, str(exc)) from exc
+    assert recording.tasks
+    return recording, recording.tasks[0]
 
 
-def any_worker_live(state: AppState) -> bool:
+def any_worker_live(service: Stenograph) -> bool:
     """Whether some worker's heartbeat is fresh (``GET /workers``'s ``live``)."""
-    return any(worker.live for worker in state.queue.workers())
+    return service.any_worker_live()
 
 
-@router.get("/models", operation_id="openai_list_models")
-def list_models(state: StateDep) -> dict[str, Any]:
+@router.get("/models", operation_id="openai_list_models", response_model=OpenAIModelList)
+def list_models(service: ServiceDep) -> OpenAIModelList:
     """The transcription models this server offers, in OpenAI's list shape (``whisper-1`` is the default)."""
-    from stenograph.steps.submit import OFFLINE_MODELS
-
-    names = ["whisper-1", *dict.fromkeys([state.settings.whisper_model, *OFFLINE_MODELS])]
-    return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": "stenograph"} for n in names]}
+    return OpenAIModelList(data=[OpenAIModel(id=name) for name in service.transcription_models()])
 
 
-@router.post("/audio/transcriptions", operation_id="openai_create_transcription", response_model=None)
-async def create_transcription(request: Request, state: StateDep) -> Response:
+TEXT_CONTENT = {"schema": {"type": "string"}}
+
+
+@router.post(
+    "/audio/transcriptions",
+    operation_id="openai_create_transcription",
+    response_model=None,
+    responses={
+        200: {
+            "model": OpenAITranscription,
+            "content": {"text/plain": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
+            "description": "JSON (json, verbose_json) or text (text, srt, vtt), as response_format asks.",
+        },
+        400: {"model": OpenAIError, "description": "Bad options or not usable media."},
+        503: {"model": OpenAIError, "description": "No worker is live; nothing was stored."},
+    },
+)
+async def create_transcription(request: Request, service: ServiceDep) -> Response:
     """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
     verbose_json), ``timestamp_granularities[]`` (segment, word).
 
     503 at once, storing nothing, when no worker is live (``serve --workers 0`` and no ``stenograph
     worker`` elsewhere): the answer waits for the transcription, which no one would run.
     """
-    settings = state.settings
-    if not await asyncio.to_thread(any_worker_live, state):
+    settings = service.settings
+    if not await asyncio.to_thread(any_worker_live, service):
         async for _chunk in request.stream():  # read (and drop) the upload, so the client reads the answer
             pass
         return openai_error(
@@ -130,20 +127,20 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
     try:
-        media, recording_id, task = await asyncio.to_thread(_submit, state, form, "word" in granularities)
+        recording, task_view = await asyncio.to_thread(_submit, service, form, "word" in granularities)
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
     except Exception:
         form.discard()
         raise
-    store = store_of(state)
+    task = task_view.record
     while True:
-        record = await asyncio.to_thread(state.queue.get, task.id)
+        record = await asyncio.to_thread(service.task_record, task.id)
         if record.status in ("completed", "failed", "cancelled"):
             break
         if await request.is_disconnected():
-            await asyncio.to_thread(state.queue.cancel, task.id)
+            await asyncio.to_thread(service.cancel_task, task.id)
             return Response(status_code=499)
         await asyncio.sleep(WAIT_POLL_SECONDS)
     if record.status != "completed":
@@ -155,10 +152,9 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
             else 500
         )
         return openai_error(status, message, record.error_kind or record.status)
-    version = await asyncio.to_thread(store.pick_version, recording_id, "original")
-    segments = await asyncio.to_thread(store.segments, version.id)
-    text = " ".join(s.text.strip() for s in segments if s.text.strip())
-    headers = {"X-Stenograph-Recording-Id": str(recording_id), "X-Stenograph-Task-Id": str(task.id)}
+    transcript = await asyncio.to_thread(service.transcript, recording.id, "original")
+    version, segments, text = transcript.version, transcript.segments, transcript.text
+    headers = {"X-Stenograph-Recording-Id": str(recording.id), "X-Stenograph-Task-Id": str(task.id)}
     if response_format == "text":
         return Response(text + "\n", media_type="text/plain; charset=utf-8", headers=headers)
     if response_format == "srt":
@@ -169,7 +165,7 @@ async def create_transcription(request: Request, state: StateDep) -> Response:
         info = TranscriptInfo(
             language=version.language,
             language_probability=float(version.info.get("language_probability") or 0.0),
-            duration_s=float(version.info.get("duration_s") or media.duration_s or 0.0),
+            duration_s=float(version.info.get("duration_s") or recording.duration_s or 0.0),
             model=str(version.info.get("model") or ""),
         )
         body: dict[str, Any] = to_openai_verbose_json(segments, info)

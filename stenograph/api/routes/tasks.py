@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from stenograph.api.errors import APIError
-from stenograph.api.state import AppState, IdPath, IdQuery, OffsetQuery, StateDep
-from stenograph.db.models import Recording
-from stenograph.queue import TaskRecord, TaskStatus
-from stenograph.steps.registry import TASK_TYPES
+from stenograph.api.schemas import ERROR_RESPONSES, TaskDetail, TaskList, TaskPublic
+from stenograph.api.state import IdPath, IdQuery, OffsetQuery, ServiceDep
+from stenograph.queue import TaskStatus
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
 
 class TestTaskBody(BaseModel):
@@ -32,81 +29,61 @@ class TestTaskBody(BaseModel):
     priority: int = Field(default=0, ge=-1000, le=1000, description="Higher runs first.")
 
 
-def tasks_json(state: AppState, records: list[TaskRecord]) -> list[dict[str, Any]]:
-    """Tasks as JSON, each with its ``recording_name`` (None when it belongs to no recording)."""
-    ids = {r.recording_id for r in records if r.recording_id is not None}
-    names: dict[int, str] = {}
-    if ids:
-        with state.engine.connect() as conn:
-            names = dict(conn.execute(select(Recording.id, Recording.name).where(Recording.id.in_(ids))).all())
-    return [{**r.to_api(), "recording_name": names.get(r.recording_id or -1)} for r in records]
-
-
-def check_type(task_type: str) -> None:
-    if task_type not in TASK_TYPES:
-        raise APIError(422, "unknown_task_type", f"unknown task type {task_type!r}; allowed: {', '.join(TASK_TYPES)}")
-
-
-@router.post("/test/{task_type}", status_code=201, operation_id="create_test_task")
+@router.post("/test/{task_type}", status_code=201, operation_id="create_test_task", response_model=TaskPublic)
 def create_test_task(
-    task_type: str, state: StateDep, body: Annotated[TestTaskBody | None, Body()] = None
-) -> dict[str, Any]:
+    task_type: str, service: ServiceDep, body: Annotated[TestTaskBody | None, Body()] = None
+) -> TaskPublic:
     """Create a test task of a pipeline type whose handler simulates work with progress (cancellable).
 
     The body takes ``seconds`` (0 to 3600), ``fail`` and ``priority`` only; any other field is a 422.
     """
-    check_type(task_type)
     spec = body or TestTaskBody()
-    simulate = spec.model_dump(exclude={"priority"}, exclude_none=True)
-    record = state.queue.enqueue(task_type, {"simulate": simulate}, priority=spec.priority)
-    return tasks_json(state, [record])[0]
+    view = service.create_test_task(task_type, seconds=spec.seconds, fail=spec.fail, priority=spec.priority)
+    return TaskPublic.from_view(view)
 
 
-@router.get("", operation_id="list_tasks")
+@router.get("", operation_id="list_tasks", response_model=TaskList)
 def list_tasks(
-    state: StateDep,
+    service: ServiceDep,
     status: TaskStatus | None = None,
     type: str | None = None,
     recording_id: IdQuery | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: OffsetQuery = 0,
-) -> dict[str, Any]:
+) -> TaskList:
     """Tasks, newest first: ``{"data": [...], "count": N}``."""
-    if type is not None:
-        check_type(type)
-    records, count = state.queue.list_tasks(
-        status=status, type=type, recording_id=recording_id, limit=limit, offset=offset
-    )
-    return {"data": tasks_json(state, records), "count": count}
+    views, count = service.list_tasks(status=status, type=type, recording_id=recording_id, limit=limit, offset=offset)
+    return TaskList(data=[TaskPublic.from_view(v) for v in views], count=count)
 
 
-@router.get("/{task_id}", operation_id="get_task")
-def get_task(task_id: IdPath, state: StateDep) -> dict[str, Any]:
+@router.get("/{task_id}", operation_id="get_task", response_model=TaskDetail)
+def get_task(task_id: IdPath, service: ServiceDep) -> TaskDetail:
     """One task with ``events``, its history."""
-    record = state.queue.get(task_id)
-    data = tasks_json(state, [record])[0]
-    data["events"] = [event.to_api() for event in state.queue.events(task_id)]
-    return data
+    return TaskDetail.from_detail(service.get_task(task_id))
 
 
-@router.post("/{task_id}/cancel", operation_id="cancel_task")
-def cancel_task(task_id: IdPath, state: StateDep, response: Response) -> dict[str, Any]:
+@router.post(
+    "/{task_id}/cancel",
+    operation_id="cancel_task",
+    response_model=TaskPublic,
+    responses={202: {"model": TaskPublic, "description": "Cancel requested from a running task."}},
+)
+def cancel_task(task_id: IdPath, service: ServiceDep, response: Response) -> TaskPublic:
     """200: a pending task is now cancelled; 202: cancel requested from a running task; 409: finished."""
-    record, outcome = state.queue.cancel(task_id)
+    view, outcome = service.cancel_task(task_id)
     if outcome == "requested":
         response.status_code = 202
-        state.queue.notify()  # the worker checks cancel flags when woken
-    return tasks_json(state, [record])[0]
+    return TaskPublic.from_view(view)
 
 
-@router.post("/{task_id}/retry", operation_id="retry_task")
-def retry_task(task_id: IdPath, state: StateDep) -> dict[str, Any]:
+@router.post("/{task_id}/retry", operation_id="retry_task", response_model=TaskPublic)
+def retry_task(task_id: IdPath, service: ServiceDep) -> TaskPublic:
     """A failed or cancelled task goes back to pending with a fresh attempt budget."""
-    return tasks_json(state, [state.queue.retry(task_id)])[0]
+    return TaskPublic.from_view(service.retry_task(task_id))
 
 
-@router.delete("/{task_id}", status_code=204, operation_id="delete_task")
-def delete_task(task_id: IdPath, state: StateDep) -> Response:
+@router.delete("/{task_id}", status_code=204, operation_id="delete_task", response_class=Response)
+def delete_task(task_id: IdPath, service: ServiceDep) -> Response:
     """Delete a task that is not running (409 while it runs)."""
-    state.queue.delete(task_id)
+    service.delete_task(task_id)
     return Response(status_code=204)

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from stenograph.api.errors import APIError
-from stenograph.api.routes.recordings import store_of
-from stenograph.api.state import IdPath, StateDep
-from stenograph.recordings.store import Version
-from stenograph.recordings.text_input import clean_text
+from stenograph.api.schemas import (
+    ERROR_RESPONSES,
+    Diff,
+    GlossaryPublic,
+    LLMSettings,
+    Speakers,
+    SummaryPublic,
+    TranscriptPublic,
+    VersionList,
+    VersionPublic,
+)
+from stenograph.api.state import IdPath, ServiceDep
+from stenograph.service import render_transcript
+from stenograph.service.transcripts import clean_segment_text
 from stenograph.steps.correction.glossary import check_glossary
-from stenograph.transcript.formats import to_srt, to_txt, to_vtt
 
-router = APIRouter(tags=["transcripts"])
+router = APIRouter(tags=["transcripts"], responses=ERROR_RESPONSES)
 
 Format = Literal["json", "txt", "srt", "vtt"]
 #: latest, original, corrected, edited, or a version number.
@@ -28,172 +36,122 @@ VersionQuery = Annotated[
     ),
 ]
 MEDIA_TYPES = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt", "json": "application/json"}
+TEXT_CONTENT = {"schema": {"type": "string"}}
 
 
-def transcript_json(recording_id: int, version: Version, segments: list[Any]) -> dict[str, Any]:
-    info = version.info or {}
-    return {
-        "recording_id": recording_id,
-        "version": version.to_api(),
-        "language": version.language,
-        "language_probability": info.get("language_probability"),
-        "duration_s": info.get("duration_s"),
-        "model": info.get("model"),
-        "warnings": info.get("warnings", []),
-        "text": " ".join(s.text.strip() for s in segments if s.text.strip()),
-        "segments": [s.to_dict() for s in segments],
-    }
-
-
-@router.get("/recordings/{recording_id}/transcript", operation_id="get_transcript", response_model=None)
+@router.get(
+    "/recordings/{recording_id}/transcript",
+    operation_id="get_transcript",
+    response_model=TranscriptPublic,
+    responses={
+        200: {
+            "content": {"text/plain": TEXT_CONTENT, "application/x-subrip": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
+            "description": "JSON (TranscriptPublic), or the txt, srt or vtt file (``download``: as an attachment).",
+        }
+    },
+)
 def get_transcript(
     recording_id: IdPath,
-    state: StateDep,
+    service: ServiceDep,
     format: Format = "json",
     version: VersionQuery = "latest",
     download: bool = False,
-) -> dict[str, Any] | Response:
+) -> TranscriptPublic | Response:
     """The transcript: ``version`` = latest, original, corrected, edited or a version number."""
-    store = store_of(state)
-    row = store.recording(recording_id)
-    chosen = store.pick_version(recording_id, version)
-    segments = store.segments(chosen.id)
+    view = service.transcript(recording_id, version)
     if format == "json" and not download:
-        return transcript_json(recording_id, chosen, segments)
-    if format == "json":
-        import json
-
-        body = json.dumps(transcript_json(recording_id, chosen, segments), ensure_ascii=False, indent=2)
-    else:
-        body = {"txt": to_txt, "srt": to_srt, "vtt": to_vtt}[format](segments)
+        return TranscriptPublic.from_view(view)
     headers = {}
     if download:
-        stem = row["name"].rsplit(".", 1)[0] or f"recording-{recording_id}"
-        from urllib.parse import quote
-
+        stem = view.recording_name.rsplit(".", 1)[0] or f"recording-{recording_id}"
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stem)}.{format}"
+    body = render_transcript(view, format)
     return Response(body, media_type=f"{MEDIA_TYPES[format]}; charset=utf-8", headers=headers)
 
 
-@router.get("/recordings/{recording_id}/transcript/versions", operation_id="list_transcript_versions")
-def list_versions(recording_id: IdPath, state: StateDep) -> dict[str, Any]:
-    store = store_of(state)
-    store.recording(recording_id)
-    versions = store.versions(recording_id)
-    return {"data": [v.to_api() for v in versions], "count": len(versions)}
+@router.get(
+    "/recordings/{recording_id}/transcript/versions",
+    operation_id="list_transcript_versions",
+    response_model=VersionList,
+)
+def list_versions(recording_id: IdPath, service: ServiceDep) -> VersionList:
+    """The complete transcript versions, oldest first."""
+    versions = service.versions(recording_id)
+    return VersionList(data=[VersionPublic.from_version(v) for v in versions], count=len(versions))
 
 
-@router.get("/recordings/{recording_id}/transcript/diff", operation_id="get_transcript_diff")
+@router.get("/recordings/{recording_id}/transcript/diff", operation_id="get_transcript_diff", response_model=Diff)
 def get_diff(
-    recording_id: IdPath, state: StateDep, base: VersionQuery = "original", other: VersionQuery = "latest"
-) -> dict[str, Any]:
+    recording_id: IdPath, service: ServiceDep, base: VersionQuery = "original", other: VersionQuery = "latest"
+) -> Diff:
     """Per-segment comparison of two versions (default: the original and the newest)."""
-    store = store_of(state)
-    first = store.pick_version(recording_id, base)
-    second = store.pick_version(recording_id, other)
-    before = {s.index: s for s in store.segments(first.id)}
-    after = {s.index: s for s in store.segments(second.id)}
-    rows = []
-    for index in sorted(set(before) | set(after)):
-        a, b = before.get(index), after.get(index)
-        ref = a or b
-        assert ref is not None
-        rows.append(
-            {
-                "index": index,
-                "start": ref.start,
-                "end": ref.end,
-                "original": a.text if a else None,
-                "corrected": b.text if b else None,
-                "changed": (a.text if a else None) != (b.text if b else None),
-            }
-        )
-    return {
-        "base": first.to_api(),
-        "other": second.to_api(),
-        "changed": sum(r["changed"] for r in rows),
-        "segments": rows,
-    }
+    return Diff.from_view(service.diff(recording_id, base, other))
 
 
 def _segment_text(text: str) -> str:
-    """A segment's new text without control characters (tabs and line breaks kept), trimmed.
-
-    Raises:
-        ValueError: nothing but whitespace is left (a 422).
-    """
-    cleaned = clean_text(text, multiline=True)
-    if not cleaned:
-        raise ValueError("the segment's text is empty: send some text (delete words by sending the rest)")
-    return cleaned
+    """Raises ValueError (a 422) for a text of only whitespace; see :func:`clean_segment_text`."""
+    return clean_segment_text(text)
 
 
 class SegmentEdit(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_segment_text)]
 
 
-@router.patch("/recordings/{recording_id}/transcript/segments/{index}", operation_id="edit_segment")
+@router.patch(
+    "/recordings/{recording_id}/transcript/segments/{index}",
+    operation_id="edit_segment",
+    response_model=TranscriptPublic,
+)
 def edit_segment(
-    recording_id: IdPath, index: Annotated[int, Path(ge=0, le=2**31)], body: SegmentEdit, state: StateDep
-) -> dict[str, Any]:
+    recording_id: IdPath, index: Annotated[int, Path(ge=0, le=2**31)], body: SegmentEdit, service: ServiceDep
+) -> TranscriptPublic:
     """Change one segment's text: saved as a new ``edited`` version; every timestamp is kept."""
-    store = store_of(state)
-    latest = store.pick_version(recording_id, "latest")
-    segments = store.segments(latest.id)
-    if not any(s.index == index for s in segments):
-        raise APIError(404, "not_found", f"the transcript has no segment {index}")
-    edited = [dataclasses.replace(s, text=body.text) if s.index == index else s for s in segments]
-    info = {k: v for k, v in latest.info.items() if k in ("duration_s", "model", "language_probability", "warnings")}
-    info["edited_from"] = latest.number
-    version = store.create_version(recording_id, "edited", edited, task_id=None, language=latest.language, info=info)
-    return transcript_json(recording_id, version, store.segments(version.id))
+    return TranscriptPublic.from_view(service.edit_segment(recording_id, index, body.text))
 
 
-class Speakers(BaseModel):
-    names: dict[str, str]
-
-
-@router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers")
-def set_speakers(recording_id: IdPath, body: Speakers, state: StateDep) -> dict[str, Any]:
+@router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers", response_model=Speakers)
+def set_speakers(recording_id: IdPath, body: Speakers, service: ServiceDep) -> Speakers:
     """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments.
     Control characters (NUL included) are removed from labels and names; empty ones are dropped."""
-    cleaned = ((clean_text(k), clean_text(v)) for k, v in body.names.items())
-    names = {k: v for k, v in cleaned if k and v}
-    return {"names": store_of(state).set_speakers(recording_id, names)}
+    return Speakers(names=service.set_speakers(recording_id, body.names))
 
 
-@router.get("/recordings/{recording_id}/summary", operation_id="get_summary", response_model=None)
-def get_summary(recording_id: IdPath, state: StateDep, format: Literal["md", "json"] = "md") -> Any:
+@router.get(
+    "/recordings/{recording_id}/summary",
+    operation_id="get_summary",
+    response_model=SummaryPublic,
+    responses={200: {"content": {"text/markdown": TEXT_CONTENT}, "description": "Markdown, or JSON with format=json."}},
+)
+def get_summary(
+    recording_id: IdPath, service: ServiceDep, format: Literal["md", "json"] = "md"
+) -> SummaryPublic | Response:
     """The newest summary as Markdown (``?format=json`` for its structured fields)."""
-    store = store_of(state)
-    store.recording(recording_id)
-    row = store.latest_summary(recording_id)
+    summary = service.summary(recording_id)
     if format == "json":
-        return {**row["data"], "markdown": row["markdown"], "id": row["id"], "task_id": row["task_id"]}
-    return Response(row["markdown"], media_type="text/markdown; charset=utf-8")
+        return SummaryPublic.from_view(summary)
+    return Response(summary.markdown, media_type="text/markdown; charset=utf-8")
 
 
 class Glossary(BaseModel):
     terms: Annotated[list[str], AfterValidator(check_glossary)]
 
 
-@router.get("/glossary", operation_id="get_glossary")
-def get_glossary(state: StateDep) -> dict[str, Any]:
+@router.get("/glossary", operation_id="get_glossary", response_model=GlossaryPublic)
+def get_glossary(service: ServiceDep) -> GlossaryPublic:
     """The global glossary (names and terms for Whisper's hotwords and the correction step)."""
-    return {"terms": store_of(state).glossary(), "from_settings": state.settings.glossary}
+    return GlossaryPublic.from_view(service.glossary())
 
 
-@router.put("/glossary", operation_id="set_glossary")
-def set_glossary(body: Glossary, state: StateDep) -> dict[str, Any]:
+@router.put("/glossary", operation_id="set_glossary", response_model=GlossaryPublic)
+def set_glossary(body: Glossary, service: ServiceDep) -> GlossaryPublic:
     """Replace the global glossary. 422 beyond the limits of
-    :func:`~stenograph.steps.correction.glossary.check_glossary` (at most 100 terms of at most 64 characters:
-    letters, digits, spaces and ``. ' ’ - & + # /``)."""
-    return {"terms": store_of(state).set_glossary(body.terms), "from_settings": state.settings.glossary}
+    :func:`~stenograph.steps.correction.glossary.check_glossary` (at most 100 terms of at most 64 characters: letters, digits, spaces and ``. ' ’ - & + # /``)."""
+    return GlossaryPublic.from_view(service.set_glossary(body.terms))
 
 
-@router.get("/settings/llm", operation_id="get_llm_settings")
-def llm_settings(state: StateDep) -> dict[str, Any]:
+@router.get(
+    "/settings/llm", operation_id="get_llm_settings", response_model=LLMSettings, response_model_exclude_unset=True
+)
+def llm_settings(service: ServiceDep) -> LLMSettings:
     """Which LLM the correction and summary steps use, and whether transcript text leaves this machine."""
-    from stenograph.llm.select import describe
-
-    return describe(state.settings)
+    return LLMSettings.model_validate(service.llm_settings())

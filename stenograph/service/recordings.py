@@ -1,0 +1,231 @@
+"""Use cases of recordings: submit uploads, list and search, read, play, delete, re-run a step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stenograph.errors import ConfigurationError, MediaError
+from stenograph.queue import TaskRecord
+from stenograph.service.base import ServiceBase
+from stenograph.service.errors import Kind, ServiceError
+from stenograph.service.tasks import TaskUseCases
+from stenograph.service.views import MediaFile, RecordingView, TaskView
+from stenograph.settings import PIPELINE_STEPS
+from stenograph.steps.submit import (
+    PipelineRequest,
+    clean_name,
+    enqueue_step,
+    probe_upload,
+    step_params,
+    submit_recording,
+)
+
+#: Content types by PyAV container name, for playback.
+MIME_TYPES = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "aac": "audio/aac",
+    "matroska,webm": "video/webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4",
+}
+
+
+@dataclass
+class StoredFile:
+    """An upload already written into the data directory's uploads folder under a generated name.
+
+    ``filename`` is the client's name: data, never a path. ``submitted``: its recording exists (set by
+    :meth:`RecordingUseCases.submit_uploads`), so a front end cleaning up after a failure keeps it.
+    """
+
+    filename: str
+    path: Path
+    size_bytes: int = 0
+    submitted: bool = False
+
+
+def media_refusal(exc: MediaError, filename: str) -> ServiceError:
+    """The refusal of a file that is not usable media (empty or damaged: invalid; else unsupported)."""
+    kind: Kind = "invalid" if exc.kind in ("empty_file", "damaged") else "unsupported_media"
+    return ServiceError(kind, exc.kind, f"{filename}: {exc}", reason=str(exc), filename=filename)
+
+
+def steps_of(records: Sequence[TaskRecord]) -> dict[str, str]:
+    """The status of the newest task of each step."""
+    steps: dict[str, str] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        steps[record.type] = record.status
+    return steps
+
+
+class RecordingUseCases(TaskUseCases, ServiceBase):
+    # --- submitting ------------------------------------------------------------------------------
+    def pipeline(self, **options: Any) -> PipelineRequest:
+        """The pipeline an upload asks for (the fields of :meth:`PipelineRequest.build`).
+
+        Raises:
+            ServiceError: invalid options (``invalid_options``).
+        """
+        try:
+            return PipelineRequest.build(self.settings, **options)
+        except ConfigurationError as exc:
+            raise ServiceError("invalid", "invalid_options", str(exc)) from exc
+
+    def submit_uploads(self, files: Sequence[StoredFile], pipeline: PipelineRequest) -> list[RecordingView]:
+        """Probe every file, then make each a recording with its pipeline's tasks (each in one transaction;
+        local workers are woken). A file that is not usable media refuses them all before any is created,
+        and is removed; each file whose recording exists is marked ``submitted``.
+
+        Raises:
+            ServiceError: no file (``no_file``), or one that is not usable media.
+        """
+        if not files:
+            raise ServiceError("invalid", "no_file", "no file was sent: use the multipart field 'file'")
+        probed = []
+        for received in files:
+            try:
+                probed.append((received, probe_upload(received.path)))
+            except MediaError as exc:
+                raise media_refusal(exc, received.filename) from exc
+        created = []
+        for received, media in probed:
+            recording_id, tasks = submit_recording(
+                self.queue,
+                self.store,
+                pipeline,
+                name=clean_name(received.filename),
+                stored_name=received.path.name,
+                size_bytes=received.size_bytes,
+                media=media,
+                stored_path=received.path,
+            )
+            received.submitted = True
+            row = self.store.recording(recording_id)
+            created.append(self._view(row, tasks, with_tasks=True))
+        return created
+
+    # --- reading ---------------------------------------------------------------------------------
+    def _view(self, row: dict[str, Any], records: Sequence[TaskRecord], *, with_tasks: bool) -> RecordingView:
+        ordered = sorted(records, key=lambda r: r.id)
+        return RecordingView(
+            id=row["id"],
+            name=row["name"],
+            created_at=row["created_at"],
+            duration_s=row["duration_s"],
+            size_bytes=row["size_bytes"],
+            media=row["media"],
+            options=row["options"],
+            speakers=row["speakers"],
+            steps=steps_of(ordered),
+            tasks=[TaskView(r, row["name"]) for r in ordered] if with_tasks else None,
+        )
+
+    def list_recordings(
+        self, *, q: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[RecordingView], int]:
+        """Recordings newest first and how many match; ``q`` searches names and transcript text.
+
+        A fixed number of statements whatever ``limit``: the page, its count, and the tasks of every
+        recording on it in one query.
+        """
+        rows, count = self.store.recordings(q=q, limit=limit, offset=offset)
+        tasks = self.queue.tasks_of_recordings(row["id"] for row in rows)
+        return [self._view(row, tasks[row["id"]], with_tasks=False) for row in rows], count
+
+    def get_recording(self, recording_id: int) -> RecordingView:
+        """The recording with its tasks, oldest first. Raises NotFoundError."""
+        row = self.store.recording(recording_id)
+        tasks = self.queue.tasks_of_recordings([recording_id])[recording_id]
+        return self._view(row, tasks, with_tasks=True)
+
+    def media_file(self, recording_id: int) -> MediaFile:
+        """The recording's file for playback. Raises NotFoundError, ServiceError (the file is missing)."""
+        row = self.store.recording(recording_id)
+        path = self.settings.uploads_dir / row["stored_name"]
+        if not path.exists():
+            raise ServiceError(
+                "not_found", "not_found", f"the file of recording {recording_id} is missing from the data directory"
+            )
+        media = row["media"] or {}
+        mime = MIME_TYPES.get(str(media.get("container")), "application/octet-stream")
+        if mime.startswith("video/") and not media.get("has_video"):
+            mime = mime.replace("video/", "audio/")
+        return MediaFile(path=path, media_type=mime, filename=row["name"])
+
+    # --- changing --------------------------------------------------------------------------------
+    def delete_recording(self, recording_id: int) -> None:
+        """Remove the recording's file, rows and tasks; pending tasks are cancelled first.
+
+        Raises:
+            NotFoundError: no such recording.
+            ServiceError: one of its tasks is running (``recording_busy``, a conflict).
+        """
+        row = self.store.recording(recording_id)
+        records = self.queue.tasks_of_recordings([recording_id])[recording_id]
+        running = [r.id for r in records if r.status == "running"]
+        if running:
+            raise ServiceError(
+                "conflict",
+                "recording_busy",
+                f"task {running[0]} of this recording is running; cancel it and wait for it to stop first",
+                status="running",
+            )
+        for record in reversed(records):  # newest first: a task others depend on goes after them
+            if record.status == "pending":
+                self.queue.cancel(record.id)
+            self.queue.delete(record.id)
+        self.store.delete_recording(recording_id)
+        (self.settings.uploads_dir / row["stored_name"]).unlink(missing_ok=True)
+
+    def rerun_step(
+        self,
+        recording_id: int,
+        step: str,
+        *,
+        template: str | None = None,
+        glossary: list[str] | None = None,
+        language: str | None = None,
+        model: str | None = None,
+        channels: str | None = None,
+    ) -> TaskView:
+        """Run a pipeline step again (another template, glossary, model...): a new task, then a new version.
+        Options not given are the recording's own.
+
+        Raises:
+            NotFoundError: no such recording.
+            ServiceError: unknown step or bad options (invalid); no transcript yet for a later step (conflict).
+        """
+        if step not in PIPELINE_STEPS:
+            raise ServiceError(
+                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(PIPELINE_STEPS)}"
+            )
+        row = self.store.recording(recording_id)
+        options = row["options"] or {}
+        pipeline = self.pipeline(
+            steps=["transcription", step],
+            language=language if language is not None else options.get("language"),
+            model=model if model is not None else options.get("model"),
+            glossary=glossary if glossary is not None else options.get("glossary"),
+            template=template if template is not None else options.get("template"),
+            channels=channels if channels is not None else options.get("channels"),
+        )
+        if step != "transcription" and not self.store.versions(recording_id):
+            raise ServiceError(
+                "conflict", "no_transcript", "this recording has no transcript yet: run transcription first"
+            )
+        for status in ("pending", "running"):  # one re-run of a step at a time: a second would do it twice
+            waiting, _ = self.queue.list_tasks(recording_id=recording_id, type=step, status=status, limit=1)
+            if waiting:
+                raise ServiceError(
+                    "conflict",
+                    "step_busy",
+                    f"the {step} step of this recording is already {status} (task {waiting[0].id}): wait for it "
+                    "or cancel it first",
+                )
+        task = enqueue_step(self.queue, step, step_params(pipeline, step, recording_id), recording_id=recording_id)
+        return TaskView(task, row["name"])

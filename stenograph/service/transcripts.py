@@ -1,0 +1,151 @@
+"""Use cases of transcripts: versions, exports, diffs, edits, speaker names, summaries, the glossary.
+
+The transcript's JSON document (:func:`transcript_json`) is an export format like SRT: the API answers it
+(its ``TranscriptPublic`` schema describes it) and ``stenograph transcribe --format json`` writes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from stenograph.queue.records import iso
+from stenograph.recordings.store import Version
+from stenograph.recordings.text_input import clean_text
+from stenograph.service.base import ServiceBase
+from stenograph.service.errors import ServiceError
+from stenograph.service.views import DiffRow, DiffView, GlossaryView, SummaryView, TranscriptView
+from stenograph.steps.correction.glossary import check_glossary
+from stenograph.transcript.formats import to_srt, to_txt, to_vtt
+
+ExportFormat = Literal["json", "txt", "srt", "vtt"]
+
+
+def version_json(version: Version) -> dict[str, Any]:
+    """A transcript version (without segments) as JSON."""
+    return {
+        "id": version.id,
+        "number": version.number,
+        "kind": version.kind,
+        "complete": version.complete,
+        "task_id": version.task_id,
+        "created_at": iso(version.created_at),
+        "language": version.language,
+        "info": version.info,
+    }
+
+
+def transcript_json(view: TranscriptView) -> dict[str, Any]:
+    """The transcript's JSON document: its version, language, model, warnings, text and segments."""
+    info = view.version.info or {}
+    return {
+        "recording_id": view.recording_id,
+        "version": version_json(view.version),
+        "language": view.version.language,
+        "language_probability": info.get("language_probability"),
+        "duration_s": info.get("duration_s"),
+        "model": info.get("model"),
+        "warnings": info.get("warnings", []),
+        "text": view.text,
+        "segments": [s.to_dict() for s in view.segments],
+    }
+
+
+def render_transcript(view: TranscriptView, fmt: ExportFormat) -> str:
+    """The transcript as a file: JSON (indented), plain text, SRT or WebVTT."""
+    if fmt == "json":
+        return json.dumps(transcript_json(view), ensure_ascii=False, indent=2)
+    return {"txt": to_txt, "srt": to_srt, "vtt": to_vtt}[fmt](view.segments)
+
+
+def clean_segment_text(text: str) -> str:
+    """A segment's new text without control characters (tabs and line breaks kept), trimmed.
+
+    Raises:
+        ValueError: nothing but whitespace is left.
+    """
+    cleaned = clean_text(text, multiline=True)
+    if not cleaned:
+        raise ValueError("the segment's text is empty: send some text (delete words by sending the rest)")
+    return cleaned
+
+
+class TranscriptUseCases(ServiceBase):
+    def transcript(self, recording_id: int, version: str = "latest") -> TranscriptView:
+        """A version of the transcript: ``latest``, ``original``, ``corrected``, ``edited`` or a number.
+
+        Raises:
+            NotFoundError: no such recording, or no such version (yet).
+        """
+        row = self.store.recording(recording_id)
+        chosen = self.store.pick_version(recording_id, version)
+        return TranscriptView(recording_id, row["name"], chosen, self.store.segments(chosen.id))
+
+    def versions(self, recording_id: int) -> list[Version]:
+        """The complete versions, oldest first. Raises NotFoundError."""
+        self.store.recording(recording_id)
+        return self.store.versions(recording_id)
+
+    def diff(self, recording_id: int, base: str = "original", other: str = "latest") -> DiffView:
+        """Per-segment comparison of two versions."""
+        first = self.store.pick_version(recording_id, base)
+        second = self.store.pick_version(recording_id, other)
+        before = {s.index: s for s in self.store.segments(first.id)}
+        after = {s.index: s for s in self.store.segments(second.id)}
+        rows = []
+        for index in sorted(set(before) | set(after)):
+            a, b = before.get(index), after.get(index)
+            ref = a or b
+            assert ref is not None
+            rows.append(DiffRow(index, ref.start, ref.end, a.text if a else None, b.text if b else None))
+        return DiffView(first, second, rows)
+
+    def edit_segment(self, recording_id: int, index: int, text: str) -> TranscriptView:
+        """Change one segment's text: saved as a new ``edited`` version; every timestamp is kept.
+
+        Raises:
+            NotFoundError: no recording, transcript or segment ``index``.
+            ServiceError: the text is only whitespace (invalid).
+        """
+        try:
+            cleaned = clean_segment_text(text)
+        except ValueError as exc:
+            raise ServiceError("invalid", "invalid_request", str(exc)) from exc
+        row = self.store.recording(recording_id)
+        latest = self.store.pick_version(recording_id, "latest")
+        segments = self.store.segments(latest.id)
+        if not any(s.index == index for s in segments):
+            raise ServiceError("not_found", "not_found", f"the transcript has no segment {index}")
+        edited = [dataclasses.replace(s, text=cleaned) if s.index == index else s for s in segments]
+        keep = ("duration_s", "model", "language_probability", "warnings")
+        info = {k: v for k, v in latest.info.items() if k in keep}
+        info["edited_from"] = latest.number
+        version = self.store.create_version(
+            recording_id, "edited", edited, task_id=None, language=latest.language, info=info
+        )
+        return TranscriptView(recording_id, row["name"], version, self.store.segments(version.id))
+
+    def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
+        """Name channels or speakers; control characters are removed, empty labels or names dropped."""
+        cleaned = ((clean_text(k), clean_text(v)) for k, v in names.items())
+        return self.store.set_speakers(recording_id, {k: v for k, v in cleaned if k and v})
+
+    def summary(self, recording_id: int) -> SummaryView:
+        """The newest summary. Raises NotFoundError."""
+        self.store.recording(recording_id)
+        row = self.store.latest_summary(recording_id)
+        return SummaryView(id=row["id"], task_id=row["task_id"], markdown=row["markdown"], data=row["data"] or {})
+
+    def glossary(self) -> GlossaryView:
+        """The global glossary and the one of the settings."""
+        return GlossaryView(self.store.glossary(), list(self.settings.glossary))
+
+    def set_glossary(self, terms: Sequence[str]) -> GlossaryView:
+        """Replace the global glossary. Raises ServiceError beyond the limits of ``check_glossary``."""
+        try:
+            checked = check_glossary(list(terms))
+        except ValueError as exc:
+            raise ServiceError("invalid", "invalid_request", str(exc)) from exc
+        return GlossaryView(self.store.set_glossary(checked), list(self.settings.glossary))
