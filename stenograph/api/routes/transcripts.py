@@ -145,7 +145,8 @@ def get_glossary(service: ServiceDep) -> GlossaryPublic:
 @router.put("/glossary", operation_id="set_glossary", response_model=GlossaryPublic)
 def set_glossary(body: Glossary, service: ServiceDep) -> GlossaryPublic:
     """Replace the global glossary. 422 beyond the limits of
-    :func:`~stenograph.steps.correction.glossary.check_glossary` (at most 100 terms of at most 64 characters: letters, digits, spaces and ``. ' ’ - & + # /``)."""
+    :func:`~stenograph.steps.correction.glossary.check_glossary` (at most 100 terms of at most 64
+    characters: letters, digits, spaces and ``. ' ’ - & + # /``)."""
     return GlossaryPublic.from_view(service.set_glossary(body.terms))
 
 
