@@ -87,6 +87,19 @@ def bind_refusal(settings: Settings) -> str | None:
     return None
 
 
+def _check_model(settings: Settings) -> None:
+    """Exit 2 when ``STENOGRAPH_WHISPER_MODEL`` cannot be used (a start refuses it like any bad setting,
+    instead of every transcription failing later)."""
+    from stenograph.errors import ConfigurationError
+    from stenograph.steps.submit import check_model_name
+
+    try:
+        check_model_name(settings, settings.whisper_model)
+    except ConfigurationError as exc:
+        err.print(f"invalid setting STENOGRAPH_WHISPER_MODEL: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (env STENOGRAPH_HOST, default 127.0.0.1).")] = None,
@@ -116,6 +129,7 @@ def serve(
     if refusal:
         err.print(refusal, style="red", markup=False)
         raise typer.Exit(2)
+    _check_model(settings)
     try:
         api = create_app(settings)
     except STARTUP_ERRORS as exc:
@@ -197,6 +211,7 @@ def worker(
         server_url=server_url,
         task_types=task_types,
     )
+    _check_model(settings)
     if settings.server_url:
         from stenograph.errors import ConfigurationError
         from stenograph.worker.fetch import check_server

@@ -185,6 +185,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"the API token is set but empty: unset it, or give a token of at least {MIN_TOKEN_LENGTH} characters"
             )
+        if value is not None and any(not 33 <= ord(char) <= 126 for char in value):
+            # HTTP headers carry ASCII: a token with other characters (or spaces) could not be sent by curl,
+            # httpx, the OpenAI SDK or a worker.
+            raise ValueError("the API token must be printable ASCII without spaces (openssl rand -hex 32 makes one)")
         return value
 
     @field_validator("allowed_hosts")

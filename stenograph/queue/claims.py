@@ -256,7 +256,8 @@ _CLAIM_MANY = (
 )
 _HELD = "SELECT id, attempts FROM tasks WHERE id IN ({ids}) AND status = 'running' AND worker_id = ?"
 _COMPLETE = (
-    "UPDATE tasks SET status = 'completed', result = {json}, progress = 1.0, eta_s = 0.0, error_kind = NULL, "
+    "UPDATE tasks SET status = 'completed', result = {json}, progress = 1.0, eta_s = 0.0, progress_message = NULL, "
+    "error_kind = NULL, "
     "error_message = NULL, started_at = ?, finished_at = ?, duration_s = ?, lease_expires_at = NULL, "
     "updated_at = ? WHERE id = ? AND status = 'running' AND worker_id = ? AND attempts = ?"
 )

@@ -774,6 +774,7 @@ def _finished(now: datetime, **values: Any) -> Callable[[Mapping[Any, Any]], dic
         "duration_s": _duration(cur, now),
         "lease_expires_at": None,
         "eta_s": None,
+        "progress_message": None,  # a phase's message ("waiting for the LLM server") is stale once it ends
         **values,
     }
 

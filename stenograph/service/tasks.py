@@ -13,7 +13,7 @@ from stenograph.queue import TaskRecord, WorkerRecord
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
 from stenograph.service.views import TaskDetailView, TaskView
-from stenograph.worker.handlers import TASK_TYPES
+from stenograph.steps.registry import TASK_TYPES
 
 
 def check_task_type(task_type: str) -> None:

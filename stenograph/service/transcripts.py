@@ -72,6 +72,12 @@ def clean_segment_text(text: str) -> str:
     return cleaned
 
 
+#: Limits of speaker names (``PUT /recordings/{id}/speakers``): a name is a label, not a text.
+MAX_SPEAKERS = 100
+MAX_SPEAKER_LABEL_CHARS = 64
+MAX_SPEAKER_NAME_CHARS = 100
+
+
 class TranscriptUseCases(ServiceBase):
     def transcript(self, recording_id: int, version: str = "latest") -> TranscriptView:
         """A version of the transcript: ``latest``, ``original``, ``corrected``, ``edited`` or a number.
@@ -128,9 +134,25 @@ class TranscriptUseCases(ServiceBase):
         return TranscriptView(recording_id, row["name"], version, self.store.segments(version.id))
 
     def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
-        """Name channels or speakers; control characters are removed, empty labels or names dropped."""
-        cleaned = ((clean_text(k), clean_text(v)) for k, v in names.items())
-        return self.store.set_speakers(recording_id, {k: v for k, v in cleaned if k and v})
+        """Name channels or speakers; control characters are removed, empty labels or names dropped.
+
+        Raises:
+            ServiceError: (invalid) more than :data:`MAX_SPEAKERS` names, a label over
+                :data:`MAX_SPEAKER_LABEL_CHARS` or a name over :data:`MAX_SPEAKER_NAME_CHARS` characters.
+        """
+        cleaned = [(clean_text(k), clean_text(v)) for k, v in names.items()]
+        kept = {k: v for k, v in cleaned if k and v}
+        if len(kept) > MAX_SPEAKERS:
+            raise ServiceError("invalid", "invalid_speakers", f"at most {MAX_SPEAKERS} speakers can be named")
+        for label, name in kept.items():
+            if len(label) > MAX_SPEAKER_LABEL_CHARS or len(name) > MAX_SPEAKER_NAME_CHARS:
+                raise ServiceError(
+                    "invalid",
+                    "invalid_speakers",
+                    f"a speaker label has at most {MAX_SPEAKER_LABEL_CHARS} characters and a name at most "
+                    f"{MAX_SPEAKER_NAME_CHARS} ({label[:20]!r}: {len(label)} and {len(name)})",
+                )
+        return self.store.set_speakers(recording_id, kept)
 
     def summary(self, recording_id: int) -> SummaryView:
         """The newest summary. Raises NotFoundError."""

@@ -72,7 +72,7 @@ class PipelineRequest:
         template: str | None = None,
         channels: str | None = None,
         prompt: str | None = None,
-        word_timestamps: bool = False,
+        word_timestamps: str | bool | None = False,
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
     ) -> PipelineRequest:
@@ -128,17 +128,18 @@ class PipelineRequest:
                 beam = 0
             if not 1 <= beam <= 20:
                 raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {beam_size!r}")
-        use_vad = vad if isinstance(vad, bool) else str(vad).strip().lower() not in ("0", "false", "no", "off")
+        use_vad = parse_flag(vad, "vad", default=True)
+        word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=False)
         return cls(
             beam_size=beam,
-            vad=True if vad is None else use_vad,
+            vad=use_vad,
             steps=ordered,
             language=language,
             model=None if model in DEFAULT_MODEL_ALIASES else model,
             glossary=terms,
             template=template or None,
             channels=channels,
-            prompt=(prompt or "").strip() or None,
+            prompt=_bounded_prompt(prompt),
             word_timestamps=word_timestamps,
         )
 
@@ -158,6 +159,39 @@ class PipelineRequest:
 MAX_NAME_CHARS = 255
 #: An extension longer than this is not one worth keeping whole when a name is cut.
 MAX_EXTENSION_CHARS = 16
+
+
+#: The longest initial prompt taken, in characters (Whisper keeps at most 223 tokens of it anyway).
+MAX_PROMPT_CHARS = 1000
+
+
+def _bounded_prompt(prompt: str | None) -> str | None:
+    text = (prompt or "").strip()
+    if len(text) > MAX_PROMPT_CHARS:
+        raise ConfigurationError(f"the prompt has {len(text)} characters; at most {MAX_PROMPT_CHARS} are taken")
+    return text or None
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_flag(value: str | bool | None, name: str, *, default: bool) -> bool:
+    """An upload's yes/no option: true/false, 1/0, yes/no, on/off (any case); empty or None is ``default``.
+
+    Raises:
+        ConfigurationError: any other value (it would silently mean one or the other).
+    """
+    if isinstance(value, bool):
+        return value
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false (or 1/0, yes/no, on/off), not {value!r}")
 
 
 def clean_name(name: str) -> str:

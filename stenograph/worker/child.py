@@ -198,7 +198,8 @@ def _run_batch(
         except WrongWorker as exc:
             report.send(("elsewhere", task["id"], exc.affinity, str(exc)))
         except TaskError as exc:
-            report.send(("error", task["id"], exc.kind, str(exc), exc.retryable, traceback.format_exc()))
+            # An expected failure (a TaskError says what went wrong): its message is enough, no traceback.
+            report.send(("error", task["id"], exc.kind, str(exc), exc.retryable, ""))
         except Exception as exc:  # a handler's unexpected error: retried with backoff
             report.send(("error", task["id"], type(exc).__name__, str(exc) or repr(exc), True, traceback.format_exc()))
     report.flush()

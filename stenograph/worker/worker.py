@@ -337,7 +337,8 @@ class Worker:
                 self._log_end(self.queue.mark_cancelled(task.id, self.id, task.attempts, message[2]))
             elif kind == "error":
                 _, _, error_kind, text, retryable, trace = message
-                log.error("task %d %s raised %s: %s\n%s", task.id, task.type, error_kind, text, trace.rstrip())
+                shown = f"\n{trace.rstrip()}" if trace else ""  # a traceback only for an unexpected error
+                log.error("task %d %s raised %s: %s%s", task.id, task.type, error_kind, text, shown)
                 self._log_end(
                     self.queue.fail(task.id, self.id, task.attempts, kind=error_kind, message=text, retryable=retryable)
                 )

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stenograph.errors import RetryableError, TaskCancelled
-from stenograph.llm.errors import LLMContextOverflow
+from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
 from stenograph.llm.fake import ScriptedLLM
 from stenograph.steps.correction.correction import (
     CONTEXT_LINES,
@@ -145,15 +145,15 @@ def test_single_segment_that_overflows_is_kept() -> None:
     assert result.stats.rejected_by_reason["too_long"] == 1
 
 
-def test_malformed_answer_gets_one_repair_then_chunk_is_kept() -> None:
+def test_malformed_answer_gets_one_repair_and_nothing_usable_at_all_is_a_failure() -> None:
+    """A correction whose every chunk came back malformed corrected nothing: it fails (so the summary
+    says it summarised the original) instead of completing as an LLM correction that is a copy."""
     segments = make_segments(TEXTS[:3])
     llm = ScriptedLLM.malformed()
-    result = correct_segments(llm, segments)
-    assert [s.text for s in result.segments] == TEXTS[:3]
+    with pytest.raises(LLMOutputError, match="nothing usable for any of the 1 chunk"):
+        correct_segments(llm, segments)
     assert len(llm.calls) == 2
     assert "not usable" in llm.calls[1].messages[-1]["content"]
-    assert result.stats.failed_chunks == 1
-    assert result.stats.rejected_by_reason == {"malformed": 3}
 
 
 def test_repair_that_works_is_used() -> None:

@@ -66,7 +66,7 @@ def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUplo
         template=form.first("template"),
         channels=form.first("channels"),
         prompt=form.first("prompt"),
-        word_timestamps=(form.first("word_timestamps") or "").lower() in ("1", "true", "yes", "on"),
+        word_timestamps=form.first("word_timestamps"),
         beam_size=form.first("beam_size"),
         vad=form.first("vad"),
     )

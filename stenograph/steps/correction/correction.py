@@ -380,6 +380,13 @@ def correct_segments(
         if on_progress:
             message = f"corrected chunk {stats.chunks} ({position}/{len(segments)} segments)"
             on_progress(position / len(segments), message)
+    if stats.chunks and stats.failed_chunks == stats.chunks:  # nothing usable: not a correction at all
+        where = client.describe()
+        raise LLMOutputError(
+            f"the LLM ({where.kind} model {where.model or '?'} at {where.endpoint or 'this machine'}) answered "
+            f"nothing usable for any of the {stats.chunks} chunk(s): every answer was malformed, even after a repair "
+            "prompt; the transcript is left as it was"
+        )
     corrected = [
         dataclasses.replace(segment, text=texts[segment.index]) if segment.index in texts else segment
         for segment in segments

@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 EXTRACTIVE_TITLE = "Extractive summary (no LLM configured)"
+#: The title of the extractive summary written because the configured LLM failed.
+FALLBACK_TITLE = "Extractive summary (the LLM failed)"
 DEFAULT_TEMPLATE = "meeting-notes"
 #: Tokens reserved for the answer: a quarter of the context, at most this many.
 MAX_ANSWER_TOKENS = 1024
@@ -270,17 +272,19 @@ def _no_speech(template: str, language: str | None) -> SummaryResult:
     return result
 
 
-def _extractive(segments: Sequence[Segment], template: str, language: str | None) -> SummaryResult:
+def _extractive(
+    segments: Sequence[Segment], template: str, language: str | None, title: str = EXTRACTIVE_TITLE
+) -> SummaryResult:
     chosen = select_key_segments(segments)
     if len(segments) == 1:
-        note = f"{EXTRACTIVE_TITLE}: the transcript's only segment, quoted as transcribed."
+        note = f"{title}: the transcript's only segment, quoted as transcribed."
     else:
         note = (
-            f"{EXTRACTIVE_TITLE}: the {len(chosen)} most representative of {len(segments)} segments, chosen by "
+            f"{title}: the {len(chosen)} most representative of {len(segments)} segments, chosen by "
             "TextRank (Mihalcea & Tarau, 2004) and quoted as transcribed; nothing was rephrased."
         )
     points = [KeyPoint(item.segment.text.strip(), item.segment.start) for item in chosen]
-    result = SummaryResult(EXTRACTIVE_TITLE, note, points, [], [], "extractive", None, template, language)
+    result = SummaryResult(title, note, points, [], [], "extractive", None, template, language)
     result.stats = {"segments": len(segments), "key_segments": len(chosen)}
     result.markdown = render_markdown(result)
     return result
@@ -454,7 +458,7 @@ def summarize(
         where = f"{described.kind} model {described.model or ''} at {described.endpoint or 'this machine'}"
         reason = f"The LLM ({' '.join(where.split())}) could not write this summary: {exc}"
         log.warning("summary: %s; writing an extractive summary instead", reason)
-        result = _extractive(spoken, chosen.name, language)
+        result = _extractive(spoken, chosen.name, language, FALLBACK_TITLE)
         result.fallback = reason
         result.summary = f"{reason}. {result.summary}"
         result.markdown = render_markdown(result)
