@@ -218,14 +218,16 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             raise ServiceError(
                 "conflict", "no_transcript", "this recording has no transcript yet: run transcription first"
             )
-        for status in ("pending", "running"):  # one re-run of a step at a time: a second would do it twice
-            waiting, _ = self.queue.list_tasks(recording_id=recording_id, type=step, status=status, limit=1)
-            if waiting:
+        params = step_params(pipeline, step, recording_id)
+        for status in ("pending", "running"):  # the same re-run twice would do the same work twice
+            waiting, _ = self.queue.list_tasks(recording_id=recording_id, type=step, status=status, limit=100)
+            same = next((task for task in waiting if task.params == params), None)
+            if same is not None:
                 raise ServiceError(
                     "conflict",
                     "step_busy",
-                    f"the {step} step of this recording is already {status} (task {waiting[0].id}): wait for it "
-                    "or cancel it first",
+                    f"the same {step} of this recording is already {status} (task {same.id}): wait for it or "
+                    "cancel it first",
                 )
-        task = enqueue_step(self.queue, step, step_params(pipeline, step, recording_id), recording_id=recording_id)
+        task = enqueue_step(self.queue, step, params, recording_id=recording_id)
         return TaskView(task, row["name"])

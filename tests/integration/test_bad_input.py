@@ -152,3 +152,38 @@ def test_glossary_limits_are_422_everywhere(client: TestClient, speech: bytes, s
     rerun = client.post(f"/recordings/{recording_id}/steps/correction", json={"glossary": [too_long]})
     assert rerun.status_code == 422, rerun.text
     assert client.post(f"/recordings/{recording_id}/steps/correction", json={"glossary": ["Anna"]}).status_code == 201
+
+
+# --- found by a new user trying to break it -------------------------------------------------------
+def test_yes_no_options_are_strict(client: TestClient, speech: bytes, settings: Settings) -> None:
+    for field in ("vad", "word_timestamps"):
+        refused = upload(client, "a.wav", speech, **{field: "maybe"})
+        assert refused.status_code == 422 and field in refused.text, refused.text
+    assert uploads(settings) == []  # nothing kept
+    assert upload(client, "a.wav", speech, vad="off", word_timestamps="YES").status_code == 201
+
+
+def test_a_rerun_takes_known_fields_only_and_one_at_a_time(client: TestClient, speech: bytes) -> None:
+    recording_id = with_transcript(client, speech)
+    unknown = client.post(f"/recordings/{recording_id}/steps/summary", json={"beam_size": 5})
+    assert unknown.status_code == 422 and "beam_size" in unknown.text
+    first = client.post(f"/recordings/{recording_id}/steps/summary", json={"template": "interview"})
+    assert first.status_code == 201
+    again = client.post(f"/recordings/{recording_id}/steps/summary", json={"template": "interview"})
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "step_busy", again.text
+    assert str(first.json()["id"]) in again.json()["detail"]["message"]
+    other = client.post(f"/recordings/{recording_id}/steps/summary", json={"template": "lecture-notes"})
+    assert other.status_code == 201  # another re-run is not the same one
+
+
+def test_invisible_characters_and_overlong_names_are_not_stored(client: TestClient, speech: bytes) -> None:
+    created = upload(client, "re\u202esume\u200b.wav", speech).json()["data"][0]
+    assert "\u202e" not in created["name"] and "\u200b" not in created["name"]
+    recording_id = with_transcript(client, speech)
+    edit = client.patch(f"/recordings/{recording_id}/transcript/segments/0", json={"text": "\u200b\u2060"})
+    assert edit.status_code == 422  # nothing visible left: as a whitespace-only edit
+    too_long = client.put(f"/recordings/{recording_id}/speakers", json={"names": {"left": "x" * 101}})
+    assert too_long.status_code == 422, too_long.text
+    assert client.put(f"/recordings/{recording_id}/speakers", json={"names": {"left": "Dana"}}).status_code == 200
+    prompt = upload(client, "a.wav", speech, prompt="word " * 300)
+    assert prompt.status_code == 422 and "prompt" in prompt.text

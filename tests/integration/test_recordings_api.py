@@ -300,7 +300,9 @@ def test_delete_removes_rows_and_file_and_rerun_needs_a_transcript(
     base = f"/recordings/{recording['id']}"
     assert client.post(f"{base}/steps/summary").status_code == 409
     assert client.post(f"{base}/steps/translation").status_code == 422
-    rerun = client.post(f"{base}/steps/transcription")
+    # The same transcription is already pending (the upload's): the same re-run again would do it twice.
+    assert client.post(f"{base}/steps/transcription").status_code == 409
+    rerun = client.post(f"{base}/steps/transcription", json={"language": "en"})
     assert rerun.status_code == 201 and rerun.json()["recording_id"] == recording["id"]
     assert client.delete(base).status_code == 204
     assert client.get(base).status_code == 404 and uploads(settings) == []

@@ -167,3 +167,13 @@ def test_a_sqlite_path_in_a_missing_directory_is_refused_and_creates_nothing(tmp
     default = build_settings(data_dir=tmp_path / "new" / "data")
     create_db_engine(default).dispose()
     assert (tmp_path / "new" / "data").is_dir()
+
+
+def test_a_token_must_be_printable_ascii() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    for token in ("pässwörd-ünïcode-tökén", "has spaces in it 1234"):
+        with pytest.raises(ValidationError, match="printable ASCII"):
+            build_settings(api_token=token)
+    assert build_settings(api_token="0123456789abcdef").api_token == "0123456789abcdef"
