@@ -239,6 +239,16 @@ def measure_peer(peer: QueuePeer, scale: Scale, scratch: Path) -> dict[str, Any]
                 console.print(f"[red]{peer.name}: {workers} worker(s): {type(exc).__name__}: {exc}")
             finally:
                 peer.teardown()
+    if isinstance(peer, StenographPeer):
+        with tempfile.TemporaryDirectory(dir=scratch) as folder:
+            try:
+                peer.setup(Path(folder))
+                row["enqueue_many"] = {"per_s": peer.enqueue_many_rate(Path(folder) / "witness.log", scale.tasks)}
+                console.print(f"{peer.name}: enqueue_many {row['enqueue_many']['per_s']:,.0f} tasks/s")
+            except Exception as exc:
+                row["enqueue_many"] = {"error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                peer.teardown()
     samples = scale.baseline_samples if isinstance(peer, BaselinePeer) else scale.samples
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         try:

@@ -18,6 +18,9 @@ PICKUP_GOAL_MS = 50.0
 THROUGHPUT_GOAL_RATIO = 2.0
 OVERHEAD_GOAL_PERCENT = 3.0
 MEMORY_GOAL_MIB = 200.0
+#: ``enqueue_many`` no-op tasks per second on SQLite, in batches of 1,000 (architecture issue).
+ENQUEUE_MANY_GOAL_PER_S = 50_000.0
+PROCRASTINATE = "procrastinate"
 
 
 def _rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -117,6 +120,23 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                 None if ratio is None else ratio >= THROUGHPUT_GOAL_RATIO,
                 f"{ours or float('nan'):,.0f} vs {theirs or float('nan'):,.0f} tasks/s",
             )
+        for ours_name, peer_name in ((REFERENCE, HUEY_SAME_DURABILITY), ("Stenograph (PostgreSQL)", PROCRASTINATE)):
+            ours_rate = enqueue_rate(rows.get(ours_name) or {})
+            theirs_rate = enqueue_rate(rows.get(peer_name) or {})
+            ratio = ours_rate / theirs_rate if ours_rate and theirs_rate else None
+            add(
+                f"{ours_name} single enqueues >= {peer_name}'s, same run, every event logged, workers woken",
+                ratio,
+                None if ratio is None else ratio >= 1.0,
+                f"{ours_rate or float('nan'):,.0f} vs {theirs_rate or float('nan'):,.0f} per s",
+            )
+        many = ((ref or {}).get("enqueue_many") or {}).get("per_s")
+        add(
+            f"{REFERENCE} enqueue_many >= {ENQUEUE_MANY_GOAL_PER_S:,.0f} no-op tasks/s in batches of 1,000",
+            None if many is None else many / ENQUEUE_MANY_GOAL_PER_S,
+            None if many is None else many >= ENQUEUE_MANY_GOAL_PER_S,
+            "not measured" if many is None else f"{many:,.0f} per s",
+        )
         for name in (REFERENCE, "Stenograph (PostgreSQL)"):
             p50 = latency(rows.get(name), "p50_ms")
             add(

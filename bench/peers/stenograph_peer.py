@@ -75,6 +75,21 @@ class StenographPeer(QueuePeer):
         record = self.queue.enqueue("transcription", {"simulate": {"seconds": 0, "witness": str(witness)}})
         return str(record.id)
 
+    def enqueue_many_rate(self, witness: Path, tasks: int, batch: int = 1000) -> float:
+        """No-op tasks per second through ``TaskQueue.enqueue_many`` in batches of ``batch`` (one event per
+        task, one wake-up per batch), no worker running."""
+        import time
+
+        from stenograph.queue.driver import TaskSpec
+
+        assert self.queue is not None
+        spec = TaskSpec("transcription", {"simulate": {"seconds": 0, "witness": str(witness)}})
+        count = max(tasks, batch)
+        started = time.perf_counter()
+        for _ in range(count // batch):
+            self.queue.enqueue_many([spec] * batch)
+        return (count // batch) * batch / (time.perf_counter() - started)
+
     def start_workers(self, count: int, log: Path) -> list[subprocess.Popen[bytes]]:
         assert self.settings is not None
         env = settings_environment(self.settings)
