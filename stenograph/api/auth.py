@@ -133,12 +133,22 @@ def too_many(seconds: float, *, page: bool = False) -> Response:
 def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None = None) -> None:
     """Require ``token`` on every request but the open paths (nothing when ``token`` is None); failed
     attempts are limited by ``limiter`` (a default :class:`FailureLimiter` when None)."""
-    router = APIRouter(tags=["auth"])
     limits = limiter or FailureLimiter()
+    app.include_router(_auth_router(token, limits))
+    if token is None:
+        return
+    app.middleware("http")(_token_check(token, limits))
 
-    def set_session(response: Response) -> None:
-        assert token is not None
-        response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
+
+def _set_session(response: Response, token: str) -> None:
+    """Set the HTTP-only session cookie (an HMAC of ``token``) on ``response``."""
+    response.set_cookie(COOKIE, session_value(token), httponly=True, samesite="strict")
+
+
+def _auth_router(token: str | None, limits: FailureLimiter) -> APIRouter:
+    """The sign-in routes: ``POST /auth/login`` (JSON) and ``POST /auth/form`` (the sign-in page's form);
+    both accept anything when ``token`` is None."""
+    router = APIRouter(tags=["auth"])
 
     @router.post(
         "/auth/login",
@@ -161,7 +171,7 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
             limits.failed(client)
             raise APIError(401, "unauthorized", "wrong API token")
         limits.succeeded(client)
-        set_session(response)
+        _set_session(response, token)
         return LoginResult(ok=True)
 
     @router.post("/auth/form", include_in_schema=False, response_model=None)
@@ -178,17 +188,22 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
         if same_secret(given, token):
             limits.succeeded(client)
             redirect = RedirectResponse("/", status_code=303)
-            set_session(redirect)
+            _set_session(redirect, token)
             return redirect
         limits.failed(client)
         return HTMLResponse(login_page("Wrong API token: try again."), status_code=401)
 
-    app.include_router(router)
-    if token is None:
-        return
+    return router
+
+
+def _token_check(
+    token: str, limits: FailureLimiter
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """The HTTP middleware that lets a request through with the session cookie, ``Authorization: Bearer
+    <token>`` or (``GET /`` only) ``?token=``, which then sets the cookie and redirects to ``/``; else 401
+    (the sign-in page for a browser asking for ``/``), or 429 while ``limits`` holds back the client."""
     expected_cookie = session_value(token)
 
-    @app.middleware("http")
     async def _check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.url.path in OPEN_PATHS:
             return await call_next(request)
@@ -209,7 +224,7 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
         if given is not None and same_secret(given, token):
             limits.succeeded(client)
             redirect = RedirectResponse("/", status_code=303)
-            set_session(redirect)
+            _set_session(redirect, token)
             return redirect
         if attempted:
             limits.failed(client)
@@ -220,3 +235,5 @@ def install_auth(app: FastAPI, token: str | None, limiter: FailureLimiter | None
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+    return _check_token

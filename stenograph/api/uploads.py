@@ -60,6 +60,7 @@ def _write(handle: int, data: bytes) -> None:
 async def receive_form(
     request: Request, directory: Path, max_file_bytes: int, file_field: str = "file"
 ) -> ReceivedForm:
+    # Long because the parser's callbacks share the closure's per-part state (headers, current part, field bytes).
     """Parse a ``multipart/form-data`` request, writing each ``file_field`` part into ``directory``.
 
     Raises:

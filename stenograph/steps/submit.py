@@ -76,36 +76,21 @@ class PipelineRequest:
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
     ) -> PipelineRequest:
+        """The request of an upload's raw fields (a form's strings, or typed values), checked and normalised:
+        steps in registry order, ``auto`` language as None, a default-model alias as None.
+
+        Raises:
+            ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
+                model, glossary term, channels value or template, an English-only model for another
+                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no.
+        """
         language, model, template, channels = (
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
         )
         prompt = clean_text(prompt, multiline=True) if isinstance(prompt, str) else prompt
-        chosen = split_list(steps) or list(settings.pipeline_steps)
-        unknown = [s for s in chosen if s not in PIPELINE_STEPS]
-        if unknown:
-            raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
-        for name in chosen:
-            missing = [required for required in get_step(name).depends_on if required not in chosen]
-            if missing:
-                raise ConfigurationError(f"the steps must include {', '.join(missing)}: {name} needs it")
-        ordered = [s for s in PIPELINE_STEPS if s in chosen]
-        language = (language or "").strip().lower() or None
-        if language in ("auto",):
-            language = None
-        if language is not None and language not in whisper_languages():
-            raise ConfigurationError(
-                f"language must be 'auto' or a code Whisper knows (ISO 639-1, such as 'en', 'de', 'zh'), "
-                f"not {language!r}"
-            )
-        model = (model or "").strip() or None
-        if model is not None and model not in DEFAULT_MODEL_ALIASES:
-            check_model_name(settings, model)
-        effective = model if model is not None and model not in DEFAULT_MODEL_ALIASES else settings.whisper_model
-        if language not in (None, "en") and effective.endswith(".en"):
-            raise ConfigurationError(
-                f"the model {effective} transcribes English only; for language {language!r} choose a "
-                "multilingual model such as model=base"
-            )
+        ordered = _ordered_steps(settings, steps)
+        language = _checked_language(language)
+        model = _checked_model(settings, model, language)
         try:
             terms = check_glossary(split_list(glossary))
         except ValueError as exc:
@@ -114,20 +99,8 @@ class PipelineRequest:
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
         if template:
-            from stenograph.steps.summary.summary import load_template
-
-            try:
-                load_template(template, settings.data_dir)
-            except PermanentError as exc:
-                raise ConfigurationError(str(exc)) from exc
-        beam: int | None = None
-        if beam_size not in (None, ""):
-            try:
-                beam = int(str(beam_size))
-            except ValueError:
-                beam = 0
-            if not 1 <= beam <= 20:
-                raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {beam_size!r}")
+            _check_template(settings, template)
+        beam = _checked_beam_size(beam_size)
         use_vad = parse_flag(vad, "vad", default=True)
         word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=False)
         return cls(
@@ -135,7 +108,7 @@ class PipelineRequest:
             vad=use_vad,
             steps=ordered,
             language=language,
-            model=None if model in DEFAULT_MODEL_ALIASES else model,
+            model=model,
             glossary=terms,
             template=template or None,
             channels=channels,
@@ -170,6 +143,86 @@ def _bounded_prompt(prompt: str | None) -> str | None:
     if len(text) > MAX_PROMPT_CHARS:
         raise ConfigurationError(f"the prompt has {len(text)} characters; at most {MAX_PROMPT_CHARS} are taken")
     return text or None
+
+
+def _ordered_steps(settings: Settings, steps: str | Sequence[str] | None) -> list[str]:
+    """The chosen steps (``steps``, else ``settings.pipeline_steps``) in registry order.
+
+    Raises:
+        ConfigurationError: an unknown step, or a step without a step it depends on.
+    """
+    chosen = split_list(steps) or list(settings.pipeline_steps)
+    unknown = [s for s in chosen if s not in PIPELINE_STEPS]
+    if unknown:
+        raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+    for name in chosen:
+        missing = [required for required in get_step(name).depends_on if required not in chosen]
+        if missing:
+            raise ConfigurationError(f"the steps must include {', '.join(missing)}: {name} needs it")
+    return [s for s in PIPELINE_STEPS if s in chosen]
+
+
+def _checked_language(language: str | None) -> str | None:
+    """A Whisper language code in lower case, or None for none or ``auto``.
+
+    Raises:
+        ConfigurationError: a code Whisper does not know.
+    """
+    language = (language or "").strip().lower() or None
+    if language in ("auto",):
+        language = None
+    if language is not None and language not in whisper_languages():
+        raise ConfigurationError(
+            f"language must be 'auto' or a code Whisper knows (ISO 639-1, such as 'en', 'de', 'zh'), not {language!r}"
+        )
+    return language
+
+
+def _checked_model(settings: Settings, model: str | None, language: str | None) -> str | None:
+    """The model asked for, or None for the configured one (none asked, or an alias in
+    ``DEFAULT_MODEL_ALIASES``).
+
+    Raises:
+        ConfigurationError: as :func:`check_model_name`; or the model (the asked or the configured one) is
+            English-only (``*.en``) and ``language`` is another.
+    """
+    model = (model or "").strip() or None
+    if model is not None and model not in DEFAULT_MODEL_ALIASES:
+        check_model_name(settings, model)
+    effective = model if model is not None and model not in DEFAULT_MODEL_ALIASES else settings.whisper_model
+    if language not in (None, "en") and effective.endswith(".en"):
+        raise ConfigurationError(
+            f"the model {effective} transcribes English only; for language {language!r} choose a "
+            "multilingual model such as model=base"
+        )
+    return None if model in DEFAULT_MODEL_ALIASES else model
+
+
+def _check_template(settings: Settings, template: str) -> None:
+    """Raises ConfigurationError when the summary template ``template`` cannot be loaded."""
+    from stenograph.steps.summary.summary import load_template
+
+    try:
+        load_template(template, settings.data_dir)
+    except PermanentError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
+def _checked_beam_size(beam_size: str | int | None) -> int | None:
+    """``beam_size`` as a whole number, or None when not given (None or an empty string).
+
+    Raises:
+        ConfigurationError: not a whole number from 1 to 20.
+    """
+    if beam_size in (None, ""):
+        return None
+    try:
+        beam = int(str(beam_size))
+    except ValueError:
+        beam = 0
+    if not 1 <= beam <= 20:
+        raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {beam_size!r}")
+    return beam
 
 
 _TRUE = ("1", "true", "yes", "on")

@@ -120,39 +120,92 @@ def local_recording(
     if local.is_file():
         return LocalRecording(local, fetched=False)
     if not settings.server_url:
-        home = data_dir_id(settings.data_dir)
-        elsewhere = recording.get("store_id")
-        if elsewhere and elsewhere != home:
-            raise WrongWorker(
-                f"the file of recording {recording['id']} is in another data directory (id {elsewhere}) than this "
-                f"worker's ({settings.data_dir}, id {home}); a worker of that data directory, or one with "
-                "STENOGRAPH_SERVER_URL (--server-url) to fetch files from the API server, must run it",
-                affinity=elsewhere,
-            )
-        raise PermanentError(
-            f"the file of recording {recording['id']} is not in this worker's data directory ({local}); "
-            "a worker on another machine than the API server needs STENOGRAPH_SERVER_URL (or --server-url) "
-            "to fetch recordings from it",
-            kind="missing_file",
-        )
+        raise _not_here(settings, recording, local)
     expected = recording.get("size_bytes")
     target = cache_dir(settings) / f"{task_id}-{stored_name}"
     if target.is_file() and (not expected or target.stat().st_size == expected):
         return LocalRecording(target, fetched=True)
     began = time.monotonic()
+    size = _download_patiently(
+        settings,
+        int(recording["id"]),
+        target,
+        expected_bytes=int(expected) if expected else None,
+        should_stop=should_stop,
+        on_progress=on_progress,
+        on_wait=on_wait,
+        patience_s=patience_s,
+        transport=transport,
+    )
+    log.info(
+        "fetched recording %s from %s: %d bytes in %.1f s",
+        recording["id"],
+        settings.server_url,
+        size,
+        time.monotonic() - began,
+    )
+    return LocalRecording(target, fetched=True)
+
+
+def _not_here(settings: Settings, recording: dict[str, Any], local: Path) -> WrongWorker | PermanentError:
+    """The error for a recording whose file ``local`` is missing on a worker with no server URL to fetch it.
+
+    :class:`~stenograph.errors.WrongWorker` when the recording's ``store_id`` names another data directory
+    (a worker of that one must run the task); else :class:`~stenograph.errors.PermanentError` (``missing_file``).
+    """
+    home = data_dir_id(settings.data_dir)
+    elsewhere = recording.get("store_id")
+    if elsewhere and elsewhere != home:
+        return WrongWorker(
+            f"the file of recording {recording['id']} is in another data directory (id {elsewhere}) than this "
+            f"worker's ({settings.data_dir}, id {home}); a worker of that data directory, or one with "
+            "STENOGRAPH_SERVER_URL (--server-url) to fetch files from the API server, must run it",
+            affinity=elsewhere,
+        )
+    return PermanentError(
+        f"the file of recording {recording['id']} is not in this worker's data directory ({local}); "
+        "a worker on another machine than the API server needs STENOGRAPH_SERVER_URL (or --server-url) "
+        "to fetch recordings from it",
+        kind="missing_file",
+    )
+
+
+def _download_patiently(
+    settings: Settings,
+    recording_id: int,
+    target: Path,
+    *,
+    expected_bytes: int | None,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[int, int | None], None] | None,
+    on_wait: Callable[[str], None] | None,
+    patience_s: float,
+    transport: httpx.BaseTransport | None,
+) -> int:
+    """:func:`download` to ``target``, tried again after each :class:`~stenograph.errors.RetryableError`
+    (waits of 1, 2, 4... up to 30 s, reported to ``on_wait``) for up to ``patience_s`` seconds in all.
+
+    Returns:
+        The bytes written.
+
+    Raises:
+        RetryableError: the last try's, once ``patience_s`` has run out.
+        PermanentError: as :func:`download`, at once.
+        TaskCancelled: ``should_stop`` became true during a download or a wait.
+    """
+    began = time.monotonic()
     delay = FIRST_WAIT_SECONDS
     while True:
         try:
-            size = download(
+            return download(
                 settings,
-                int(recording["id"]),
+                recording_id,
                 target,
-                expected_bytes=int(expected) if expected else None,
+                expected_bytes=expected_bytes,
                 should_stop=should_stop,
                 on_progress=on_progress,
                 transport=transport,
             )
-            break
         except RetryableError as exc:
             # A restarting API server should not use up the task's attempts: wait for it (with backoff)
             # up to ``patience_s``, then leave the retry to the queue.
@@ -165,14 +218,6 @@ def local_recording(
                 on_wait(f"waiting for the API server ({exc}); trying again in {delay:.0f} s")
             _pause(delay, should_stop)
             delay = min(delay * 2, MAX_WAIT_SECONDS)
-    log.info(
-        "fetched recording %s from %s: %d bytes in %.1f s",
-        recording["id"],
-        settings.server_url,
-        size,
-        time.monotonic() - began,
-    )
-    return LocalRecording(target, fetched=True)
 
 
 def check_server(settings: Settings, transport: httpx.BaseTransport | None = None) -> None:

@@ -17,8 +17,9 @@ from stenograph.api.errors import APIError
 from stenograph.api.schemas import OpenAIError, OpenAIModel, OpenAIModelList, OpenAITranscription
 from stenograph.api.state import ServiceDep
 from stenograph.api.uploads import ReceivedForm, receive_form
+from stenograph.queue import TaskRecord
 from stenograph.service import ServiceError, Stenograph
-from stenograph.service.views import RecordingView, TaskView
+from stenograph.service.views import RecordingView, TaskView, TranscriptView
 from stenograph.transcript.formats import to_openai_verbose_json, to_srt, to_vtt
 from stenograph.transcript.types import TranscriptInfo
 
@@ -113,16 +114,7 @@ async def create_transcription(request: Request, service: ServiceDep) -> Respons
     except APIError as exc:
         return openai_error(exc.status_code, str(exc), exc.code)
     try:
-        if len(form.files) != 1:
-            raise APIError(400, "invalid_file", "send exactly one audio file in the 'file' field")
-        response_format = (form.first("response_format") or "json").strip()
-        if response_format not in RESPONSE_FORMATS:
-            raise APIError(
-                400, "invalid_response_format", f"response_format must be one of {', '.join(RESPONSE_FORMATS)}"
-            )
-        granularities = form.fields.get("timestamp_granularities[]", []) + form.fields.get(
-            "timestamp_granularities", []
-        )
+        response_format, granularities = _form_options(form)
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
@@ -135,26 +127,67 @@ async def create_transcription(request: Request, service: ServiceDep) -> Respons
         form.discard()
         raise
     task = task_view.record
-    while True:
-        record = await asyncio.to_thread(service.task_record, task.id)
-        if record.status in ("completed", "failed", "cancelled"):
-            break
-        if await request.is_disconnected():
-            await asyncio.to_thread(service.cancel_task, task.id)
-            return Response(status_code=499)
-        await asyncio.sleep(WAIT_POLL_SECONDS)
+    record = await _wait_for_task(request, service, task.id)
+    if record is None:
+        return Response(status_code=499)
     if record.status != "completed":
-        message = record.error_message or f"the transcription was {record.status}"
-        status = (
-            400
-            if record.error_kind
-            in ("bad_media", "not_media", "no_audio_stream", "empty_file", "damaged", "undecodable")
-            else 500
-        )
-        return openai_error(status, message, record.error_kind or record.status)
+        return _failure(record)
     transcript = await asyncio.to_thread(service.transcript, recording.id, "original")
-    version, segments, text = transcript.version, transcript.segments, transcript.text
     headers = {"X-Stenograph-Recording-Id": str(recording.id), "X-Stenograph-Task-Id": str(task.id)}
+    return _render(transcript, recording, response_format, granularities, headers)
+
+
+def _form_options(form: ReceivedForm) -> tuple[str, list[str]]:
+    """The form's ``response_format`` (default ``json``) and timestamp granularities (``segment``, ``word``;
+    from ``timestamp_granularities[]`` and ``timestamp_granularities``).
+
+    Raises:
+        APIError: 400 not exactly one file, or an unknown ``response_format``.
+    """
+    if len(form.files) != 1:
+        raise APIError(400, "invalid_file", "send exactly one audio file in the 'file' field")
+    response_format = (form.first("response_format") or "json").strip()
+    if response_format not in RESPONSE_FORMATS:
+        raise APIError(400, "invalid_response_format", f"response_format must be one of {', '.join(RESPONSE_FORMATS)}")
+    granularities = form.fields.get("timestamp_granularities[]", []) + form.fields.get("timestamp_granularities", [])
+    return response_format, granularities
+
+
+async def _wait_for_task(request: Request, service: Stenograph, task_id: int) -> TaskRecord | None:
+    """The task once it is completed, failed or cancelled, looked at every ``WAIT_POLL_SECONDS``; None when
+    the client went away first (the task is then cancelled)."""
+    while True:
+        record = await asyncio.to_thread(service.task_record, task_id)
+        if record.status in ("completed", "failed", "cancelled"):
+            return record
+        if await request.is_disconnected():
+            await asyncio.to_thread(service.cancel_task, task_id)
+            return None
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+
+
+#: Error kinds of a failed transcription that are the file's fault (a 400; any other is a 500).
+CLIENT_ERROR_KINDS = ("bad_media", "not_media", "no_audio_stream", "empty_file", "damaged", "undecodable")
+
+
+def _failure(record: TaskRecord) -> JSONResponse:
+    """The OpenAI-shaped error for a task that failed or was cancelled: 400 for a file that is not usable
+    media, else 500."""
+    message = record.error_message or f"the transcription was {record.status}"
+    status = 400 if record.error_kind in CLIENT_ERROR_KINDS else 500
+    return openai_error(status, message, record.error_kind or record.status)
+
+
+def _render(
+    transcript: TranscriptView,
+    recording: RecordingView,
+    response_format: str,
+    granularities: list[str],
+    headers: dict[str, str],
+) -> Response:
+    """The transcript in ``response_format``: ``text``, ``srt`` and ``vtt`` as text, ``verbose_json`` (words
+    only when ``word`` is among ``granularities``) and ``json`` as JSON."""
+    version, segments, text = transcript.version, transcript.segments, transcript.text
     if response_format == "text":
         return Response(text + "\n", media_type="text/plain; charset=utf-8", headers=headers)
     if response_format == "srt":

@@ -36,7 +36,7 @@ from typing import Any, Literal
 from stenograph.errors import TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient, LLMDescription
 from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
-from stenograph.llm.structured import chat_json, schema_prompt
+from stenograph.llm.structured import JsonAnswer, chat_json, schema_prompt
 from stenograph.steps.correction.glossary import apply_glossary
 from stenograph.transcript.languages import display_name
 from stenograph.transcript.types import Segment
@@ -288,6 +288,34 @@ def _correct_with_glossary(segments: Sequence[Segment], glossary: Sequence[str])
     return CorrectionResult(out, stats, None, "glossary")
 
 
+def _correct_without_llm(
+    segments: Sequence[Segment],
+    glossary: Sequence[str],
+    on_progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> CorrectionResult:
+    """Glossary-only correction (no LLM), reported as done at once.
+
+    Raises:
+        TaskCancelled: ``should_stop()`` returned True.
+    """
+    if should_stop and should_stop():
+        raise TaskCancelled("correction cancelled")
+    result = _correct_with_glossary(segments, glossary)
+    if on_progress:
+        on_progress(1.0, "glossary applied")
+    return result
+
+
+def _nothing_usable(where: LLMDescription, chunks: int) -> LLMOutputError:
+    """The error when every one of ``chunks`` chunks got a malformed answer from the LLM ``where``."""
+    return LLMOutputError(
+        f"the LLM ({where.kind} model {where.model or '?'} at {where.endpoint or 'this machine'}) answered "
+        f"nothing usable for any of the {chunks} chunk(s): every answer was malformed, even after a repair "
+        "prompt; the transcript is left as it was"
+    )
+
+
 def correct_segments(
     client: LLMClient | None,
     segments: Sequence[Segment],
@@ -319,20 +347,10 @@ def correct_segments(
         LLMUnavailable / LLMTimeout (retryable), LLMRequestRejected (permanent): from the client.
     """
     if client is None:
-        if should_stop and should_stop():
-            raise TaskCancelled("correction cancelled")
-        result = _correct_with_glossary(segments, glossary)
-        if on_progress:
-            on_progress(1.0, "glossary applied")
-        return result
+        return _correct_without_llm(segments, glossary, on_progress, should_stop)
     stats = CorrectionStats(segments=len(segments))
     system = _system_prompt(language, glossary)
-    fixed = client.count_tokens(system + "\n\n" + schema_prompt(CORRECTION_SCHEMA)) + SAFETY_TOKENS
-    in_costs = [client.count_tokens(_segment_json(segment)) + 2 for segment in segments]
-    costs = [cost + math.ceil(cost * ANSWER_FACTOR) for cost in in_costs]
-    context_costs = [client.count_tokens(f"[{segment.index}] {_context_text(segment)}") for segment in segments]
-    context_reserve = max((sum(context_costs[i : i + CONTEXT_LINES]) for i in range(len(segments))), default=0)
-    budget = (context_tokens or client.context_tokens()) - fixed - context_reserve
+    in_costs, costs, budget = _plan_costs(client, segments, system, context_tokens)
     texts: dict[int, str] = {}
     position = 0
     while position < len(segments):
@@ -342,19 +360,8 @@ def correct_segments(
         chunk = segments[position : position + count]
         previous = segments[max(0, position - CONTEXT_LINES) : position]
         answer_tokens = sum(math.ceil(c * ANSWER_FACTOR) for c in in_costs[position : position + count]) + 32
-        messages: list[ChatMessage] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": _user_prompt(chunk, previous)},
-        ]
         try:
-            answer = chat_json(
-                client,
-                messages,
-                schema=CORRECTION_SCHEMA,
-                schema_name="corrections",
-                convert=_to_pairs,
-                max_tokens=answer_tokens,
-            )
+            answer = _ask(client, system, chunk, previous, answer_tokens)
         except LLMContextOverflow:
             if count > 1:
                 budget = max(1, sum(costs[position : position + count]) // 2)
@@ -368,12 +375,7 @@ def correct_segments(
             stats.llm_calls += 2
             stats.reject("malformed", count)
         else:
-            stats.repairs += int(answer.repaired)
-            stats.llm_calls += len(answer.answers)
-            for raw in answer.answers:
-                stats.llm_seconds += raw.seconds
-                if raw.completion_tokens is not None:
-                    stats.completion_tokens = (stats.completion_tokens or 0) + raw.completion_tokens
+            _count_answer(stats, answer)
             texts.update(guard_chunk(chunk, answer.value, max_edit_ratio, stats))
         stats.chunks += 1
         position += count
@@ -381,14 +383,61 @@ def correct_segments(
             message = f"corrected chunk {stats.chunks} ({position}/{len(segments)} segments)"
             on_progress(position / len(segments), message)
     if stats.chunks and stats.failed_chunks == stats.chunks:  # nothing usable: not a correction at all
-        where = client.describe()
-        raise LLMOutputError(
-            f"the LLM ({where.kind} model {where.model or '?'} at {where.endpoint or 'this machine'}) answered "
-            f"nothing usable for any of the {stats.chunks} chunk(s): every answer was malformed, even after a repair "
-            "prompt; the transcript is left as it was"
-        )
+        raise _nothing_usable(client.describe(), stats.chunks)
     corrected = [
         dataclasses.replace(segment, text=texts[segment.index]) if segment.index in texts else segment
         for segment in segments
     ]
     return CorrectionResult(corrected, stats, client.describe(), "llm")
+
+
+def _plan_costs(
+    client: LLMClient, segments: Sequence[Segment], system: str, context_tokens: int | None
+) -> tuple[list[int], list[int], int]:
+    """Token costs for planning chunks: each segment's cost as JSON in the prompt, that cost plus room for
+    its answer (``ANSWER_FACTOR``), and the chunk budget: the context (``context_tokens``, else the
+    client's) less the system prompt, the schema, ``SAFETY_TOKENS`` and the largest read-only context."""
+    fixed = client.count_tokens(system + "\n\n" + schema_prompt(CORRECTION_SCHEMA)) + SAFETY_TOKENS
+    in_costs = [client.count_tokens(_segment_json(segment)) + 2 for segment in segments]
+    costs = [cost + math.ceil(cost * ANSWER_FACTOR) for cost in in_costs]
+    context_costs = [client.count_tokens(f"[{segment.index}] {_context_text(segment)}") for segment in segments]
+    context_reserve = max((sum(context_costs[i : i + CONTEXT_LINES]) for i in range(len(segments))), default=0)
+    budget = (context_tokens or client.context_tokens()) - fixed - context_reserve
+    return in_costs, costs, budget
+
+
+def _ask(
+    client: LLMClient,
+    system: str,
+    chunk: Sequence[Segment],
+    previous: Sequence[Segment],
+    answer_tokens: int,
+) -> JsonAnswer[list[tuple[int, str]]]:
+    """One chunk's corrections as ``(id, text)`` pairs, with ``previous`` as read-only context.
+
+    Raises:
+        LLMContextOverflow: the prompt does not fit the model's context.
+        LLMOutputError: the answer was malformed, even after a repair prompt.
+    """
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": _user_prompt(chunk, previous)},
+    ]
+    return chat_json(
+        client,
+        messages,
+        schema=CORRECTION_SCHEMA,
+        schema_name="corrections",
+        convert=_to_pairs,
+        max_tokens=answer_tokens,
+    )
+
+
+def _count_answer(stats: CorrectionStats, answer: JsonAnswer[list[tuple[int, str]]]) -> None:
+    """Add an answer's repair, calls, seconds and completion tokens to ``stats``."""
+    stats.repairs += int(answer.repaired)
+    stats.llm_calls += len(answer.answers)
+    for raw in answer.answers:
+        stats.llm_seconds += raw.seconds
+        if raw.completion_tokens is not None:
+            stats.completion_tokens = (stats.completion_tokens or 0) + raw.completion_tokens

@@ -439,6 +439,7 @@ def iter_audio_windows(
 def _windows(
     file_path: Path, start_s: float, window_s: float, sample_rate: int, channel: int | None
 ) -> Iterator[AudioWindow]:
+    # Long because it is one decoding loop: the window buffer, timestamps and damage state it shares with emit/add.
     if window_s <= 0 or sample_rate <= 0 or start_s < 0:
         raise ValueError("window_s and sample_rate must be positive and start_s not negative")
     _check_file(file_path)
