@@ -46,6 +46,7 @@ def rerun_correction(client: TestClient, settings: Settings, recording_id: int) 
     assert task.status_code == 201, task.text
     body = task.json()
     run_correction(Context(task_id=body["id"], settings=settings), body["params"])
+    client.post(f"/tasks/{body['id']}/cancel")  # run here, not by a worker: out of the queue (no re-run waits)
     latest = client.get(f"/recordings/{recording_id}/transcript").json()
     assert latest["version"]["kind"] == "corrected"
     return latest  # type: ignore[no-any-return]

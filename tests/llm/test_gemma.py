@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from stenograph.llm.base import LLMClient, StructuredLevel
-from stenograph.llm.errors import LLMOutputError
 from stenograph.llm.models import GEMMA_SHA256
 from stenograph.llm.openai_client import OpenAICompatibleClient
 from stenograph.steps.correction.correction import correct_segments
@@ -59,11 +58,10 @@ def run_correction_and_summary(client: LLMClient, label: str) -> None:
         f"({tokens / max(result.stats.llm_seconds, 1e-9):.1f} tokens/s), stats {result.stats.to_dict()}"
     )
     started = time.perf_counter()
-    try:
-        summary = summarize(client, segments, language="en", max_answer_tokens=256)
-    except LLMOutputError as exc:  # a weak base model may fail the schema even with a grammar
-        print(f"[{label}] summary: LLMOutputError after {time.perf_counter() - started:.1f} s: {exc}")
-        assert "after one repair attempt" in str(exc)
+    summary = summarize(client, segments, language="en", max_answer_tokens=256)
+    if summary.method == "extractive":  # a weak base model may fail the schema even with a grammar
+        print(f"[{label}] summary: fell back after {time.perf_counter() - started:.1f} s: {summary.fallback}")
+        assert summary.fallback is not None and "after one repair attempt" in summary.fallback
         return
     summary_s = time.perf_counter() - started
     assert summary.method == "llm" and summary.llm is not None
