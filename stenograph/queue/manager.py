@@ -319,7 +319,7 @@ class TaskQueue:
     ) -> bool | None:
         """Store progress (``fraction`` clamped to [0, 1]). Returns cancel_requested, None if lost."""
         with self.engine.begin() as conn:
-            values = _progress(task_id, worker_id, attempt, fraction, message, eta_s, clock.now())
+            values = sql.progress_params(task_id, worker_id, attempt, fraction, message, eta_s, clock.now())
             row = conn.execute(sql.REPORT_PROGRESS_RETURNING, values).first()
         return None if row is None else bool(row.cancel_requested)
 
@@ -331,7 +331,7 @@ class TaskQueue:
         if not progress:
             return
         now = clock.now()
-        values = [_progress(task_id, worker_id, *report, now) for task_id, report in progress.items()]
+        values = [sql.progress_params(task_id, worker_id, *report, now) for task_id, report in progress.items()]
         with self.engine.begin() as conn:
             conn.execute(sql.REPORT_PROGRESS, values)
 
@@ -578,21 +578,6 @@ class TaskQueue:
             for tid, wid in conn.execute(sql.SELECT_RUNNING).all():
                 running.setdefault(wid, []).append(tid)
         return [WorkerRecord.from_row(r, tuple(sorted(running.get(r["id"], []))), live_after) for r in rows]
-
-
-def _progress(
-    task_id: int, worker_id: str, attempt: int, fraction: float, message: str | None, eta_s: float | None, now: datetime
-) -> dict[str, Any]:
-    """The parameters of :data:`~stenograph.queue.statements.REPORT_PROGRESS` (``fraction`` clamped)."""
-    return {
-        "b_id": task_id,
-        "b_worker": worker_id,
-        "b_attempt": attempt,
-        "b_progress": min(max(fraction, 0.0), 1.0),
-        "b_message": message,
-        "b_eta": eta_s,
-        "b_now": now,
-    }
 
 
 __all__ = ["FINISHED", "TaskQueue"]

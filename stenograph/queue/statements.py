@@ -14,6 +14,7 @@ completions alike.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -154,6 +155,23 @@ REPORT_PROGRESS = (
     )
 )
 REPORT_PROGRESS_RETURNING = REPORT_PROGRESS.returning(T.c.cancel_requested)
+
+
+def progress_params(
+    task_id: int, worker_id: str, attempt: int, fraction: float, message: str | None, eta_s: float | None, now: datetime
+) -> dict[str, Any]:
+    """The parameters of :data:`REPORT_PROGRESS` (``fraction`` clamped)."""
+    return {
+        "b_id": task_id,
+        "b_worker": worker_id,
+        "b_attempt": attempt,
+        "b_progress": min(max(fraction, 0.0), 1.0),
+        "b_message": message,
+        "b_eta": eta_s,
+        "b_now": now,
+    }
+
+
 #: Records when a batch's task really started (once).
 MARK_STARTED = (
     update(T)
