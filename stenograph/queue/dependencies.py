@@ -1,127 +1,102 @@
-"""Dependencies between tasks (the ``task_dependencies`` edges, revision 0006).
+"""Dependencies between tasks (the ``task_dependencies`` edges, revision 0006), as functions over a connection.
 
 A task runs once every task it depends on has ended: completed, or failed where the edge is not
 ``required``. When a task fails, its pending dependants that require it fail too; when it is cancelled (or
 deleted), every pending dependant is cancelled. Both recursively. A retried task reopens the dependants
-that ended because of it.
+that ended because of it. Every status change here goes through :func:`~stenograph.queue.transitions.transition`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, select, true
+from sqlalchemy import Connection
 
-from stenograph import clock
-from stenograph.db.models import dependencies_table, tasks_table
-from stenograph.errors import TransitionError
+from stenograph.errors import NotFoundError, TransitionError
+from stenograph.queue.driver import DriverSQL, TaskSpec
 from stenograph.queue.records import TaskRecord
+from stenograph.queue.statements import (
+    DEPENDENCY_CANCELLED,
+    DEPENDENCY_FAILED,
+    ENDED_BY,
+    PENDING_DEPENDANTS,
+    PENDING_REQUIRING,
+    SELECT_DEPENDENCIES,
+    WAITING_DEPENDANTS,
+)
 from stenograph.queue.states import TaskStatus
+from stenograph.queue.transitions import reopen_values, transition
 
-T = tasks_table
-D = dependencies_table
 P, F, X = TaskStatus.PENDING, TaskStatus.FAILED, TaskStatus.CANCELLED
 
-#: Error kinds set on dependants when the task they depend on fails or is cancelled.
-DEPENDENCY_FAILED = "dependency_failed"
-DEPENDENCY_CANCELLED = "dependency_cancelled"
+#: A new task's (status, error kind, message).
+Outcome = tuple[str, str | None, str | None]
+FRESH: Outcome = (P.value, None, None)
 
 
-class Dependencies:
-    """The dependency rules of :class:`~stenograph.queue.manager.TaskQueue` (which provides ``_transition``)."""
-
-    _transition: Any  # TaskQueue._transition: the one guarded status change
-
-    def _cascade(
-        self, conn: Connection, parent: TaskRecord, now: datetime, forced_status: TaskStatus | None = None
-    ) -> None:
-        """End the pending dependants of a task that failed or was cancelled (recursively)."""
-        status = forced_status or TaskStatus(parent.status)
-        if status not in (F, X):
-            return
-        if status == F:
-            kind, why = DEPENDENCY_FAILED, "failed"
-        else:
-            kind, why = DEPENDENCY_CANCELLED, "was cancelled" if forced_status is None else "was deleted"
-        message = f"depends on task {parent.id} ({parent.type}), which {why}"
-        edges = select(D.c.task_id).where(D.c.depends_on == parent.id)
-        if status == F:  # a failure ends only the tasks that require it; the others may run now
-            edges = edges.where(D.c.required == true())
-        ids = conn.execute(select(T.c.id).where(T.c.id.in_(edges), T.c.status == P)).scalars().all()
-        for child_id in ids:
-            try:
-                child = self._transition(
-                    conn,
-                    child_id,
-                    status,
-                    {"finished_at": now, "error_kind": kind, "error_message": message},
-                    sources=(P,),
-                    message=message,
-                )
-            except TransitionError:
-                continue
-            self._cascade(conn, child, now)
-
-    def _reopen_dependants(self, conn: Connection, task_id: int) -> None:
-        ids = (
-            conn.execute(
-                select(T.c.id).where(
-                    T.c.id.in_(select(D.c.task_id).where(D.c.depends_on == task_id)),
-                    T.c.status.in_((F, X)),
-                    T.c.error_kind.in_((DEPENDENCY_FAILED, DEPENDENCY_CANCELLED)),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for child_id in ids:
-            self._transition(conn, child_id, P, reopen_values(), sources=(F, X), message=f"task {task_id} was retried")
-            self._reopen_dependants(conn, child_id)
-
-    @staticmethod
-    def _has_waiting_dependants(conn: Connection, task_id: int) -> bool:
-        """Whether a pending task waits for ``task_id`` (it may run now that ``task_id`` ended)."""
-        waiting = select(D.c.task_id).join(T, T.c.id == D.c.task_id).where(D.c.depends_on == task_id, T.c.status == P)
-        return conn.execute(waiting.limit(1)).first() is not None
+def cascade(
+    conn: Connection, driver: DriverSQL, parent: TaskRecord, now: datetime, forced_status: TaskStatus | None = None
+) -> None:
+    """End the pending dependants of a task that failed or was cancelled (``forced_status``: as if it had;
+    a deleted task's dependants are cancelled), recursively."""
+    status = forced_status or parent.status
+    if status not in (F, X):
+        return
+    if status == F:  # a failure ends only the tasks that require it; the others may run now
+        kind, why, dependants = DEPENDENCY_FAILED, "failed", PENDING_REQUIRING
+    else:
+        why = "was cancelled" if forced_status is None else "was deleted"
+        kind, dependants = DEPENDENCY_CANCELLED, PENDING_DEPENDANTS
+    message = f"depends on task {parent.id} ({parent.type}), which {why}"
+    values = {"finished_at": now, "error_kind": kind, "error_message": message}
+    for child_id in conn.execute(dependants, {"parent": parent.id}).scalars().all():
+        try:
+            child = transition(conn, driver, child_id, status, values, sources=(P,), message=message)
+        except TransitionError:
+            continue
+        cascade(conn, driver, child, now)
 
 
-def blocked_by_dependency(task: Any) -> Any:
-    """SQL: the task ``task`` (a ``tasks`` table or alias) waits for a dependency that has not ended (or
-    failed where required)."""
-    dep = T.alias("dep")
-    return exists(
-        select(D.c.depends_on)
-        .join(dep, dep.c.id == D.c.depends_on)
-        .where(
-            D.c.task_id == task.c.id, dep.c.status != "completed", (D.c.required == true()) | (dep.c.status != "failed")
-        )
-    )
+def reopen_dependants(conn: Connection, driver: DriverSQL, task_id: int) -> None:
+    """Reopen the dependants that ended because ``task_id`` failed or was cancelled (it is retried)."""
+    for child_id in conn.execute(ENDED_BY, {"parent": task_id}).scalars().all():
+        message = f"task {task_id} was retried"
+        transition(conn, driver, child_id, P, reopen_values(), sources=(F, X), message=message)
+        reopen_dependants(conn, driver, child_id)
 
 
-def reset_run_values() -> dict[str, Any]:
-    """Column values of a task going back to pending."""
-    return {
-        "worker_id": None,
-        "lease_expires_at": None,
-        "finished_at": None,
-        "eta_s": None,
-        "progress_message": None,
-        "progress": 0.0,
-    }
+def has_waiting_dependants(conn: Connection, driver: DriverSQL, task_ids: Sequence[int]) -> bool:
+    """Whether a pending task waits for one of ``task_ids`` (it may run now that they ended)."""
+    sql = driver.sql(WAITING_DEPENDANTS, len(task_ids))
+    return conn.exec_driver_sql(sql, tuple(task_ids)).first() is not None
 
 
-def reopen_values() -> dict[str, Any]:
-    """Column values of a finished task reopened by a retry: a fresh attempt budget."""
-    return {
-        **reset_run_values(),
-        "attempts": 0,
-        "run_after": clock.now(),
-        "error_kind": None,
-        "error_message": None,
-        "result": None,
-        "cancel_requested": False,
-        "started_at": None,
-        "duration_s": None,
-        "progress": 0.0,
-    }
+def creation_outcomes(conn: Connection, specs: Sequence[TaskSpec]) -> list[Outcome]:
+    """Per spec: (status, error kind, message): pending, or failed/cancelled at once when a dependency
+    already is.
+
+    Raises:
+        NotFoundError: a dependency names no task.
+    """
+    wanted = {dep for spec in specs for dep in spec.edges()}
+    found: dict[int, Any] = {}
+    if wanted:
+        found = {row.id: row for row in conn.execute(SELECT_DEPENDENCIES, {"ids": list(wanted)})}
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise NotFoundError(f"task {missing[0]} (a dependency) does not exist")
+    outcomes: list[Outcome] = []
+    for spec in specs:
+        outcome = FRESH
+        for dep_id, must in spec.edges().items():
+            dep = found[dep_id]
+            if dep.status == X:
+                outcome = (X.value, DEPENDENCY_CANCELLED, f"depends on task {dep_id} ({dep.type}), which was cancelled")
+                break
+            if dep.status == F and must:
+                outcome = (F.value, DEPENDENCY_FAILED, f"depends on task {dep_id} ({dep.type}), which failed")
+                break
+        outcomes.append(outcome)
+    return outcomes

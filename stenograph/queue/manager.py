@@ -1,68 +1,71 @@
 """``TaskQueue``: every operation on tasks, one method each, each a short transaction.
 
-Every status change goes through :meth:`TaskQueue._transition`, whose UPDATE names the statuses the task
-may come from and, for changes a worker makes, the worker id and attempt it expects; when no row
-matches, nothing changes and :class:`~stenograph.errors.TransitionError` says what the task's status
-is. Every change is appended to ``task_events`` in the same transaction (the pattern of procrastinate's
-``procrastinate_finish_job`` and its events table).
+One class with no base but ``object``: its SQL is in :mod:`stenograph.queue.statements`, and the logic
+that needs no ``self`` is in small modules of functions over a connection: the one guarded status change
+(:mod:`stenograph.queue.transitions`), the dependency rules (:mod:`stenograph.queue.dependencies`), the
+enqueue's inserts (:mod:`stenograph.queue.inserts`) and a batch's claim and completions
+(:mod:`stenograph.queue.claims`).
 
-Claiming, one task or a batch, and a batch's completions live in :mod:`stenograph.queue.claims`. No
-transaction is held while a task runs: a running task holds a lease that its worker renews
+Every status change goes through :func:`~stenograph.queue.transitions.transition`, whose UPDATE names
+the statuses the task may come from and, for changes a worker makes, the worker id and attempt it
+expects; when no row matches, nothing changes and :class:`~stenograph.errors.TransitionError` says what
+the task's status is. The batch paths (claims, completions) use driver-level SQL whose status condition
+the same guard builds. Every change is appended to ``task_events`` in the same transaction.
+
+No transaction is held while a task runs: a running task holds a lease that its worker renews
 (:meth:`heartbeat`); :meth:`expire_leases` returns tasks whose lease ran out.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine
 
 from stenograph import clock
 from stenograph.db.engine import sqlite_connect
-from stenograph.db.models import TASK_IS_RUNNING, dependencies_table, events_table, tasks_table, workers_table
 from stenograph.errors import NotFoundError, TransitionError
-from stenograph.queue.claims import Claims
+from stenograph.queue import statements as sql
+from stenograph.queue.changes import cancel_once, delete_task, fail_attempt, release_run
+from stenograph.queue.claims import (
+    FinishedRun,
+    TypesKey,
+    claim_event,
+    claim_ids,
+    complete_held,
+    completion_params,
+    pick_batch,
+)
 from stenograph.queue.dependencies import (
-    DEPENDENCY_CANCELLED,
-    DEPENDENCY_FAILED,
-    Dependencies,
+    FRESH,
+    cascade,
+    creation_outcomes,
+    has_waiting_dependants,
+    reopen_dependants,
+)
+from stenograph.queue.driver import DriverSQL, TaskSpec
+from stenograph.queue.inserts import DriverRun, Run, SQLAlchemyRun, insert_tasks
+from stenograph.queue.leases import expire_started, expire_unstarted, never_started
+from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
+from stenograph.queue.states import FINISHED, TaskStatus
+from stenograph.queue.transitions import (
+    finished,
     reopen_values,
     reset_run_values,
+    transition,
+    write_events,
 )
-from stenograph.queue.driver import INSERT_CHUNK, INSERT_EDGE, INSERT_EVENT, TaskSpec, insert_tasks_sql
-from stenograph.queue.reads import TaskReads
-from stenograph.queue.records import TaskRecord
-from stenograph.queue.retry import decide_retry
-from stenograph.queue.states import FINISHED, TaskStatus, check_transition
 from stenograph.queue.wakeup import WorkersNotifier
-from stenograph.queue.workers import WorkerRegistry
 from stenograph.settings import Settings
 
-log = logging.getLogger("stenograph.queue")
-
-T = tasks_table
-E = events_table
-W = workers_table
-D = dependencies_table
-
-P, R, C, F, X = (
-    TaskStatus.PENDING,
-    TaskStatus.RUNNING,
-    TaskStatus.COMPLETED,
-    TaskStatus.FAILED,
-    TaskStatus.CANCELLED,
-)
+T = sql.T
+P, C, F, X = TaskStatus.PENDING, TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED
 
 
-Values = Mapping[str, Any] | Callable[[Mapping[Any, Any]], Mapping[str, Any]]
-
-
-class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
+class TaskQueue:
     """The queue's operations over one engine (SQLite or PostgreSQL).
 
     Args:
@@ -76,6 +79,11 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         self.settings = settings
         self._notify = notify or (lambda: None)
         self._postgres = engine.dialect.name == "postgresql"
+        self._driver = DriverSQL(engine.dialect.name)
+        #: Statements built once for this engine's dialect (building one costs more than running it).
+        self._claim_cache: dict[tuple[str, TypesKey, bool], Any] = {}
+        self._insert_cache: dict[tuple[int, bool], str] = {}
+        self._threads = threading.local()
 
     def notify(self) -> None:
         """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
@@ -126,10 +134,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         if not specs:
             return []
         if conn is not None:
-            return self._insert(_SQLAlchemyRun(conn), specs, self._creation_outcomes(conn, specs))
+            return self._insert(SQLAlchemyRun(conn), specs, creation_outcomes(conn, specs))
         if any(spec.edges() for spec in specs):
             with self.engine.begin() as own:
-                records = self._insert(_SQLAlchemyRun(own), specs, self._creation_outcomes(own, specs))
+                records = self._insert(SQLAlchemyRun(own), specs, creation_outcomes(own, specs))
         else:  # the hot path: straight on the driver's connection (SQLAlchemy's per-call work cost more)
             records = self._insert_on_driver(specs)
         self._wake_after_commit()
@@ -139,14 +147,18 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         """Insert tasks without dependencies in a transaction of the DBAPI connection itself (on SQLite, a
         connection of this thread's own, kept: the pool's checkout and return cost as much as the insert)."""
         if not self._postgres:
-            return self._insert_on_sqlite(specs)
+            connection = self._enqueue_connection()
+            connection.execute("BEGIN IMMEDIATE")  # as the engine's transactions begin (see stenograph.db.engine)
+            try:
+                records = self._insert(DriverRun(connection.cursor()), specs, [FRESH] * len(specs))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return records
         raw = self.engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            if not self._postgres:
-                cursor.execute("BEGIN IMMEDIATE")  # as the engine's transactions begin (see stenograph.db.engine)
-            fresh: tuple[str, str | None, str | None] = (P.value, None, None)
-            records = self._insert(_DriverRun(cursor), specs, [fresh] * len(specs))
+            records = self._insert(DriverRun(raw.cursor()), specs, [FRESH] * len(specs))
             raw.commit()
         except BaseException:
             raw.rollback()
@@ -155,24 +167,11 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             raw.close()
         return records
 
-    def _insert_on_sqlite(self, specs: Sequence[TaskSpec]) -> list[TaskRecord]:
-        connection = self._enqueue_connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            fresh: tuple[str, str | None, str | None] = (P.value, None, None)
-            records = self._insert(_DriverRun(connection.cursor()), specs, [fresh] * len(specs))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        return records
-
     def _enqueue_connection(self) -> Any:
         """This thread's SQLite connection for enqueueing, opened as the engine opens its own."""
-        local = self.__dict__.setdefault("_threads", threading.local())
-        connection = getattr(local, "connection", None)
+        connection = getattr(self._threads, "connection", None)
         if connection is None:
-            connection = local.connection = sqlite_connect(self.engine)
+            connection = self._threads.connection = sqlite_connect(self.engine)
         return connection
 
     def _wake_after_commit(self) -> None:
@@ -183,107 +182,112 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             notifier()
 
     def _insert(
-        self, run: _Run, specs: Sequence[TaskSpec], outcomes: Sequence[tuple[str, str | None, str | None]]
+        self, run: Run, specs: Sequence[TaskSpec], outcomes: Sequence[tuple[str, str | None, str | None]]
     ) -> list[TaskRecord]:
-        """The inserts of ``specs`` (with their ``outcomes``: status, error kind, message), their events and
-        dependency edges, through ``run``; the records in the order of ``specs``."""
-        now = clock.now()
-        driver = self._driver
-        at = driver.time(now)
-        default_attempts = self.settings.max_attempts
-        rows: list[tuple[Any, ...]] = []
-        for spec, (status, error_kind, message) in zip(specs, outcomes, strict=True):
-            required = spec.required()
-            rows.append(
-                (
-                    spec.type,
-                    status,
-                    spec.priority,
-                    driver.json(spec.params or {}),
-                    error_kind,
-                    message,
-                    spec.max_attempts or default_attempts,
-                    driver.time(spec.run_after) if spec.run_after is not None else at,
-                    at,
-                    at,
-                    None if status == "pending" else at,
-                    False,
-                    required[0] if required else None,
-                    spec.recording_id,
-                    spec.affinity,
-                )
-            )
-        ids: list[int] = []
         notify = isinstance(self._notify, WorkersNotifier) and self._postgres
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            returned = run.rows(self._insert_sql(len(chunk), notify), tuple(value for row in chunk for value in row))
-            ids += sorted(int(row[0]) for row in returned)  # ids grow in the order of the rows
-        if not self._postgres:  # on PostgreSQL the insert statement wrote the events too
-            events = [(i, at, None, row[1], None, row[5] or "enqueued") for i, row in zip(ids, rows, strict=True)]
-            run.many(driver.sql(INSERT_EVENT), events)
-        # The records from the values written (decoding the rows back costs more than the insert).
-        records = [
-            TaskRecord(
-                task_id, spec.type, TaskStatus(row[1]), spec.priority, spec.params or {}, None, row[4], row[5],
-                0, row[6], spec.run_after or now, now, now, None, None if row[10] is None else now, None, None,
-                None, 0.0, None, None, False, row[12], spec.recording_id, spec.affinity,
-            )
-            for task_id, spec, row in zip(ids, specs, rows, strict=True)
-        ]  # fmt: skip
-        edges = [
-            (record.id, dep, must)
-            for spec, record in zip(specs, records, strict=True)
-            for dep, must in spec.edges().items()
-        ]
-        if edges:
-            run.many(driver.sql(INSERT_EDGE), edges)
-        return records
+        return insert_tasks(
+            run,
+            self._driver,
+            specs,
+            outcomes,
+            default_attempts=self.settings.max_attempts,
+            insert_sql=lambda rows: self._insert_sql(rows, notify),
+        )
 
     def _insert_sql(self, rows: int, notify: bool) -> str:
         """The insert statement of ``rows`` tasks, built once per size (see :func:`insert_tasks_sql`)."""
-        cache: dict[tuple[int, bool], str] = self.__dict__.setdefault("_insert_cache", {})
-        sql = cache.get((rows, notify))
-        if sql is None:
-            sql = cache[(rows, notify)] = self._driver.sql(
-                insert_tasks_sql(rows, postgres=self._postgres, notify=notify)
-            )
-        return sql
+        text = self._insert_cache.get((rows, notify))
+        if text is None:
+            built = sql.insert_tasks_sql(rows, postgres=self._postgres, notify=notify)
+            text = self._insert_cache[(rows, notify)] = self._driver.sql(built)
+        return text
 
-    def _creation_outcomes(
-        self, conn: Connection, specs: Sequence[TaskSpec]
-    ) -> list[tuple[str, str | None, str | None]]:
-        """Per spec: (status, error kind, message): pending, or failed/cancelled at once when a dependency
-        already is.
+    # ------------------------------------------------------------------------------------------
+    # claims
+    def claim(self, worker_id: str, types: Sequence[str] | None = None, home: str | None = None) -> TaskRecord | None:
+        """Take the next runnable task for ``worker_id``, or None.
 
-        Raises:
-            NotFoundError: a dependency names no task.
+        Order: priority (higher first), then run_after, then age. Runnable: pending, ``run_after`` past,
+        its dependencies ended (see :mod:`stenograph.queue.dependencies`), its type one of ``types`` (None:
+        any type), and, when ``home`` (the worker's data directory id) is given, its affinity none or
+        ``home``.
         """
-        wanted = {dep for spec in specs for dep in spec.edges()}
-        found: dict[int, Any] = {}
-        if wanted:
-            rows = conn.execute(select(T.c.id, T.c.status, T.c.type).where(T.c.id.in_(wanted)))
-            found = {row.id: row for row in rows}
-            missing = sorted(wanted - set(found))
-            if missing:
-                raise NotFoundError(f"task {missing[0]} (a dependency) does not exist")
-        outcomes: list[tuple[str, str | None, str | None]] = []
-        for spec in specs:
-            outcome: tuple[str, str | None, str | None] = (P.value, None, None)
-            for dep_id, must in spec.edges().items():
-                dep = found[dep_id]
-                if dep.status == X:
-                    outcome = (
-                        X.value,
-                        DEPENDENCY_CANCELLED,
-                        f"depends on task {dep_id} ({dep.type}), which was cancelled",
-                    )
-                    break
-                if dep.status == F and must:
-                    outcome = (F.value, DEPENDENCY_FAILED, f"depends on task {dep_id} ({dep.type}), which failed")
-                    break
-            outcomes.append(outcome)
-        return outcomes
+        claimed = self.claim_batch(worker_id, types, 1, home=home)
+        return claimed[0] if claimed else None
+
+    def claim_batch(
+        self,
+        worker_id: str,
+        types: Sequence[str] | None = None,
+        limit: int = 1,
+        batchable: Collection[str] = (),
+        *,
+        only_batchable: bool = False,
+        home: str | None = None,
+    ) -> list[TaskRecord]:
+        """Take up to ``limit`` runnable tasks in one transaction, in claim order (see :meth:`claim`).
+
+        The first task may be of any of ``types``; when it is of a ``batchable`` type, the ones after it
+        join while they are batchable too (the batch ends at the first that is not); otherwise it comes
+        alone. With ``only_batchable`` the first one must be batchable too (a worker topping up a batch its
+        slot is still running). Every claimed task is
+        running under ``worker_id`` with a fresh lease; one event per task is logged. The first task of a
+        batch claimed for an idle slot (not ``only_batchable``) starts at once and gets its ``started_at``;
+        the others have none until their worker reports them started (:meth:`mark_started`, or their
+        completion): a task whose lease expires before it started goes back uncharged.
+        """
+        now = clock.now()
+        key: TypesKey = None if types is None else tuple(sorted(set(types)))
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        driver, filtered = self._driver, home is not None
+        at = driver.time(now)
+        with self.engine.begin() as conn:
+            if limit <= 1 and not only_batchable:
+                values = {"now": now, "worker_id": worker_id, "lease_until": lease_until, "home": home}
+                row = conn.execute(self._claim_statement("one", key, filtered), values).mappings().first()
+                if row is None:
+                    return []
+                record = TaskRecord.from_row(row)
+                write_events(conn, driver, [claim_event(record, at, worker_id)])
+                return [record]
+            candidates = self._claim_statement("candidates", key, filtered)
+            ids = pick_batch(
+                conn.execute(candidates, {"now": now, "limit": limit, "home": home}), batchable, only_batchable
+            )
+            if not ids:
+                return []
+            first = -1 if only_batchable else ids[0]  # an idle slot starts its batch's first task at once
+            rows = claim_ids(
+                conn, driver, ids, worker_id=worker_id, first=first, at=at, lease_until=driver.time(lease_until)
+            )
+        # Decoded after the commit, so that the write lock is held for the database's own work only.
+        order = {task_id: n for n, task_id in enumerate(ids)}
+        return sorted((driver.record(row) for row in rows), key=lambda r: order[r.id])
+
+    def _claim_statement(self, kind: Literal["one", "candidates"], types: TypesKey, filtered: bool) -> Any:
+        """A claim statement, built once per kind, set of types and affinity filter."""
+        stmt = self._claim_cache.get((kind, types, filtered))
+        if stmt is None:
+            build = sql.claim_one if kind == "one" else sql.claim_candidates
+            stmt = self._claim_cache[(kind, types, filtered)] = build(types, filtered, postgres=self._postgres)
+        return stmt
+
+    def complete_batch(self, worker_id: str, runs: Sequence[FinishedRun]) -> list[int]:
+        """running → completed for each of ``runs``, in one transaction; each keeps its own start, end and
+        duration. Returns the ids recorded; a task this worker no longer holds (its lease was lost, or it
+        was taken back) is left as it is and is missing from the answer.
+        """
+        if not runs:
+            return []
+        now = clock.now()
+        driver = self._driver
+        params = completion_params(driver, worker_id, runs, now)
+        with self.engine.begin() as conn:
+            ids = complete_held(conn, driver, worker_id, runs, params, driver.time(now))
+            has_dependants = bool(ids) and has_waiting_dependants(conn, driver, ids)
+        if has_dependants:
+            self._notify()  # their dependants may run now
+        return ids
 
     # ------------------------------------------------------------------------------------------
     # the worker's side
@@ -297,16 +301,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         now = clock.now()
         held: dict[int, bool] = {}
         with self.engine.begin() as conn:
-            conn.execute(update(W).where(W.c.id == worker_id).values(heartbeat_at=now))
+            conn.execute(sql.TOUCH_WORKER, {"b_worker": worker_id, "b_now": now})
             if running:
-                rows = conn.execute(
-                    _RENEW_LEASES,
-                    {
-                        "ids": list(running),
-                        "b_worker": worker_id,
-                        "b_lease": now + timedelta(seconds=self.settings.lease_seconds),
-                    },
-                )
+                lease = now + timedelta(seconds=self.settings.lease_seconds)
+                rows = conn.execute(sql.RENEW_LEASES, {"ids": list(running), "b_worker": worker_id, "b_lease": lease})
                 held = {row.id: bool(row.cancel_requested) for row in rows if running[row.id] == row.attempts}
         return held
 
@@ -320,19 +318,9 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         eta_s: float | None = None,
     ) -> bool | None:
         """Store progress (``fraction`` clamped to [0, 1]). Returns cancel_requested, None if lost."""
-        now = clock.now()
         with self.engine.begin() as conn:
-            row = conn.execute(
-                update(T)
-                .where(T.c.id == task_id, T.c.status == R, T.c.worker_id == worker_id, T.c.attempts == attempt)
-                .values(
-                    progress=min(max(fraction, 0.0), 1.0),
-                    progress_message=message,
-                    eta_s=eta_s,
-                    updated_at=now,
-                )
-                .returning(T.c.cancel_requested)
-            ).first()
+            values = sql.progress_params(task_id, worker_id, attempt, fraction, message, eta_s, clock.now())
+            row = conn.execute(sql.REPORT_PROGRESS_RETURNING, values).first()
         return None if row is None else bool(row.cancel_requested)
 
     def report_progress_many(
@@ -340,30 +328,20 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
     ) -> None:
         """Store the progress of several tasks in one transaction: ``{task id: (attempt, fraction, message,
         eta_s)}``; a task this worker no longer holds is left alone (its heartbeat says it was lost)."""
+        if not progress:
+            return
         now = clock.now()
+        values = [sql.progress_params(task_id, worker_id, *report, now) for task_id, report in progress.items()]
         with self.engine.begin() as conn:
-            for task_id, (attempt, fraction, message, eta_s) in progress.items():
-                conn.execute(
-                    update(T)
-                    .where(T.c.id == task_id, TASK_IS_RUNNING, T.c.worker_id == worker_id, T.c.attempts == attempt)
-                    .values(
-                        progress=min(max(fraction, 0.0), 1.0), progress_message=message, eta_s=eta_s, updated_at=now
-                    )
-                )
+            conn.execute(sql.REPORT_PROGRESS, values)
 
     def complete(self, task_id: int, worker_id: str, attempt: int, result: dict[str, Any] | None) -> TaskRecord:
         """running → completed. Raises TransitionError when the worker no longer holds the task."""
         now = clock.now()
+        values = finished(now, result=result, progress=1.0, eta_s=0.0, error_kind=None, error_message=None)
         with self.engine.begin() as conn:
-            record = self._transition(
-                conn,
-                task_id,
-                C,
-                _finished(now, result=result, progress=1.0, eta_s=0.0, error_kind=None, error_message=None),
-                worker=(worker_id, attempt),
-                message=None,
-            )
-            has_dependants = self._has_waiting_dependants(conn, task_id)
+            record = transition(conn, self._driver, task_id, C, values, worker=(worker_id, attempt), message=None)
+            has_dependants = has_waiting_dependants(conn, self._driver, [task_id])
         if has_dependants:
             self._notify()  # its dependants may run now (the worker itself claims again when a slot frees)
         return record
@@ -376,36 +354,18 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         Raises:
             TransitionError: the worker no longer holds the task.
         """
-        now = clock.now()
+        backoff = (self.settings.backoff_base_seconds, self.settings.backoff_cap_seconds)
         with self.engine.begin() as conn:
-            current = self._current(conn, task_id)
-            decision = decide_retry(
+            record = fail_attempt(
+                conn,
+                self._driver,
+                task_id,
+                (worker_id, attempt),
+                kind=kind,
+                message=message,
                 retryable=retryable,
-                attempts=current["attempts"],
-                max_attempts=current["max_attempts"],
-                base=self.settings.backoff_base_seconds,
-                cap=self.settings.backoff_cap_seconds,
+                backoff=backoff,
             )
-            if decision.retry:
-                run_after = now + timedelta(seconds=decision.delay_s)
-                record = self._transition(
-                    conn,
-                    task_id,
-                    P,
-                    {**reset_run_values(), "run_after": run_after, "error_kind": kind, "error_message": message},
-                    worker=(worker_id, attempt),
-                    message=f"attempt {attempt} failed ({kind}: {message}); retry in {decision.delay_s:.1f} s",
-                )
-            else:
-                record = self._transition(
-                    conn,
-                    task_id,
-                    F,
-                    _finished(now, error_kind=kind, error_message=message),
-                    worker=(worker_id, attempt),
-                    message=f"{kind}: {message} ({decision.reason})",
-                )
-                self._cascade(conn, record, now)
         self._notify()  # a retry is due later, or dependants that do not require it may run now
         return record
 
@@ -413,15 +373,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         """running → cancelled: the handler honoured a cancel request. Dependants are cancelled."""
         now = clock.now()
         with self.engine.begin() as conn:
-            record = self._transition(
-                conn,
-                task_id,
-                X,
-                _finished(now),
-                worker=(worker_id, attempt),
-                message=message,
+            record = transition(
+                conn, self._driver, task_id, X, finished(now), worker=(worker_id, attempt), message=message
             )
-            self._cascade(conn, record, now)
+            cascade(conn, self._driver, record, now)
         return record
 
     def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
@@ -445,19 +400,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         with self.engine.begin() as conn:
             for task_id, attempt in tasks:
                 try:
-                    if self._current(conn, task_id)["cancel_requested"]:
-                        never_ran: dict[str, Any] = {"started_at": None, "duration_s": None, "eta_s": None}
-                        never_ran |= {"finished_at": clock.now(), "lease_expires_at": None}
-                        record = self._transition(
-                            conn, task_id, X, never_ran, worker=(worker_id, attempt), message=message
-                        )
-                        self._cascade(conn, record, clock.now())
-                    else:
-                        values = {**reset_run_values(), "attempts": T.c.attempts - 1}
-                        record = self._transition(
-                            conn, task_id, P, values, worker=(worker_id, attempt), message=message
-                        )
-                    outcomes.append(record)
+                    outcomes.append(release_run(conn, self._driver, task_id, (worker_id, attempt), message))
                 except (TransitionError, NotFoundError) as exc:
                     outcomes.append(exc)
         self._notify()
@@ -469,19 +412,12 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         tasks). A task whose lease expires with no start is given back uncharged (:meth:`expire_leases`)."""
         if not started:
             return
+        values = [
+            {"b_id": task_id, "b_worker": worker_id, "b_attempt": attempt, "b_at": at}
+            for task_id, (attempt, at) in started.items()
+        ]
         with self.engine.begin() as conn:
-            for task_id, (attempt, at) in started.items():
-                conn.execute(
-                    update(T)
-                    .where(
-                        T.c.id == task_id,
-                        TASK_IS_RUNNING,
-                        T.c.worker_id == worker_id,
-                        T.c.attempts == attempt,
-                        T.c.started_at.is_(None),
-                    )
-                    .values(started_at=at)
-                )
+            conn.execute(sql.MARK_STARTED, values)
 
     def give_back(
         self, task_id: int, worker_id: str, attempt: int, *, affinity: str | None, message: str
@@ -494,7 +430,7 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         """
         with self.engine.begin() as conn:
             values = {**reset_run_values(), "attempts": T.c.attempts - 1, "affinity": affinity, "started_at": None}
-            record = self._transition(conn, task_id, P, values, worker=(worker_id, attempt), message=message)
+            record = transition(conn, self._driver, task_id, P, values, worker=(worker_id, attempt), message=message)
         self._notify()
         return record
 
@@ -504,76 +440,21 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         its worker had not started (a batch's later task: no ``started_at``) goes back uncharged, keeping
         its place in line: a worker killed while holding a batch costs none of its unstarted tasks an attempt."""
         now = clock.now()
-        changed: list[TaskRecord] = []
         with self.engine.connect() as conn:
-            expired = conn.execute(
-                select(
-                    T.c.id,
-                    T.c.type,
-                    T.c.attempts,
-                    T.c.max_attempts,
-                    T.c.worker_id,
-                    T.c.cancel_requested,
-                    T.c.started_at,
-                ).where(TASK_IS_RUNNING, T.c.lease_expires_at < now)
-            ).all()
-        unstarted = [row for row in expired if row.started_at is None and not row.cancel_requested]
+            expired = conn.execute(sql.SELECT_EXPIRED, {"now": now}).all()
+        changed: list[TaskRecord] = []
+        unstarted = [row for row in expired if never_started(row)]
         if unstarted:
-            changed += self._expire_unstarted(unstarted, now)
+            with self.engine.begin() as conn:  # one transaction for them all
+                changed += expire_unstarted(conn, self._driver, unstarted, now)
         for row in expired:
-            if row.started_at is None and not row.cancel_requested:
-                continue
-            lost = f"worker {row.worker_id} stopped renewing the lease of attempt {row.attempts} (it died or stalled)"
-            guard = and_(T.c.lease_expires_at < now, T.c.attempts == row.attempts)
-            with self.engine.begin() as conn:
-                try:
-                    if row.cancel_requested:
-                        record = self._transition(conn, row.id, X, _finished(now), extra=guard, message=lost)
-                        self._cascade(conn, record, now)
-                    elif row.attempts >= row.max_attempts:
-                        message = f"{lost}; attempts exhausted ({row.attempts}/{row.max_attempts})"
-                        values: Values = _finished(now, error_kind="lease_expired", error_message=message)
-                        record = self._transition(conn, row.id, F, values, extra=guard, message=message)
-                        self._cascade(conn, record, now)
-                    else:
-                        values = {
-                            **reset_run_values(),
-                            "run_after": now,
-                            "error_kind": "lease_expired",
-                            "error_message": lost,
-                        }
-                        record = self._transition(conn, row.id, P, values, extra=guard, message=lost)
-                except TransitionError:
-                    continue  # renewed or finished in the meantime
-            log.warning("task %s %s: %s -> %s", record.id, record.type, lost, record.status)
-            changed.append(record)
+            if not never_started(row):
+                with self.engine.begin() as conn:
+                    record = expire_started(conn, self._driver, row, now)
+                if record is not None:
+                    changed.append(record)
         if changed:
             self._notify()
-        return changed
-
-    def _expire_unstarted(self, rows: Sequence[Any], now: datetime) -> list[TaskRecord]:
-        """Give back, in one transaction, expired tasks that never started: pending, the attempt not counted."""
-        changed: list[TaskRecord] = []
-        with self.engine.begin() as conn:
-            for row in rows:
-                guard = and_(T.c.lease_expires_at < now, T.c.attempts == row.attempts, T.c.started_at.is_(None))
-                message = (
-                    f"worker {row.worker_id} stopped renewing its lease before the task started; back in line, "
-                    "the attempt not counted"
-                )
-                values = {**reset_run_values(), "attempts": T.c.attempts - 1}
-                try:
-                    changed.append(self._transition(conn, row.id, P, values, extra=guard, message=message))
-                except TransitionError:
-                    continue
-        if changed:
-            log.warning(
-                "%d task(s) of worker %s given back uncharged: its lease expired before they started (%s%s)",
-                len(changed),
-                rows[0].worker_id,
-                ", ".join(str(r.id) for r in changed[:5]),
-                ", ..." if len(changed) > 5 else "",
-            )
         return changed
 
     # ------------------------------------------------------------------------------------------
@@ -587,43 +468,9 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         now = clock.now()
         for _ in range(3):  # the task may be claimed between our read and our update
             with self.engine.begin() as conn:
-                current = self._current(conn, task_id)
-                if current["status"] == P:
-                    try:
-                        record = self._transition(
-                            conn,
-                            task_id,
-                            X,
-                            {"finished_at": now},
-                            sources=(P,),
-                            message="cancelled while pending",
-                        )
-                    except TransitionError:
-                        continue
-                    self._cascade(conn, record, now)
-                    return record, "cancelled"
-                if current["status"] == R and current["cancel_requested"]:
-                    return TaskRecord.from_row(current), "requested"  # asked already: nothing new to log
-                if current["status"] == R:
-                    row = (
-                        conn.execute(
-                            update(T)
-                            .where(T.c.id == task_id, T.c.status == R)
-                            .values(cancel_requested=True, updated_at=now)
-                            .returning(*T.c)
-                        )
-                        .mappings()
-                        .first()
-                    )
-                    if row is None:
-                        continue
-                    self._event(conn, task_id, R, R, row["worker_id"], "cancel requested", now)
-                    return TaskRecord.from_row(row), "requested"
-                raise TransitionError(
-                    f"task {task_id} is {current['status']}: only pending or running tasks can be cancelled",
-                    task_id=task_id,
-                    status=current["status"],
-                )
+                outcome = cancel_once(conn, self._driver, task_id, now)
+            if outcome is not None:
+                return outcome
         raise TransitionError(f"task {task_id} kept changing; try again", task_id=task_id, status=None)
 
     def retry(self, task_id: int) -> TaskRecord:
@@ -634,8 +481,10 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
             NotFoundError, TransitionError (the task is not failed or cancelled).
         """
         with self.engine.begin() as conn:
-            record = self._transition(conn, task_id, P, reopen_values(), sources=(F, X), message="retry requested")
-            self._reopen_dependants(conn, task_id)
+            record = transition(
+                conn, self._driver, task_id, P, reopen_values(), sources=(F, X), message="retry requested"
+            )
+            reopen_dependants(conn, self._driver, task_id)
         self._notify()
         return record
 
@@ -645,143 +494,90 @@ class TaskQueue(Claims, TaskReads, WorkerRegistry, Dependencies):
         Raises:
             NotFoundError, TransitionError (running: cancel it first).
         """
-        now = clock.now()
         with self.engine.begin() as conn:
-            current = self._current(conn, task_id)
-            if current["status"] == R:
-                raise TransitionError(
-                    f"task {task_id} is running; cancel it and wait for it to stop before deleting it",
-                    task_id=task_id,
-                    status=R,
-                )
-            self._cascade(conn, TaskRecord.from_row(current), now, forced_status=X)
-            conn.execute(delete(E).where(E.c.task_id == task_id))
-            conn.execute(delete(D).where(or_(D.c.task_id == task_id, D.c.depends_on == task_id)))
-            conn.execute(update(T).where(T.c.depends_on == task_id).values(depends_on=None))
-            conn.execute(delete(T).where(T.c.id == task_id))
+            delete_task(conn, self._driver, task_id, clock.now())
 
     # ------------------------------------------------------------------------------------------
-    # internals
-    def _current(self, conn: Connection, task_id: int) -> Mapping[Any, Any]:
-        stmt = _SELECT_TASK_FOR_UPDATE if self._postgres else _SELECT_TASK
-        row = conn.execute(stmt, {"task_id": task_id}).mappings().first()
+    # reads
+    def get(self, task_id: int) -> TaskRecord:
+        """The task. Raises NotFoundError."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sql.SELECT_TASK, {"task_id": task_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"no task {task_id}")
-        return row
-
-    def _transition(
-        self,
-        conn: Connection,
-        task_id: int,
-        to: TaskStatus,
-        values: Values,
-        *,
-        sources: Iterable[TaskStatus] = (R,),
-        worker: tuple[str, int] | None = None,
-        extra: ColumnElement[bool] | None = None,
-        message: str | None,
-    ) -> TaskRecord:
-        """The one guarded status change: UPDATE ... WHERE status IN sources [AND worker, attempt]."""
-        sources = tuple(sources)
-        check_transition(sources, to, task_id)
-        now = clock.now()
-        current = self._current(conn, task_id)
-        stmt = update(T).where(T.c.id == task_id, T.c.status.in_(sources))
-        if worker is not None:
-            stmt = stmt.where(T.c.worker_id == worker[0], T.c.attempts == worker[1])
-        if extra is not None:
-            stmt = stmt.where(extra)
-        resolved = values(current) if callable(values) else values
-        row = conn.execute(stmt.values(status=to, updated_at=now, **resolved).returning(*T.c)).mappings().first()
-        if row is None:
-            held = ""
-            if worker is not None and current["status"] == R:
-                held = f" (held by worker {current['worker_id']}, attempt {current['attempts']}; we are "
-                held += f"{worker[0]}, attempt {worker[1]})"
-            raise TransitionError(
-                f"task {task_id} is {current['status']}{held}: cannot move it to {to}",
-                task_id=task_id,
-                status=current["status"],
-            )
-        self._event(conn, task_id, current["status"], to, worker[0] if worker else row["worker_id"], message, now)
         return TaskRecord.from_row(row)
 
-    def _event(
+    def events(self, task_id: int) -> list[TaskEventRecord]:
+        """The task's history, oldest first."""
+        with self.engine.connect() as conn:
+            return [TaskEventRecord(**row) for row in conn.execute(sql.SELECT_EVENTS, {"task_id": task_id}).mappings()]
+
+    def list_tasks(
         self,
-        conn: Connection,
-        task_id: int,
-        from_status: str | None,
-        to_status: str,
-        worker_id: str | None,
-        message: str | None,
-        at: datetime,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        recording_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[TaskRecord], int]:
+        """Tasks newest first, and the number matching the filters."""
+        count_stmt, page = sql.list_tasks_statements(status, type, recording_id, limit, offset)
+        with self.engine.connect() as conn:
+            count = conn.execute(count_stmt).scalar_one()
+            return [TaskRecord.from_row(r) for r in conn.execute(page).mappings()], count
+
+    def tasks_of_recordings(self, recording_ids: Iterable[int]) -> dict[int, list[TaskRecord]]:
+        """The tasks of each of ``recording_ids``, oldest first, in one query (ids without tasks map to [])."""
+        ids = list(dict.fromkeys(recording_ids))
+        found: dict[int, list[TaskRecord]] = {recording_id: [] for recording_id in ids}
+        if not ids:
+            return found
+        with self.engine.connect() as conn:
+            for row in conn.execute(sql.SELECT_OF_RECORDINGS, {"ids": ids}).mappings():
+                found[row["recording_id"]].append(TaskRecord.from_row(row))
+        return found
+
+    def changed_since(self, since: datetime) -> list[TaskRecord]:
+        """Tasks updated at or after ``since``, oldest change first (for the event stream)."""
+        with self.engine.connect() as conn:
+            return [TaskRecord.from_row(r) for r in conn.execute(sql.SELECT_CHANGED_SINCE, {"since": since}).mappings()]
+
+    def cancel_requested(self, task_ids: Iterable[int]) -> set[int]:
+        """Which of ``task_ids`` have a cancel request (a cheap read the worker makes every second)."""
+        ids = list(task_ids)
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(sql.SELECT_CANCEL_REQUESTED, {"ids": ids}).scalars().all())
+
+    # ------------------------------------------------------------------------------------------
+    # workers: a row per worker process start, with its heartbeat
+    def register_worker(
+        self, worker_id: str, hostname: str, pid: int, concurrency: int, task_types: Sequence[str] | None = None
     ) -> None:
-        event = (task_id, self._driver.time(at), from_status, to_status, worker_id, message)
-        conn.exec_driver_sql(self._driver.sql(INSERT_EVENT), event)
+        """Record a worker's start; ``task_types`` None means it takes every type."""
+        now = clock.now()
+        types = None if task_types is None else list(task_types)
+        row = {"id": worker_id, "hostname": hostname, "pid": pid, "concurrency": concurrency, "task_types": types}
+        with self.engine.begin() as conn:
+            conn.execute(sql.INSERT_WORKER, {**row, "started_at": now, "heartbeat_at": now})
+
+    def stop_worker(self, worker_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sql.STOP_WORKER, {"b_worker": worker_id, "b_now": clock.now()})
+
+    def workers(self, *, include_stopped: bool = False) -> list[WorkerRecord]:
+        """Workers seen within the last hour (live first); ``live``: heartbeat fresh and not stopped."""
+        now = clock.now()
+        live_after = now - timedelta(seconds=self.settings.live_seconds)
+        stmt = sql.SELECT_WORKERS_WITH_STOPPED if include_stopped else sql.SELECT_WORKERS
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt, {"seen_after": now - timedelta(hours=1)}).mappings().all()
+            running: dict[str, list[int]] = {}
+            for tid, wid in conn.execute(sql.SELECT_RUNNING).all():
+                running.setdefault(wid, []).append(tid)
+        return [WorkerRecord.from_row(r, tuple(sorted(running.get(r["id"], []))), live_after) for r in rows]
 
 
-class _Run:
-    """Runs driver-level SQL: ``rows`` (a statement's rows) and ``many`` (one statement, many parameter sets)."""
-
-    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        raise NotImplementedError
-
-    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
-
-
-class _SQLAlchemyRun(_Run):
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        return self.conn.exec_driver_sql(sql, tuple(params)).all()
-
-    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        self.conn.exec_driver_sql(sql, [tuple(p) for p in params])
-
-
-class _DriverRun(_Run):
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-
-    def rows(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        self.cursor.execute(sql, params)
-        result: Sequence[Sequence[Any]] = self.cursor.fetchall()
-        return result
-
-    def many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        self.cursor.executemany(sql, params)
-
-
-#: Statements built once (building one costs more than running it on SQLite).
-_SELECT_TASK = select(T).where(T.c.id == bindparam("task_id"))
-_SELECT_TASK_FOR_UPDATE = _SELECT_TASK.with_for_update()
-#: Renews the leases a worker holds among ``ids`` (the attempt is checked by the caller).
-_RENEW_LEASES = (
-    update(T)
-    .where(T.c.id.in_(bindparam("ids", expanding=True)), TASK_IS_RUNNING, T.c.worker_id == bindparam("b_worker"))
-    .values(lease_expires_at=bindparam("b_lease", type_=T.c.lease_expires_at.type))
-    .returning(T.c.id, T.c.attempts, T.c.cancel_requested)
-)
-
-
-def _finished(now: datetime, **values: Any) -> Callable[[Mapping[Any, Any]], dict[str, Any]]:
-    """The values of a run ending at ``now`` (finished, its duration, no lease, no ETA) plus ``values``,
-    as a function of the task's current row (for :meth:`TaskQueue._transition`)."""
-    return lambda cur: {
-        "finished_at": now,
-        "duration_s": _duration(cur, now),
-        "lease_expires_at": None,
-        "eta_s": None,
-        "progress_message": None,  # a phase's message ("waiting for the LLM server") is stale once it ends
-        **values,
-    }
-
-
-def _duration(current: Mapping[Any, Any], now: datetime) -> float | None:
-    started = current["started_at"]
-    return (now - started).total_seconds() if started is not None else None
-
-
-__all__ = ["DEPENDENCY_CANCELLED", "DEPENDENCY_FAILED", "FINISHED", "TaskQueue"]
+__all__ = ["FINISHED", "TaskQueue"]

@@ -82,3 +82,19 @@ class WorkerRecord:
     live: bool
     running_task_ids: tuple[int, ...]
     task_types: tuple[str, ...] | None = None  # None: every type
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any], running: tuple[int, ...], live_after: datetime) -> WorkerRecord:
+        """A ``workers`` row, with the tasks it runs; ``live``: not stopped, and a heartbeat after ``live_after``."""
+        return cls(
+            id=row["id"],
+            hostname=row["hostname"],
+            pid=row["pid"],
+            concurrency=row["concurrency"],
+            task_types=None if row["task_types"] is None else tuple(row["task_types"]),
+            started_at=row["started_at"],
+            heartbeat_at=row["heartbeat_at"],
+            stopped_at=row["stopped_at"],
+            live=row["stopped_at"] is None and row["heartbeat_at"] >= live_after,
+            running_task_ids=running,
+        )

@@ -31,12 +31,11 @@ def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: A
 
 
 def test_the_claim_reads_the_next_task_from_the_index_without_sorting(engine: Engine, backend: str) -> None:
-    from stenograph.queue import TaskQueue
+    from stenograph.queue.statements import claim_one
 
     if backend != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL picks its plan by its statistics")
-    queue = TaskQueue(engine, build_settings(data_dir=REPO / "unused"))
-    candidate = str(queue._claim_statement(None, False).compile(dialect=engine.dialect))
+    candidate = str(claim_one(None, False, postgres=False).compile(dialect=engine.dialect))
     select_part = candidate[candidate.index("(SELECT") + 1 : candidate.rindex(") AND tasks.status")]
     with engine.connect() as conn:
         placeholders = ("x",) * select_part.count("?")  # values do not change the plan

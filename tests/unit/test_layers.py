@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "stenograph"
 FRONT_ENDS = sorted([*(PACKAGE / "api").rglob("*.py"), *PACKAGE.glob("cli*.py")])
 #: Modules a front end must not import: they build SQL or open connections.
-FORBIDDEN = ("sqlalchemy", "stenograph.db", "stenograph.queue.manager", "stenograph.queue.reads")
+FORBIDDEN = ("sqlalchemy", "stenograph.db", "stenograph.queue.manager", "stenograph.queue.statements")
 
 
 def offences(source: str) -> list[str]:
