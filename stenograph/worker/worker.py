@@ -43,6 +43,8 @@ from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
 
 log = logging.getLogger("stenograph.worker")
 
+#: Most messages read from one slot's pipe before the worker looks at its other duties.
+DRAIN_MAX = 256
 #: Seconds between checks for cancel requests of running tasks.
 CANCEL_CHECK_SECONDS = 1.0
 #: Seconds between re-measurements of the offset from the database server's clock (PostgreSQL).
@@ -246,7 +248,7 @@ class Worker:
                 pass
         for slot in self.slots:
             if slot.conn in ready:
-                self._on_message(slot)
+                self._drain(slot)
                 self._claim_due = True
             elif slot.process.sentinel in ready and not slot.process.is_alive():
                 self._on_child_death(slot)
@@ -289,13 +291,37 @@ class Worker:
             return False
         return all(r.task.type in batchable for r in slot.batch)
 
-    def _on_message(self, slot: Slot) -> None:
-        try:
-            message = slot.conn.recv()
-        except (EOFError, OSError):
-            if not slot.process.is_alive():
-                self._on_child_death(slot)
-            return
+    def _drain(self, slot: Slot) -> None:
+        """Handle what the slot has sent, up to :data:`DRAIN_MAX` messages: a slot must never wait on a full
+        pipe while its parent writes to the database, or its running task would seem to run long. Groups of
+        successes in a row are recorded together, in one transaction."""
+        done: list[tuple[int, Any, float, float]] = []
+        for _ in range(DRAIN_MAX):
+            try:
+                message = slot.conn.recv()
+            except (EOFError, OSError):
+                if done:
+                    self._on_done(slot, done)
+                if not slot.process.is_alive():
+                    self._on_child_death(slot)
+                return
+            if message[0] == "done":
+                done += message[1]
+            else:
+                if done:  # successes come before any later message: keep that order
+                    self._on_done(slot, done)
+                    done = []
+                self._on_message(slot, message)
+            try:
+                more = slot.conn.poll()
+            except (EOFError, OSError):
+                more = False
+            if not more:
+                break
+        if done:
+            self._on_done(slot, done)
+
+    def _on_message(self, slot: Slot, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "ready":
             slot.ready = True

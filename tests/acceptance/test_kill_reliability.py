@@ -103,10 +103,10 @@ def test_killed_workers_cost_unstarted_tasks_no_attempt(make_settings: Any, tmp_
         ).scalars()
         reasons = Counter("budget" if "past" in (m or "") or "budget" in (m or "") else m[:40] for m in back)
     assert total_events == 3 * TASKS + 2 * sum(reasons.values()), (total_events, reasons)
-    # A busy machine (2 cores, the test's own processes) can stall a millisecond task past the 0.5 s budget
-    # now and then, which gives the tasks queued behind it back; never the churn of a task given back tens of
-    # times (before: 37 claims of one task's attempt 2).
-    assert reasons["budget"] <= TASKS // 10, reasons
+    # A busy machine (2 cores, the test's own processes, PostgreSQL) can stall a millisecond task past the
+    # 0.5 s budget now and then, which gives the tasks queued behind it back (0 to about 250 of these 2,000 in
+    # runs here); never the churn of a task given back tens of times (before: 37 claims of one attempt).
+    assert reasons["budget"] <= TASKS // 5, reasons
     with engine.connect() as conn:
         per_task = conn.execute(
             select(func.count())

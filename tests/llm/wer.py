@@ -17,6 +17,7 @@ import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from stenograph.llm.base import LLMClient
+from stenograph.llm.errors import LLMOutputError
 from stenograph.llm.fake import ScriptedLLM
 from stenograph.steps.correction.correction import correct_segments
 from stenograph.transcript.types import Segment
@@ -80,11 +81,16 @@ def split_reference(segments: Sequence[Segment], reference: str) -> list[str]:
 def correct_all(
     client: LLMClient | None, transcripts: Mapping[str, Sequence[Segment]], **options: object
 ) -> dict[str, list[Segment]]:
-    """Each clip's transcript corrected by ``client`` (options go to ``correct_segments``)."""
-    return {
-        name: correct_segments(client, segments, **options).segments  # type: ignore[arg-type]
-        for name, segments in transcripts.items()
-    }
+    """Each clip's transcript corrected by ``client`` (options go to ``correct_segments``). A clip whose
+    correction fails (nothing usable came back) keeps its transcript, as the pipeline keeps the original
+    version when the correction task fails."""
+    corrected: dict[str, list[Segment]] = {}
+    for name, segments in transcripts.items():
+        try:
+            corrected[name] = correct_segments(client, segments, **options).segments  # type: ignore[arg-type]
+        except LLMOutputError:
+            corrected[name] = list(segments)
+    return corrected
 
 
 def wer_with_reference_corrections(
