@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from stenograph.db import create_db_engine, upgrade
 from stenograph.queue import TaskQueue
-from stenograph.queue.wakeup import notify_local
+from stenograph.queue.wakeup import LocalNotifier
 from stenograph.settings import Settings, build_settings
 from stenograph.supervisor import settings_environment
 
@@ -38,7 +38,7 @@ def bench_settings(**overrides: Any) -> Iterator[tuple[Settings, TaskQueue]]:
         settings = build_settings(**values)
         engine = create_db_engine(settings)
         upgrade(engine, lock_dir=settings.data_dir)
-        yield settings, TaskQueue(engine, settings, notify=lambda: notify_local(settings.wakeup_dir))
+        yield settings, TaskQueue(engine, settings, notify=LocalNotifier(settings.wakeup_dir))
         engine.dispose()
 
 

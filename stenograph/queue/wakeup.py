@@ -107,11 +107,6 @@ class LocalNotifier:
                 log.debug("wake-up of %s skipped: %s", entry.name, exc)
 
 
-def notify_local(directory: Path) -> None:
-    """Wake every worker registered in ``directory`` once (see :class:`LocalNotifier` to do it often)."""
-    LocalNotifier(directory)()
-
-
 class PostgresListener:
     """A dedicated autocommit connection that ``LISTEN``s on :data:`CHANNEL` (``fileno()`` to wait on).
 

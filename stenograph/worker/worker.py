@@ -328,10 +328,7 @@ class Worker:
             if all(s.ready for s in self.slots):
                 log.info("worker %s ready: %d slot process(es) waiting for tasks", self.id, len(self.slots))
             return
-        if kind == "done":
-            self._on_done(slot, message[1])
-            return
-        if kind == "unstarted":
+        if kind == "unstarted":  # ("done" groups are recorded by _drain)
             with self._lock:
                 returned = [r for r in (slot.take(task_id) for task_id in message[1]) if r is not None]
             for running in {r.task.type: r for r in returned}.values():

@@ -40,9 +40,8 @@ def server_url(settings: Settings) -> Iterator[str]:
         listener.close()
 
 
-def test_health_answers_while_an_upload_is_probed(
-    server_url: str, audio: AudioFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def hold_probe(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make the upload's probe wait: (set once the probe is entered, set by the test to let it go on)."""
     started, release = threading.Event(), threading.Event()
     real_probe = recordings.probe_upload
 
@@ -52,6 +51,13 @@ def test_health_answers_while_an_upload_is_probed(
         return real_probe(path)
 
     monkeypatch.setattr(recordings, "probe_upload", held_probe)
+    return started, release
+
+
+def test_health_answers_while_an_upload_is_probed(
+    server_url: str, audio: AudioFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = hold_probe(monkeypatch)
     speech = audio.make("wav_s16_16k").read_bytes()
     answers: list[httpx.Response] = []
 
@@ -80,15 +86,7 @@ def test_health_answers_while_an_openai_transcription_is_probed(
 ) -> None:
     from stenograph.api.routes import openai_compat
 
-    started, release = threading.Event(), threading.Event()
-    real_probe = recordings.probe_upload
-
-    def held_probe(path: Path) -> Any:
-        started.set()
-        assert release.wait(60), "the test never released the probe"
-        return real_probe(path)
-
-    monkeypatch.setattr(recordings, "probe_upload", held_probe)
+    started, release = hold_probe(monkeypatch)
     monkeypatch.setattr(openai_compat, "any_worker_live", lambda state: True)
     speech = audio.make("wav_s16_16k").read_bytes()
     answers: list[httpx.Response] = []
