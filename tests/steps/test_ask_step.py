@@ -83,7 +83,8 @@ def test_no_matching_passage_is_does_not_say_without_asking_the_model(
     ("invented", "why"),
     [
         ("The budget is two million dollars for the stadium [01:11].", "do not support"),
-        ("The budget is forty thousand euros [09:59].", "cites no passage it was given"),
+        ("The budget is forty thousand euros [09:59].", "cites passages it was not given (09:59)"),
+        ("The budget is forty thousand euros [01:11] and [01:12].", "cites passages it was not given (01:12)"),
         ("The budget is forty thousand euros.", "cites no passage"),
     ],
 )

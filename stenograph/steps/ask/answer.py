@@ -3,7 +3,7 @@
 The model is told to answer from the passages only, to cite each fact with the passage's tag as shown
 (``[mm:ss]`` for one recording, ``[#id mm:ss]`` across the library) and to answer exactly
 :data:`NOT_FOUND` when the passages do not say. The answer is then verified, not trusted: it must cite
-at least one passage it was given, and its content words must be supported by the cited passages (at least
+at least one passage it was given and none it was not, and its content words must be supported by the cited passages (at least
 :data:`MIN_SUPPORT` of them appear in the cited passages or their neighbours); otherwise the answer is
 :data:`NOT_FOUND`, with ``reason`` saying why. Without a model, the answer is the best passages themselves.
 """
@@ -107,9 +107,13 @@ def verify(text: str, passages: Sequence[Passage], library: bool) -> Answer:
     if not stripped or _says_not_found(stripped):
         return Answer(NOT_FOUND, found=False, reason=None if stripped else "the model gave no answer")
     cited, unknown = cited_passages(stripped, passages, library)
+    if unknown:  # an invented timestamp: the rest of the answer is not to be trusted either
+        shown = ", ".join(dict.fromkeys(unknown[:5]))
+        return Answer(
+            NOT_FOUND, found=False, reason=f"the answer was not used: it cites passages it was not given ({shown})"
+        )
     if not cited:
-        why = f"it cites no passage it was given ({', '.join(unknown)})" if unknown else "it cites no passage"
-        return Answer(NOT_FOUND, found=False, reason=f"the answer was not used: {why}")
+        return Answer(NOT_FOUND, found=False, reason="the answer was not used: it cites no passage")
     claimed = set(content_words(_CITATION.sub(" ", stripped)))
     support = set(content_words(" ".join(p.context for p in cited)))
     if claimed and len(claimed & support) / len(claimed) < MIN_SUPPORT:
