@@ -3,9 +3,10 @@
 The model is told to answer from the passages only, to cite each fact with the passage's tag as shown
 (``[mm:ss]`` for one recording, ``[#id mm:ss]`` across the library) and to answer exactly
 :data:`NOT_FOUND` when the passages do not say. The answer is then verified, not trusted: it must cite
-at least one passage it was given and none it was not, and its content words must be supported by the cited passages (at least
-:data:`MIN_SUPPORT` of them appear in the cited passages or their neighbours); otherwise the answer is
-:data:`NOT_FOUND`, with ``reason`` saying why. Without a model, the answer is the best passages themselves.
+at least one passage it was given and none it was not, and its content words must be supported by the
+cited passages (at least :data:`MIN_SUPPORT` of them appear in the cited passages or their neighbours);
+otherwise the answer is :data:`NOT_FOUND`, with ``reason`` saying why. Without a model, the answer is the
+best passages themselves.
 """
 
 from __future__ import annotations
