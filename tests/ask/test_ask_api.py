@@ -140,11 +140,14 @@ def test_a_library_question_and_the_refusals(
             final = next((e, d) for e, d in sse_events(stream) if e != "partial")
         assert final[0] == "answer" and f"[#{recording_id} 01:11]" in final[1]["answer"]
         assert final[1]["citations"][0]["recording_name"] == "planning.wav"
+        state = client.get(f"/ask/{created.json()['task']['id']}").json()  # the same, for a client that polls
+        assert state["answer"] == final[1] and state["task"]["status"] == "completed" and state["partial"] == ""
         assert client.post("/recordings/999/ask", json={"question": "anything?"}).status_code == 404
         assert client.post(f"/recordings/{recording_id}/ask", json={"question": "   "}).status_code == 422
         assert client.get("/ask/999/events").status_code == 404
+        assert client.get("/ask/999").status_code == 404
         operations = {
             op["operationId"] for path in client.get("/openapi.json").json()["paths"].values() for op in path.values()
         }
-        assert {"ask_recording", "ask_library", "ask_events"} <= operations
+        assert {"ask_recording", "ask_library", "ask_events", "get_question"} <= operations
     runner.join(30)

@@ -1,5 +1,6 @@
 """``POST /recordings/{id}/ask``, ``POST /ask``: a question as an ``ask`` task; ``GET /ask/{task_id}/events``:
-its answer as server-sent events. Closing the stream before the answer cancels the question.
+its answer as server-sent events (closing the stream before the answer cancels the question);
+``GET /ask/{task_id}``: where it stands, for a client that polls.
 
 The LLM runs in a worker, never in the API process: a route here only enqueues the task and reads it back,
 so a question never holds up the API's other requests. See ``docs/ask.md``.
@@ -62,6 +63,14 @@ class AskAnswer(BaseModel):
     passages: int = Field(description="How many passages were given to the model.")
 
 
+class AskState(BaseModel):
+    """Where a question stands (for a client that polls instead of following the event stream)."""
+
+    task: TaskPublic
+    partial: str = Field(description="The answer so far while the model writes it (empty before and after).")
+    answer: AskAnswer | None = Field(description="The answer, once the task has completed.")
+
+
 def _ask_task(service: Stenograph, record: TaskRecord) -> AskTask:
     return AskTask(task=TaskPublic.from_view(service.task_views([record])[0]), events=f"/ask/{record.id}/events")
 
@@ -76,6 +85,18 @@ def ask_recording(recording_id: IdPath, body: AskBody, service: ServiceDep) -> A
 def ask_library(body: AskBody, service: ServiceDep) -> AskTask:
     """Ask a question of the whole library; the answer cites recording and timestamp."""
     return _ask_task(service, service.ask(body.question, None))
+
+
+@router.get("/ask/{task_id}", operation_id="get_question", response_model=AskState)
+def get_question(task_id: IdPath, service: ServiceDep) -> AskState:
+    """A question's task, its answer so far and its answer; 404 when the task is not a question."""
+    progress = service.ask_progress(task_id)
+    completed = progress.task.status == TaskStatus.COMPLETED
+    return AskState(
+        task=TaskPublic.from_view(service.task_views([progress.task])[0]),
+        partial=progress.partial,
+        answer=AskAnswer.model_validate(progress.task.result or {}) if completed else None,
+    )
 
 
 def _final_event(task: TaskRecord) -> dict[str, str]:
