@@ -146,6 +146,10 @@ def test_a_library_question_and_the_refusals(
         assert client.post(f"/recordings/{recording_id}/ask", json={"question": "   "}).status_code == 422
         assert client.get("/ask/999/events").status_code == 404
         assert client.get("/ask/999").status_code == 404
+        # A question about a recording is a task of the recording, not one of its steps.
+        assert client.post(f"/recordings/{recording_id}/ask", json={"question": "who?"}).status_code == 201
+        shown = client.get(f"/recordings/{recording_id}").json()
+        assert "ask" not in shown["steps"] and "ask" in {t["type"] for t in shown["tasks"]}
         operations = {
             op["operationId"] for path in client.get("/openapi.json").json()["paths"].values() for op in path.values()
         }
