@@ -45,9 +45,10 @@ def test_upload_creates_the_recording_and_its_pipeline(
     assert first["steps"] == {"transcription": "pending", "summary": "pending"}
     options = first["tasks"][0]["params"]["options"]
     assert options["vad"] is True and options["beam_size"] is None and options["channels"] == "mix"
-    tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="true").json()["data"][0]
+    assert options["word_timestamps"] is True  # on by default: subtitle cues are cut at word times
+    tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="false").json()["data"][0]
     tuned_options = tuned["tasks"][0]["params"]["options"]
-    assert (tuned_options["beam_size"], tuned_options["vad"], tuned_options["word_timestamps"]) == (2, False, True)
+    assert (tuned_options["beam_size"], tuned_options["vad"], tuned_options["word_timestamps"]) == (2, False, False)
     stored = uploads(settings)
     assert len(stored) == 3 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
     listing = client.get("/recordings").json()

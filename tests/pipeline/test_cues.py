@@ -5,6 +5,7 @@ by independent parsers (``srt``, ``webvtt-py``)."""
 from __future__ import annotations
 
 import io
+import itertools
 
 import srt
 import webvtt
@@ -94,7 +95,7 @@ def test_cue_rules_hold_for_timed_words(segments: list[Segment]) -> None:
         count = len(" ".join(cue.text_lines).split())
         mine = words[at : at + count]
         assert cue.start == mine[0].start
-        assert all(b.start - a.end <= MAX_PAUSE_IN_CUE_S + EPS for a, b in zip(mine, mine[1:], strict=False))
+        assert all(b.start - a.end <= MAX_PAUSE_IN_CUE_S + EPS for a, b in itertools.pairwise(mine))
         at += count
 
 
@@ -167,7 +168,8 @@ def test_short_sentences_are_joined_to_reach_a_second() -> None:
 
 def test_edited_text_is_realigned_and_keeps_the_times_of_kept_words() -> None:
     original = _timed("the quick brown fox jumps over the lazy dog")  # word n at 0.4 n s
-    edited = Segment(0, original.start, original.end, "The quick red fox, it jumps over a very lazy dog!", words=original.words)
+    text = "The quick red fox, it jumps over a very lazy dog!"
+    edited = Segment(0, original.start, original.end, text, words=original.words)
     words = timed_tokens(edited)
     assert [w.word for w in words] == edited.text.split()
     by_token = {w.word: (round(w.start, 3), round(w.end, 3)) for w in words}
@@ -177,7 +179,7 @@ def test_edited_text_is_realigned_and_keeps_the_times_of_kept_words() -> None:
     assert 1.55 <= by_token["it"][0] <= by_token["it"][1] <= 1.6  # inserted: between its neighbours
     assert by_token["jumps"] == (1.6, 1.95) and by_token["dog!"] == (3.2, 3.55)
     assert 2.4 <= by_token["a"][0] < by_token["very"][0] < by_token["very"][1] <= 2.75  # "the" → "a very"
-    assert all(b.start >= a.start for a, b in zip(words, words[1:], strict=False))
+    assert all(b.start >= a.start for a, b in itertools.pairwise(words))
     [cue] = build_cues([edited])
     assert " ".join(cue.text_lines) == edited.text  # the exported version's text, not the words'
 
