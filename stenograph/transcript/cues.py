@@ -193,33 +193,47 @@ def layout_lines(tokens: Sequence[str], label: str | None = None) -> tuple[str, 
     return (" ".join(tokens[: best[1]]), " ".join(tokens[best[1] :]))
 
 
+def _fits(lengths: Sequence[int], prefix: int) -> bool:
+    """Whether tokens of these lengths fit :data:`MAX_LINES` (2) lines as :func:`layout_lines` lays them out:
+    the top line filled greedily (``prefix`` characters of label first), the rest on the bottom one."""
+    total = sum(lengths) + len(lengths) - 1
+    if prefix + total <= MAX_LINE_CHARS or len(lengths) == 1:
+        return True
+    top = prefix - 1
+    for count, length in enumerate(lengths):
+        if top + 1 + length > MAX_LINE_CHARS:
+            return count > 0 and total - (top - prefix) - 1 <= MAX_LINE_CHARS
+        top += 1 + length
+    return True
+
+
 def _cues_of_run(words: Sequence[Word], label: str | None) -> list[Cue]:
     """One speaker's run of words cut into cues (rule 3): the cheapest cuts by dynamic programming over the
     cut positions, each cue checked against rule 2. ``cost[i]`` is the cheapest way to show ``words[:i]``."""
     n = len(words)
+    prefix = len(label) + 2 if label else 0
+    lengths = [len(w.word) for w in words]
+    cuts = [_cut_cost(words[j - 1], words[j]) if j < n else 0.0 for j in range(n + 1)]
     cost = [0.0] + [math.inf] * n
     back = [0] * (n + 1)
-    layouts: dict[tuple[int, int], tuple[str, ...]] = {}
     for j in range(1, n + 1):
         for i in range(j - 1, -1, -1):
             if i < j - 1 and (
-                words[j - 1].end - words[i].start > MAX_CUE_S or words[i + 1].start - words[i].end > MAX_PAUSE_IN_CUE_S
+                words[j - 1].end - words[i].start > MAX_CUE_S
+                or words[i + 1].start - words[i].end > MAX_PAUSE_IN_CUE_S
+                or not _fits(lengths[i:j], prefix)
             ):
                 break
-            lines = layout_lines([w.word for w in words[i:j]], label)
-            if lines is None:
-                break
             duration = words[j - 1].end - words[i].start
-            here = _PER_CUE + _PER_SHORT_S * max(0.0, MIN_CUE_S - duration)
-            here += _cut_cost(words[j - 1], words[j]) if j < n else 0.0
+            here = _PER_CUE + _PER_SHORT_S * max(0.0, MIN_CUE_S - duration) + cuts[j]
             if cost[i] + here < cost[j]:
                 cost[j], back[j] = cost[i] + here, i
-                layouts[(i, j)] = lines
     cues: list[Cue] = []
     j = n
     while j > 0:
         i = back[j]
-        cues.append(Cue(words[i].start, words[j - 1].end, label, layouts[(i, j)]))
+        lines = layout_lines([w.word for w in words[i:j]], label) or (" ".join(w.word for w in words[i:j]),)
+        cues.append(Cue(words[i].start, words[j - 1].end, label, lines))
         j = i
     return cues[::-1]
 
