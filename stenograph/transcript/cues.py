@@ -14,9 +14,10 @@ The rules, as applied here:
    longer than a line is the only exception), spans at most :data:`MAX_CUE_S` seconds of speech and never
    bridges a pause longer than :data:`MAX_PAUSE_IN_CUE_S`.
 3. Among the ways to cut a run of words into such cues, the cheapest is taken (dynamic programming): a cut
-   after a sentence's end costs nothing, after a pause or a clause's punctuation little, elsewhere most;
+   after a sentence's end is a gain, after a pause or a clause's punctuation costs little, elsewhere most;
    each cue costs a little (fewer, fuller cues win) and a cue shorter than :data:`MIN_CUE_S` costs in
-   proportion to what it lacks.
+   proportion to what it lacks. So a sentence gets its own cue when it can be shown for a second, short
+   sentences are joined, and a long one is cut at its commas and pauses.
 4. A cue is shown from its first word's start to its last word's end, held on to at least
    :data:`MIN_CUE_S` where the next cue leaves room, and never longer than :data:`MAX_CUE_S`.
 
@@ -65,8 +66,9 @@ PAUSE_S = 0.5
 _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 _CLAUSE_END = (",", ";", ":", "—", "–", "，", "；", "：", "、")
 _CLOSERS = "\"'»”’)]"
-#: The cost of a cut after a sentence's end, a pause, a clause's punctuation, and anywhere else.
-_CUT_SENTENCE, _CUT_PAUSE, _CUT_CLAUSE, _CUT_OTHER = 0.0, 1.0, 1.0, 5.0
+#: The cost of a cut after a sentence's end (a gain: a sentence that can stand alone gets its own cue), a
+#: pause, a clause's punctuation, and anywhere else.
+_CUT_SENTENCE, _CUT_PAUSE, _CUT_CLAUSE, _CUT_OTHER = -3.0, 1.0, 1.0, 5.0
 #: The cost of each cue, and of each second a cue lacks to reach MIN_CUE_S.
 _PER_CUE, _PER_SHORT_S = 2.0, 8.0
 
@@ -240,7 +242,7 @@ def _cues_of_run(words: Sequence[Word], label: str | None) -> list[Cue]:
 
 def _runs(segments: Iterable[Segment]) -> list[tuple[str | None, list[Word]]]:
     """Consecutive segments of one label, as (label, their timed tokens)."""
-    from stenograph.transcript.formats import cue_text, segment_label
+    from stenograph.transcript.formats import cue_text, segment_label  # here: formats imports this module
 
     runs: list[tuple[str | None, list[Word]]] = []
     previous: object = object()

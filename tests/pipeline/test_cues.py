@@ -158,6 +158,11 @@ def test_a_new_speaker_starts_a_new_cue_even_mid_second() -> None:
     assert (cues[2].start, cues[2].end) == (3.0, 4.0)
 
 
+def test_a_sentence_that_can_stand_a_second_gets_its_own_cue() -> None:
+    cues = build_cues([_timed("We met at noon by the gate. Then we left.")])  # 0.4 s a word
+    assert [" ".join(c.text_lines) for c in cues] == ["We met at noon by the gate.", "Then we left."]
+
+
 def test_short_sentences_are_joined_to_reach_a_second() -> None:
     segments = [_timed("Yes.", 0.0, 0.3), Segment(1, 0.35, 0.65, "Okay.", words=(Word(0.35, 0.6, " Okay.", 0.9),))]
     segments.append(Segment(2, 0.7, 1.2, "Let's go.", words=(Word(0.7, 0.9, " Let's", 0.9), Word(0.9, 1.2, " go.", 1))))
