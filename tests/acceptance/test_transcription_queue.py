@@ -194,6 +194,13 @@ def test_stereo_split_labels_channels(app: App, corpus: Path, tmp_path: Path) ->
     assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
     left = " ".join(s["text"] for s in segments if s["channel"] == "left").lower()
     assert "wizard" in left
+    # Subtitles cut from the words (on by default): one channel a cue, each within 2 lines of 42 characters.
+    assert all(s["words"] for s in segments)
+    srt = app.client.get(f"/recordings/{recording['id']}/transcript", params={"format": "srt"}).text
+    cues = list(srt_format.parse(srt))
+    assert cues and all(c.content.startswith(("left: ", "right: ")) for c in cues)
+    assert all(len(lines := c.content.split("\n")) <= 2 and max(map(len, lines)) <= 42 for c in cues)
+    assert all(c.start < c.end and (c.end - c.start).total_seconds() <= 7.0 for c in cues)
 
 
 def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_path: Path) -> None:
