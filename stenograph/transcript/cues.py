@@ -174,7 +174,7 @@ def _cut_cost(word: Word, following: Word) -> float:
 def layout_lines(tokens: Sequence[str], label: str | None = None) -> tuple[str, ...] | None:
     """``tokens`` on at most :data:`MAX_LINES` lines of at most :data:`MAX_LINE_CHARS` characters, the first
     line's counted with ``"label: "`` before it; None when they do not fit (one token always fits, on one
-    line). Of two-line layouts, a break after punctuation wins, then the most even, the lower line longer."""
+    line). Of two-line layouts, a break after punctuation wins, then the most even (the lower line longer on a tie)."""
     prefix = len(label) + 2 if label else 0
     whole = " ".join(tokens)
     if prefix + len(whole) <= MAX_LINE_CHARS or len(tokens) == 1:
