@@ -68,6 +68,13 @@ def transcribe(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the transcripts go.")] = Path("."),
     language: Annotated[str | None, typer.Option(help="Language code (default: detect).")] = None,
     model: Annotated[str | None, typer.Option(help="Whisper model name or path (default: the setting).")] = None,
+    word_timestamps: Annotated[
+        bool,
+        typer.Option(
+            "--word-timestamps/--no-word-timestamps",
+            help="Time each word (subtitle cues are then cut at word times; off: cut by characters, faster).",
+        ),
+    ] = True,
     server_url: Annotated[
         str | None, typer.Option(envvar="STENOGRAPH_SERVER_URL", help="A running Stenograph server to use.")
     ] = None,
@@ -87,9 +94,9 @@ def transcribe(
         if not job.source.is_file():
             job.error = "no such file"
     if server_url:
-        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model)
+        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model, words=word_timestamps)
     else:
-        _run_local(jobs, settings, format, output_dir, language, model)
+        _run_local(jobs, settings, format, output_dir, language, model, words=word_timestamps)
     failed = [job for job in jobs if job.error]
     for job in jobs:
         if job.error:
@@ -111,14 +118,21 @@ def _progress() -> Progress:
 
 
 def _run_local(
-    jobs: list[Job], settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+    jobs: list[Job],
+    settings: Settings,
+    fmt: str,
+    output_dir: Path,
+    language: str | None,
+    model: str | None,
+    *,
+    words: bool = True,
 ) -> None:
     from stenograph.service import ServiceError, Stenograph, StoredFile, render_transcript
     from stenograph.steps.submit import new_stored_name
 
     service = Stenograph.open(settings)
     try:
-        request = service.pipeline(steps=["transcription"], language=language, model=model)
+        request = service.pipeline(steps=["transcription"], language=language, model=model, word_timestamps=words)
     except ServiceError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -178,14 +192,22 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def _run_remote(
-    jobs: list[Job], url: str, settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+    jobs: list[Job],
+    url: str,
+    settings: Settings,
+    fmt: str,
+    output_dir: Path,
+    language: str | None,
+    model: str | None,
+    *,
+    words: bool = True,
 ) -> None:
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as client:
         for job in jobs:
             if job.error:
                 continue
-            data = {"steps": "transcription"}
+            data = {"steps": "transcription", "word_timestamps": "true" if words else "false"}
             if language:
                 data["language"] = language
             if model:
