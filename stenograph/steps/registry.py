@@ -15,14 +15,32 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stenograph.steps.base import Step
 
-__all__ = ["STEPS", "TASK_TYPES", "UnknownStep", "all_steps", "get_step", "step_names"]
+__all__ = [
+    "ON_REQUEST",
+    "STANDALONE",
+    "STEPS",
+    "TASK_TYPES",
+    "UnknownStep",
+    "all_steps",
+    "choosable_steps",
+    "default_steps",
+    "get_step",
+    "step_names",
+]
 
 #: Step name -> "module:attribute" of its Step, in pipeline order (an upload's steps run in this order).
 STEPS: dict[str, str] = {
+    "download": "stenograph.steps.download.step:STEP",
     "transcription": "stenograph.steps.transcription.step:STEP",
     "correction": "stenograph.steps.correction.step:STEP",
     "summary": "stenograph.steps.summary.step:STEP",
+    "webhook": "stenograph.steps.webhook.step:STEP",
 }
+
+#: Steps no upload chooses: their tasks are enqueued by the service (webhook deliveries, no recording).
+STANDALONE: frozenset[str] = frozenset({"webhook"})
+#: Steps an upload runs only when its submission brings them in, never by default (a URL's download).
+ON_REQUEST: frozenset[str] = frozenset({"download"})
 
 #: The task types the API and the workers know: the registered steps, in pipeline order.
 TASK_TYPES: tuple[str, ...] = tuple(STEPS)
@@ -37,6 +55,16 @@ class UnknownStep(KeyError):
 def step_names() -> tuple[str, ...]:
     """Every step's name, in pipeline order (the task types the API and the workers know)."""
     return tuple(STEPS)
+
+
+def choosable_steps() -> tuple[str, ...]:
+    """The steps an upload's ``steps`` may name (``STENOGRAPH_PIPELINE_STEPS`` too), in pipeline order."""
+    return tuple(name for name in STEPS if name not in STANDALONE | ON_REQUEST)
+
+
+def default_steps() -> tuple[str, ...]:
+    """The default of ``STENOGRAPH_PIPELINE_STEPS``: every choosable step."""
+    return choosable_steps()
 
 
 def get_step(name: str) -> Step:
