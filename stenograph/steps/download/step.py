@@ -79,7 +79,7 @@ class DownloadStep(StepBase):
             duration_s=media.duration_s,
             media=media_json(media),
             title=title,
-            name=clean_name(title) if title and recording["name"] == url else None,
+            name=clean_name(title) if title and recording["name"] in (url, clean_name(url)) else None,
         )
         return {
             "url": url,
@@ -139,7 +139,7 @@ def _download(ctx: StepContext, url: str, target: Path) -> tuple[dict[str, Any],
         raise RetryableError(f"downloading {url} failed: {message}", kind="download_failed") from exc
     if info is None:
         raise PermanentError(f"{url} holds no media to import", kind="no_media")
-    if info.get("entries") is not None:  # a playlist's first item
+    if info.get("entries") is not None:  # a playlist: its first item
         entries = [entry for entry in info["entries"] if entry]
         if not entries:
             raise PermanentError(f"{url} holds no media to import", kind="no_media")
