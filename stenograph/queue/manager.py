@@ -47,6 +47,7 @@ from stenograph.queue.dependencies import (
     reopen_dependants,
 )
 from stenograph.queue.driver import DriverSQL, TaskSpec
+from stenograph.queue.hooks import FinishHook, run_hooks
 from stenograph.queue.inserts import DriverRun, Run, SQLAlchemyRun, insert_tasks
 from stenograph.queue.leases import expire_started, expire_unstarted, never_started
 from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
@@ -62,8 +63,7 @@ from stenograph.queue.wakeup import WorkersNotifier
 from stenograph.settings import Settings
 
 T = sql.T
-#: ``(queue, connection, ids of tasks that just ended)``, run in the transaction that ended them.
-FinishHook = Callable[["TaskQueue", Connection, Sequence[int]], None]
+Hooks = Sequence[FinishHook]
 P, C, F, X = TaskStatus.PENDING, TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED
 
 
@@ -74,17 +74,11 @@ class TaskQueue:
         engine: from :func:`stenograph.db.create_db_engine`, migrated.
         settings: lease length, attempts and backoff.
         notify: called after a commit that made a task runnable (wakes local workers).
-        on_finished: called inside the transaction that ended tasks (completed, failed for good, cancelled),
-            with this queue, the connection and their ids, so that a plug-in enqueues follow-up tasks
-            atomically with the ending (webhook deliveries). The queue knows nothing of what they do.
+        on_finished: hooks run in the transaction that ended tasks, with their ids (:mod:`~stenograph.queue.hooks`).
     """
 
     def __init__(
-        self,
-        engine: Engine,
-        settings: Settings,
-        notify: Callable[[], None] | None = None,
-        on_finished: Sequence[FinishHook] = (),
+        self, engine: Engine, settings: Settings, notify: Callable[[], None] | None = None, on_finished: Hooks = ()
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -100,12 +94,6 @@ class TaskQueue:
     def notify(self) -> None:
         """Wake local workers (after a commit that made tasks runnable outside :meth:`enqueue`)."""
         self._notify()
-
-    def _finished(self, conn: Connection, ids: Sequence[int]) -> None:
-        """Run the ``on_finished`` hooks on tasks that ended in ``conn``'s transaction."""
-        if ids:
-            for hook in self._on_finished:
-                hook(self, conn, ids)
 
     # ------------------------------------------------------------------------------------------
     # enqueueing
@@ -302,7 +290,7 @@ class TaskQueue:
         params = completion_params(driver, worker_id, runs, now)
         with self.engine.begin() as conn:
             ids = complete_held(conn, driver, worker_id, runs, params, driver.time(now))
-            self._finished(conn, ids)
+            run_hooks(self._on_finished, self, conn, ids)
             has_dependants = bool(ids) and has_waiting_dependants(conn, driver, ids)
         if has_dependants:
             self._notify()  # their dependants may run now
@@ -360,7 +348,7 @@ class TaskQueue:
         values = finished(now, result=result, progress=1.0, eta_s=0.0, error_kind=None, error_message=None)
         with self.engine.begin() as conn:
             record = transition(conn, self._driver, task_id, C, values, worker=(worker_id, attempt), message=None)
-            self._finished(conn, [task_id])
+            run_hooks(self._on_finished, self, conn, [task_id])
             has_dependants = has_waiting_dependants(conn, self._driver, [task_id])
         if has_dependants:
             self._notify()  # its dependants may run now (the worker itself claims again when a slot frees)
@@ -387,7 +375,7 @@ class TaskQueue:
                 backoff=backoff,
             )
             if record.status != P:
-                self._finished(conn, [task_id])
+                run_hooks(self._on_finished, self, conn, [task_id])
         self._notify()  # a retry is due later, or dependants that do not require it may run now
         return record
 
@@ -399,7 +387,7 @@ class TaskQueue:
                 conn, self._driver, task_id, X, finished(now), worker=(worker_id, attempt), message=message
             )
             cascade(conn, self._driver, record, now)
-            self._finished(conn, [task_id])
+            run_hooks(self._on_finished, self, conn, [task_id])
         return record
 
     def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
@@ -475,7 +463,7 @@ class TaskQueue:
                 with self.engine.begin() as conn:
                     record = expire_started(conn, self._driver, row, now)
                     if record is not None and record.status != P:
-                        self._finished(conn, [record.id])
+                        run_hooks(self._on_finished, self, conn, [record.id])
                 if record is not None:
                     changed.append(record)
         if changed:
@@ -495,7 +483,7 @@ class TaskQueue:
             with self.engine.begin() as conn:
                 outcome = cancel_once(conn, self._driver, task_id, now)
                 if outcome is not None and outcome[1] == "cancelled":
-                    self._finished(conn, [task_id])
+                    run_hooks(self._on_finished, self, conn, [task_id])
             if outcome is not None:
                 return outcome
         raise TransitionError(f"task {task_id} kept changing; try again", task_id=task_id, status=None)

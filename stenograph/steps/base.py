@@ -24,7 +24,7 @@ from stenograph.steps.registry import STEPS, UnknownStep, all_steps, get_step, s
 
 if TYPE_CHECKING:
     from stenograph.llm.base import LLMClient
-    from stenograph.queue.manager import FinishHook
+    from stenograph.queue.hooks import FinishHook
     from stenograph.steps.submit import PipelineRequest
     from stenograph.steps.transcription.transcriber import Transcriber
 

@@ -16,7 +16,8 @@ from stenograph.worker.simulate import run_simulated
 
 
 def test_task_types_and_pipeline_order_come_from_the_registry() -> None:
-    assert step_names() == ("transcription", "correction", "summary") == tuple(STEPS)
+    assert step_names() == ("download", "transcription", "correction", "summary", "webhook") == tuple(STEPS)
+    assert registry.choosable_steps() == ("transcription", "correction", "summary")  # an upload's choice
     assert PIPELINE_STEPS == step_names() == registry.TASK_TYPES
     assert step_names() == handlers.TASK_TYPES
     from stenograph.service import tasks as service_tasks  # what the API accepts
@@ -41,8 +42,9 @@ def test_the_step_says_its_cancel_grace() -> None:
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:
-    transcription, correction, summary = all_steps()
+    transcription, correction, summary = (get_step(name) for name in ("transcription", "correction", "summary"))
     assert (transcription.depends_on, transcription.after, transcription.needs_media) == ((), (), True)
+    assert getattr(transcription, "depends_on_if_chosen", ()) == ("download",)  # an import's download
     assert (correction.depends_on, correction.after, correction.needs_media) == (("transcription",), (), False)
     assert (summary.depends_on, summary.after) == (("transcription",), ("correction",))
     assert not any(step.interactive for step in all_steps())
