@@ -1,5 +1,5 @@
 """The queue's ``on_finished`` hooks: plug-ins told, in the transaction that ended them, of the tasks that
-completed, failed for good or were cancelled (the webhook step enqueues its deliveries there, so none is
+completed or failed for good (a cancel calls no hook; the webhook step enqueues its deliveries there, so none is
 lost to a crash between the ending and the enqueue). The queue knows nothing of what a hook does."""
 
 from __future__ import annotations

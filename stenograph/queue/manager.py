@@ -387,7 +387,6 @@ class TaskQueue:
                 conn, self._driver, task_id, X, finished(now), worker=(worker_id, attempt), message=message
             )
             cascade(conn, self._driver, record, now)
-            run_hooks(self._on_finished, self, conn, [task_id])
         return record
 
     def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
@@ -462,7 +461,7 @@ class TaskQueue:
             if not never_started(row):
                 with self.engine.begin() as conn:
                     record = expire_started(conn, self._driver, row, now)
-                    if record is not None and record.status != P:
+                    if record is not None and record.status == F:
                         run_hooks(self._on_finished, self, conn, [record.id])
                 if record is not None:
                     changed.append(record)
@@ -482,8 +481,6 @@ class TaskQueue:
         for _ in range(3):  # the task may be claimed between our read and our update
             with self.engine.begin() as conn:
                 outcome = cancel_once(conn, self._driver, task_id, now)
-                if outcome is not None and outcome[1] == "cancelled":
-                    run_hooks(self._on_finished, self, conn, [task_id])
             if outcome is not None:
                 return outcome
         raise TransitionError(f"task {task_id} kept changing; try again", task_id=task_id, status=None)

@@ -13,7 +13,7 @@ from stenograph.service.base import ServiceBase
 from stenograph.service.errors import Kind, ServiceError
 from stenograph.service.tasks import TaskUseCases
 from stenograph.service.views import MediaFile, RecordingView, TaskView
-from stenograph.settings import PIPELINE_STEPS
+from stenograph.settings import CHOOSABLE_STEPS
 from stenograph.steps.submit import (
     PipelineRequest,
     clean_name,
@@ -232,9 +232,9 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             NotFoundError: no such recording.
             ServiceError: unknown step or bad options (invalid); no transcript yet for a later step (conflict).
         """
-        if step not in PIPELINE_STEPS:
+        if step not in CHOOSABLE_STEPS:  # not a webhook delivery, nor a download (retry that task instead)
             raise ServiceError(
-                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(PIPELINE_STEPS)}"
+                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(CHOOSABLE_STEPS)}"
             )
         row = self.store.recording(recording_id)
         options = row["options"] or {}

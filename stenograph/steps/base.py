@@ -252,7 +252,7 @@ class StepContext:
 def finish_hooks() -> list[FinishHook]:
     """The queue's ``on_finished`` hooks the registered steps offer: a step that has a method
     ``on_tasks_finished(queue, conn, task_ids)`` is told, in the transaction that ended them, of every task
-    that completed, failed for good or was cancelled (the webhook step enqueues its deliveries there)."""
+    that completed or failed for good (the webhook step enqueues its deliveries there)."""
     hooks: list[FinishHook] = []
     for step in all_steps():
         hook = getattr(step, "on_tasks_finished", None)

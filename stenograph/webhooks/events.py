@@ -6,6 +6,8 @@ the ending is (none is lost to a crash in between). Events:
 
 - ``task.failed``: a task failed for good (its attempts spent, or an error retrying cannot fix).
 - ``recording.completed``: every task of a recording has ended and none failed (some completed).
+  Cancelling raises no event: a task that ends cancelled does not call the hook (a deletion cancels the
+  pending tasks of a recording, which must not look like its completion).
 - ``recording.failed``: every task of a recording has ended and one failed (dependants that failed with
   it included).
 

@@ -203,3 +203,24 @@ def test_webhook_settings_are_checked(make_settings: Any) -> None:
     settings: Settings = make_settings(webhook_urls="http://a.example/h, https://b.example/h", webhook_secret=SECRET)
     assert settings.webhook_urls == ["http://a.example/h", "https://b.example/h"]
     assert "webhook" not in settings.pipeline_steps and "webhook" in settings.task_types
+
+
+def test_the_queue_calls_its_finish_hooks_on_completions_and_final_failures_only(
+    engine: Any, settings: Settings
+) -> None:
+    """The generic hook: called in the ending transaction with the ids, for a completion and a failure
+    that is final; not for a failed attempt that will be retried, nor for a cancel."""
+    from stenograph.queue import TaskQueue
+
+    seen: list[list[int]] = []
+    queue = TaskQueue(engine, settings, on_finished=[lambda _q, conn, ids: seen.append(list(ids))])
+    done = queue.enqueue("summary", {})
+    claimed = queue.claim("w")
+    assert claimed is not None
+    queue.complete(done.id, "w", claimed.attempts, {})
+    twice = queue.enqueue("summary", {}, max_attempts=2)
+    for attempt in (1, 2):
+        wait_for(lambda: queue.claim("w"), timeout=10, what="the task (after the retry's backoff)")
+        queue.fail(twice.id, "w", attempt, kind="k", message="m", retryable=True)
+    queue.cancel(queue.enqueue("summary", {}).id)
+    assert seen == [[done.id], [twice.id]]
