@@ -51,6 +51,12 @@ export const endpoints = {
     `${recording(id)}/summary${query({ format, download: download ? 1 : undefined })}`,
   /** POST to run a pipeline step again. */
   recordingStep: (id, step) => `${recording(id)}/steps/${enc(step)}`,
+
+  /** GET the webhook endpoints, POST one; DELETE one; its delivery log; POST a test event. */
+  webhooks: () => "/webhooks",
+  webhook: (id) => `/webhooks/${enc(id)}`,
+  webhookDeliveries: (id) => `/webhooks/${enc(id)}/deliveries`,
+  webhookTest: (id) => `/webhooks/${enc(id)}/test`,
 };
 
 /** The request that performs a task action named by the server in task.actions, or null for an unknown one. */
