@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api.app import create_app
-from stenograph.errors import PermanentError
+from stenograph.errors import PermanentError, TaskCancelled
 from stenograph.queue import TaskQueue
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
@@ -47,14 +47,16 @@ def site(audio: AudioFactory, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
-def download(settings: Settings, engine: Any, url: str) -> tuple[dict[str, Any], dict[str, Any], FakeTask]:
+def download(
+    settings: Settings, engine: Any, url: str, *, cancelled: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], FakeTask]:
     """Run the download step in this process for a new recording of ``url``; returns (result, recording)."""
     store = TranscriptStore(engine)
     recording_id = store.create_recording(
         name=url, stored_name="imported-1", size_bytes=0, duration_s=None, media={}, options={}, source_url=url
     )
     task = TaskQueue(engine, settings).enqueue("download", {"recording_id": recording_id, "url": url})
-    fake = FakeTask(settings, task_id=task.id, task_type="download")
+    fake = FakeTask(settings, task_id=task.id, task_type="download", cancelled=cancelled)
     result = run_step(get_step("download"), StepContext(fake, store=store), {"recording_id": recording_id, "url": url})
     return result, store.recording(recording_id), fake
 
@@ -88,7 +90,19 @@ def test_a_download_over_the_upload_limit_fails_for_good(make_settings: Any, eng
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     with pytest.raises(PermanentError, match="upload limit"):
         download(settings, engine, f"{site}/speech.wav")
-    assert not (settings.uploads_dir / "imported-1").exists()
+    assert not list(settings.uploads_dir.iterdir())  # neither the file nor a partial one
+
+
+def test_a_cancelled_download_stops_and_a_missing_page_fails_for_good(
+    make_settings: Any, engine: Any, site: str
+) -> None:
+    settings = make_settings(url_import_allow_private=True)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with pytest.raises(TaskCancelled):
+        download(settings, engine, f"{site}/speech.wav", cancelled=True)
+    with pytest.raises(PermanentError, match="404"):
+        download(settings, engine, f"{site}/missing.wav")
+    assert not list(settings.uploads_dir.iterdir())
 
 
 def test_loopback_is_refused_at_connection_time_unless_allowed(make_settings: Any, engine: Any, site: str) -> None:

@@ -65,8 +65,12 @@ class DownloadStep(StepBase):
         except RefusedAddress as exc:
             raise PermanentError(str(exc), kind="refused_url") from exc
         target = ctx.settings.uploads_dir / recording["stored_name"]
-        info, downloaded = _download(ctx, url, target)
-        downloaded.replace(target)
+        try:
+            info, downloaded = _download(ctx, url, target)
+            downloaded.replace(target)
+        finally:  # a cancelled, refused or failed download leaves no partial file
+            for partial in target.parent.glob(target.name + ".download*"):
+                partial.unlink(missing_ok=True)
         try:
             media = probe_upload(target)
         except MediaError as exc:
