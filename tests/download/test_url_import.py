@@ -159,3 +159,26 @@ def test_an_import_through_the_api_is_downloaded_then_transcribed(
         text = client.get(f"/recordings/{created['id']}/transcript").json()
         words = " ".join(segment["text"] for segment in text["segments"]).lower()
         assert "imported" in words or "recording" in words, words
+
+
+def test_every_redirect_is_checked_after_name_resolution(
+    make_settings: Any, engine: Any, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local server stands for a public one (127.0.0.1 passes the guard here): a redirect to it is
+    followed, and a redirect to another loopback address (127.0.0.2) is refused at its connection."""
+    from stenograph.steps.download import guard
+
+    original = guard.check_address
+
+    def public_here(address: str) -> None:
+        if address != "127.0.0.1":
+            original(address)
+
+    monkeypatch.setattr(guard, "check_address", public_here)
+    settings = make_settings()  # private addresses refused
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    port = site.rsplit(":", 1)[1]
+    result, _, _ = download(settings, engine, f"{site}/redirect?to={site}/speech.wav")
+    assert result["size_bytes"] > 1000
+    with pytest.raises(PermanentError, match=r"127\.0\.0\.2 is a loopback, private or reserved address"):
+        download(settings, engine, f"{site}/redirect?to=http://127.0.0.2:{port}/speech.wav")
