@@ -20,6 +20,8 @@ __all__ = ["STEPS", "TASK_TYPES", "UnknownStep", "all_steps", "get_step", "step_
 #: Step name -> "module:attribute" of its Step, in pipeline order (an upload's steps run in this order).
 STEPS: dict[str, str] = {
     "transcription": "stenograph.steps.transcription.step:STEP",
+    "diarization": "stenograph.steps.diarization.step:STEP",
+    "speakers": "stenograph.steps.speakers.step:STEP",
     "correction": "stenograph.steps.correction.step:STEP",
     "summary": "stenograph.steps.summary.step:STEP",
 }

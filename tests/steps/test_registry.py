@@ -16,7 +16,7 @@ from stenograph.worker.simulate import run_simulated
 
 
 def test_task_types_and_pipeline_order_come_from_the_registry() -> None:
-    assert step_names() == ("transcription", "correction", "summary") == tuple(STEPS)
+    assert step_names() == ("transcription", "diarization", "speakers", "correction", "summary") == tuple(STEPS)
     assert PIPELINE_STEPS == step_names() == registry.TASK_TYPES
     assert step_names() == handlers.TASK_TYPES
     from stenograph.service import tasks as service_tasks  # what the API accepts
@@ -41,10 +41,16 @@ def test_the_step_says_its_cancel_grace() -> None:
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:
-    transcription, correction, summary = all_steps()
+    transcription, diarization, speakers, correction, summary = all_steps()
     assert (transcription.depends_on, transcription.after, transcription.needs_media) == ((), (), True)
-    assert (correction.depends_on, correction.after, correction.needs_media) == (("transcription",), (), False)
-    assert (summary.depends_on, summary.after) == (("transcription",), ("correction",))
+    assert (diarization.depends_on, diarization.after, diarization.needs_media) == ((), (), True)
+    assert (speakers.depends_on, speakers.needs_media) == (("transcription", "diarization"), False)
+    assert (correction.depends_on, correction.after, correction.needs_media) == (
+        ("transcription",),
+        ("speakers",),
+        False,
+    )
+    assert (summary.depends_on, summary.after) == (("transcription",), ("speakers", "correction"))
     assert not any(step.interactive for step in all_steps())
     request = PipelineRequest(steps=["transcription", "correction", "summary"], glossary=["Kubernetes"])
     assert step_params(request, "correction", 7) == {"recording_id": 7, "glossary": ["Kubernetes"]}
