@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     literal_column,
     text,
 )
@@ -226,7 +227,7 @@ class SegmentRow(Base):
     #: The diarized speaker ("Speaker 1"...), None without diarization (revision 0007).
     speaker_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: Another speaker talks during this segment (it has the dominant one).
-    overlap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    overlap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Diarization(Base):

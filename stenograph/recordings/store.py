@@ -1,11 +1,11 @@
 """Recordings, transcript versions, segments and summaries in the database.
 
 A recording has transcript versions numbered 1, 2, ...: ``original`` (Whisper's), ``corrected`` (the LLM
-or glossary correction) and ``edited`` (a person changed a segment) and ``speakers`` (diarized speakers assigned). Each version keeps every segment's
-index, start and end. Full-text search of names and the newest transcript text uses the ``recordings_fts``
-table: on SQLite FTS5 with the trigram tokenizer (so Chinese text, which has no spaces, matches too); on
-PostgreSQL a generated ``tsvector`` (words matched as prefixes) and, for scripts written without spaces,
-a substring match over a ``pg_trgm`` index (migration 0003).
+or glossary correction), ``edited`` (a person changed a segment) and ``speakers`` (diarized speakers assigned).
+Each version keeps every segment's index, start and end. Full-text search of names and the newest transcript
+text uses the ``recordings_fts`` table: on SQLite FTS5 with the trigram tokenizer (so Chinese text, which has no
+spaces, matches too); on PostgreSQL a generated ``tsvector`` (words matched as prefixes) and, for scripts
+written without spaces, a substring match over a ``pg_trgm`` index (migration 0003).
 """
 
 from __future__ import annotations

@@ -242,7 +242,10 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         task = enqueue_step(self.queue, step, params, recording_id=recording_id)
         if step == "diarization":
             enqueue_step(
-                self.queue, "speakers", step_params(pipeline, "speakers", recording_id), recording_id=recording_id,
+                self.queue,
+                "speakers",
+                step_params(pipeline, "speakers", recording_id),
+                recording_id=recording_id,
                 depends_on=[task.id],
             )
         return TaskView(task, row["name"])

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "INTERACTIVE_PRIORITY",
     "STEPS",
-    "LLMFactory",
     "DiarizerFactory",
+    "LLMFactory",
     "ProcessResources",
     "Step",
     "StepBase",

@@ -121,7 +121,9 @@ class PipelineRequest:
         use_vad = parse_flag(vad, "vad", default=True)
         word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=False) or "diarization" in ordered
         return cls(
-            **counts,
+            num_speakers=counts["num_speakers"],
+            min_speakers=counts["min_speakers"],
+            max_speakers=counts["max_speakers"],
             beam_size=beam,
             vad=use_vad,
             steps=ordered,

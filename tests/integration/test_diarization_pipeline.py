@@ -241,7 +241,7 @@ def test_a_data_directory_of_revision_0006_upgrades_in_place(tmp_path: Path) -> 
             (now,),
         )
         conn.exec_driver_sql(
-            "INSERT INTO segments (id, version_id, idx, start, \"end\", text, avg_logprob, no_speech_prob, channel) "
+            'INSERT INTO segments (id, version_id, idx, start, "end", text, avg_logprob, no_speech_prob, channel) '
             "VALUES (1, 1, 0, 0.0, 1.0, 'hi', 0.0, 0.0, 'left')"
         )
     upgrade(engine, lock_dir=settings.data_dir)

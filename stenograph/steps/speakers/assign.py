@@ -122,7 +122,7 @@ def _pieces(turns: Sequence[SpeakerTurn], segment: Segment) -> list[tuple[str | 
     runs = _runs(turns, segment)
     if len(runs) == 1:
         return [(runs[0][0], segment)]
-    pieces = []
+    pieces: list[tuple[str | None, Segment]] = []
     for number, (speaker, words) in enumerate(runs):
         start = segment.start if number == 0 else words[0].start
         end = segment.end if number == len(runs) - 1 else words[-1].end

@@ -296,7 +296,11 @@ def transcript_line(segment: Segment) -> str:
     diarized label) when it has one."""
     label = segment.speaker
     text = segment.text.strip()
-    return f"[{format_timestamp(segment.start)}] {label}: {text}" if label else f"[{format_timestamp(segment.start)}] {text}"
+    return (
+        f"[{format_timestamp(segment.start)}] {label}: {text}"
+        if label
+        else f"[{format_timestamp(segment.start)}] {text}"
+    )
 
 
 def _system_prompt(template: Template, language: str | None) -> str:
