@@ -5,6 +5,8 @@ exports, time-aligned diffs, and a data directory of revision 0006 upgrading in 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,3 +261,31 @@ def test_a_data_directory_of_revision_0006_upgrades_in_place(tmp_path: Path) -> 
     )
     assert store.latest_diarization(1)["id"] == diarization_id
     engine.dispose()
+
+
+def test_the_openai_route_diarizes_only_when_asked(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+    queue, store = parts(client)
+    queue.register_worker("w", "here", 1, 1)  # a live worker: the route takes the request
+    speech = audio.make("wav_s16_16k").read_bytes()
+    answers: dict[str, Any] = {}
+
+    def call(name: str, **data: str) -> None:
+        files = {"file": ("a.wav", speech)}
+        answers[name] = client.post("/v1/audio/transcriptions", files=files, data={"model": "whisper-1", **data})
+
+    for name, data in (("asked", {"diarize": "true", "response_format": "vtt"}), ("plain", {})):
+        caller = threading.Thread(target=call, args=(name,), kwargs=data)
+        caller.start()
+        deadline = time.monotonic() + 60
+        while caller.is_alive() and time.monotonic() < deadline:
+            record = queue.claim("w")
+            if record is not None:
+                run_claimed(queue, store, settings, record)
+            else:
+                caller.join(0.05)  # the route polls its task; wait on the thread ending
+        assert not caller.is_alive()
+    assert answers["asked"].status_code == 200, answers["asked"].text
+    assert "<v Speaker 1>good morning" in answers["asked"].text and "<v Speaker 2>hello" in answers["asked"].text
+    assert answers["plain"].status_code == 200 and answers["plain"].json()["text"] == "good morning hello bye"
+    types = sorted(t["type"] for t in client.get("/tasks", params={"limit": 100}).json()["data"])
+    assert types == ["diarization", "speakers", "transcription", "transcription"]

@@ -158,3 +158,13 @@ def test_without_an_engine_the_default_diarizer_is_a_clear_permanent_error(setti
             engine_diarizer(settings)
     else:
         pytest.skip("the diarization engine is installed")
+
+
+def test_the_correction_request_carries_the_speaker_and_the_summary_line_names_it() -> None:
+    from stenograph.steps.correction.correction import _segment_json
+
+    named = Segment(3, 61.0, 62.0, " we ship friday", speaker="Dana", speaker_label="Speaker 2")
+    assert _segment_json(named) == '{"id": 3, "speaker": "Dana", "text": "we ship friday"}'
+    assert _segment_json(Segment(4, 0.0, 1.0, "plain")) == '{"id": 4, "text": "plain"}'
+    assert transcript_line(named) == "[01:01] Dana: we ship friday"
+    assert transcript_line(Segment(4, 0.0, 1.0, "plain")) == "[00:00] plain"
