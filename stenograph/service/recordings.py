@@ -211,7 +211,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         row = self.store.recording(recording_id)
         options = row["options"] or {}
         counts = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
-        if not any(counts.values()):
+        if all(value is None for value in counts.values()):
             counts = {k: options.get(k) for k in counts} if step in ("diarization", "speakers") else {}
         pipeline = self.pipeline(
             steps=["transcription", *(["diarization"] if step == "speakers" else []), step],

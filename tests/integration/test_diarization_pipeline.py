@@ -289,3 +289,14 @@ def test_the_openai_route_diarizes_only_when_asked(client: TestClient, audio: Au
     assert answers["plain"].status_code == 200 and answers["plain"].json()["text"] == "good morning hello bye"
     types = sorted(t["type"] for t in client.get("/tasks", params={"limit": 100}).json()["data"])
     assert types == ["diarization", "speakers", "transcription", "transcription"]
+
+
+def test_a_rerun_speakers_needs_a_diarization(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
+    recording_id = upload(client, audio, steps="transcription").json()["data"][0]["id"]
+    queue, store = parts(client)
+    for record in claimed_types(queue):
+        run_claimed(queue, store, settings, record)
+    refused = client.post(f"/recordings/{recording_id}/steps/speakers")
+    assert refused.status_code == 409 and refused.json()["detail"]["code"] == "no_diarization"
+    bad = client.post(f"/recordings/{recording_id}/steps/diarization", json={"num_speakers": 0})
+    assert bad.status_code == 422
