@@ -68,6 +68,8 @@ def test_speakers_are_coloured_filtered_renamed_moved_and_merged(web: Watched, s
     expect(labels.nth(0)).to_have_class("speaker spk-0")
     expect(labels.nth(1)).to_have_class("speaker spk-1")
     expect(labels.nth(1)).to_contain_text("(overlap)")
+    colours = [labels.nth(i).evaluate("(e) => getComputedStyle(e).color") for i in range(3)]
+    assert colours[0] == colours[2] != colours[1]  # one colour per speaker
 
     page.get_by_test_id("speaker-filter").select_option("Speaker 2")
     expect(page.get_by_test_id("segment")).to_have_count(1)
