@@ -68,6 +68,9 @@ def transcribe(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the transcripts go.")] = Path("."),
     language: Annotated[str | None, typer.Option(help="Language code (default: detect).")] = None,
     model: Annotated[str | None, typer.Option(help="Whisper model name or path (default: the setting).")] = None,
+    task: Annotated[
+        str, typer.Option(help="transcribe, or translate (Whisper's translation into English; multilingual model).")
+    ] = "transcribe",
     server_url: Annotated[
         str | None, typer.Option(envvar="STENOGRAPH_SERVER_URL", help="A running Stenograph server to use.")
     ] = None,
@@ -87,9 +90,9 @@ def transcribe(
         if not job.source.is_file():
             job.error = "no such file"
     if server_url:
-        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model)
+        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model, task)
     else:
-        _run_local(jobs, settings, format, output_dir, language, model)
+        _run_local(jobs, settings, format, output_dir, language, model, task)
     failed = [job for job in jobs if job.error]
     for job in jobs:
         if job.error:
@@ -110,15 +113,26 @@ def _progress() -> Progress:
     )
 
 
+def _version(task: str) -> str:
+    """The transcript version a run of ``task`` writes."""
+    return "translation" if task.strip().lower() == "translate" else "original"
+
+
 def _run_local(
-    jobs: list[Job], settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+    jobs: list[Job],
+    settings: Settings,
+    fmt: str,
+    output_dir: Path,
+    language: str | None,
+    model: str | None,
+    task: str = "transcribe",
 ) -> None:
     from stenograph.service import ServiceError, Stenograph, StoredFile, render_transcript
     from stenograph.steps.submit import new_stored_name
 
     service = Stenograph.open(settings)
     try:
-        request = service.pipeline(steps=["transcription"], language=language, model=model)
+        request = service.pipeline(steps=["transcription"], language=language, model=model, task=task)
     except ServiceError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -153,7 +167,7 @@ def _run_local(
                     if record.status == "completed":
                         assert job.recording_id is not None and job.output is not None
                         job.done = True
-                        transcript = service.transcript(job.recording_id, "original")
+                        transcript = service.transcript(job.recording_id, _version(task))
                         job.output.write_text(render_transcript(transcript, cast(Format, fmt)), encoding="utf-8")
                         progress.update(job.bar, completed=1.0, state="completed")
                     elif record.status in ("failed", "cancelled"):
@@ -178,7 +192,14 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 def _run_remote(
-    jobs: list[Job], url: str, settings: Settings, fmt: str, output_dir: Path, language: str | None, model: str | None
+    jobs: list[Job],
+    url: str,
+    settings: Settings,
+    fmt: str,
+    output_dir: Path,
+    language: str | None,
+    model: str | None,
+    task: str = "transcribe",
 ) -> None:
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as client:
@@ -190,6 +211,8 @@ def _run_remote(
                 data["language"] = language
             if model:
                 data["model"] = model
+            if task != "transcribe":
+                data["task"] = task
             try:
                 with job.source.open("rb") as handle:
                     response = client.post("/recordings", data=data, files={"file": (job.source.name, handle)})
@@ -216,7 +239,7 @@ def _run_remote(
                         job.done = True
                         body = client.get(
                             f"/recordings/{job.recording_id}/transcript",
-                            params={"format": fmt, "version": "original", "download": fmt == "json"},
+                            params={"format": fmt, "version": _version(task), "download": fmt == "json"},
                         )
                         if body.status_code != 200:
                             job.error = f"could not fetch the transcript: {_message(body)}"

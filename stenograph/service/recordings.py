@@ -192,6 +192,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         language: str | None = None,
         model: str | None = None,
         channels: str | None = None,
+        task: str | None = None,
     ) -> TaskView:
         """Run a pipeline step again (another template, glossary, model...): a new task, then a new version.
         Options not given are the recording's own.
@@ -213,6 +214,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             glossary=glossary if glossary is not None else options.get("glossary"),
             template=template if template is not None else options.get("template"),
             channels=channels if channels is not None else options.get("channels"),
+            task=task if task is not None else options.get("task"),
         )
         if step != "transcription" and not self.store.versions(recording_id):
             raise ServiceError(

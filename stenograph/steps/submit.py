@@ -59,6 +59,7 @@ class PipelineRequest:
     word_timestamps: bool = False
     beam_size: int | None = None
     vad: bool = True
+    task: str = "transcribe"
 
     @classmethod
     def build(
@@ -75,6 +76,7 @@ class PipelineRequest:
         word_timestamps: str | bool | None = False,
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
+        task: str | None = None,
     ) -> PipelineRequest:
         """The request of an upload's raw fields (a form's strings, or typed values), checked and normalised:
         steps in registry order, ``auto`` language as None, a default-model alias as None.
@@ -82,7 +84,8 @@ class PipelineRequest:
         Raises:
             ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
                 model, glossary term, channels value or template, an English-only model for another
-                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no.
+                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
+                ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`).
         """
         language, model, template, channels = (
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
@@ -91,6 +94,7 @@ class PipelineRequest:
         ordered = _ordered_steps(settings, steps)
         language = _checked_language(language)
         model = _checked_model(settings, model, language)
+        task = _checked_task(settings, task, model)
         try:
             terms = check_glossary(split_list(glossary))
         except ValueError as exc:
@@ -114,6 +118,7 @@ class PipelineRequest:
             channels=channels,
             prompt=_bounded_prompt(prompt),
             word_timestamps=word_timestamps,
+            task=task,
         )
 
     def transcription_options(self) -> dict[str, Any]:
@@ -125,6 +130,7 @@ class PipelineRequest:
             "channels": self.channels,
             "beam_size": self.beam_size,
             "vad": self.vad,
+            **({"task": self.task} if self.task != "transcribe" else {}),
         }
 
 
@@ -182,20 +188,66 @@ def _checked_model(settings: Settings, model: str | None, language: str | None) 
     """The model asked for, or None for the configured one (none asked, or an alias in
     ``DEFAULT_MODEL_ALIASES``).
 
+    No model asked for, an English-only configured model and another language: the transcription uses
+    ``settings.whisper_multilingual_model`` (:mod:`~stenograph.steps.transcription.model_choice`).
+
     Raises:
-        ConfigurationError: as :func:`check_model_name`; or the model (the asked or the configured one) is
-            English-only (``*.en``) and ``language`` is another.
+        ConfigurationError: as :func:`check_model_name`; or the model is English-only (``*.en``), ``language``
+            is another, and the model was asked for (or switching is off: no multilingual model set).
     """
     model = (model or "").strip() or None
-    if model is not None and model not in DEFAULT_MODEL_ALIASES:
+    chosen = model is not None and model not in DEFAULT_MODEL_ALIASES
+    if chosen:
         check_model_name(settings, model)
-    effective = model if model is not None and model not in DEFAULT_MODEL_ALIASES else settings.whisper_model
-    if language not in (None, "en") and effective.endswith(".en"):
+    effective = model if chosen and model is not None else settings.whisper_model
+    switches = not chosen and bool(settings.whisper_multilingual_model.strip())
+    if language not in (None, "en") and effective.endswith(".en") and not switches:
         raise ConfigurationError(
             f"the model {effective} transcribes English only; for language {language!r} choose a "
             "multilingual model such as model=base"
         )
     return None if model in DEFAULT_MODEL_ALIASES else model
+
+
+TASKS = ("transcribe", "translate")
+
+
+def _checked_task(settings: Settings, task: str | None, model: str | None) -> str:
+    """``transcribe`` (the default, also for an empty value) or ``translate`` (Whisper's translation into
+    English), checked against the model: ``model`` is the one asked for (None: the configured one, which
+    gives way to ``settings.whisper_multilingual_model`` when it is English-only).
+
+    Raises:
+        ConfigurationError: another task; or a translation with an English-only (``*.en``) model that was
+            asked for, or configured with switching off.
+    """
+    task = (task or "").strip().lower() or "transcribe"
+    if task not in TASKS:
+        raise ConfigurationError(f"task must be 'transcribe' or 'translate', not {task!r}")
+    if task == "translate":
+        check_translation_model(settings, model)
+    return task
+
+
+def check_translation_model(settings: Settings, model: str | None) -> None:
+    """Refuse a translation with an English-only (``*.en``) model: the one asked for (``model``), or with
+    none asked for (None, empty or an alias of ``DEFAULT_MODEL_ALIASES``) the configured one unless it gives
+    way to ``settings.whisper_multilingual_model``.
+
+    Raises:
+        ConfigurationError: the model cannot translate (the message names one that can).
+    """
+    asked = (model or "").strip()
+    if asked in DEFAULT_MODEL_ALIASES:
+        asked = ""
+    effective = asked or settings.whisper_model
+    if not asked and effective.endswith(".en") and settings.whisper_multilingual_model.strip():
+        effective = settings.whisper_multilingual_model.strip()
+    if effective.endswith(".en"):
+        raise ConfigurationError(
+            f"the model {effective} transcribes English only and cannot translate: choose a multilingual "
+            "model such as model=base (or leave the model unset)"
+        )
 
 
 def _check_template(settings: Settings, template: str) -> None:
@@ -387,6 +439,7 @@ def _create(
                 "glossary": request.glossary,
                 "template": request.template,
                 "channels": request.channels,
+                **({"task": request.task} if request.task != "transcribe" else {}),
             },
             store_id=store_id,
             conn=conn,

@@ -41,7 +41,8 @@ router = APIRouter(prefix="/recordings", tags=["recordings"], responses=ERROR_RE
 async def upload_recordings(request: Request, service: ServiceDep) -> RecordingUploads:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
     ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
-    ``word_timestamps``, ``beam_size`` and ``vad`` (true|false).
+    ``word_timestamps``, ``beam_size``, ``vad`` (true|false) and ``task`` (transcribe|translate: Whisper's
+    translation into English, stored as a ``translation`` version; 422 with an English-only model).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
     media or no audio stream. A refused request keeps nothing. The body is streamed to disk on the event
@@ -69,6 +70,7 @@ def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUplo
         word_timestamps=form.first("word_timestamps"),
         beam_size=form.first("beam_size"),
         vad=form.first("vad"),
+        task=form.first("task"),
     )
     views = service.submit_uploads(form.files, pipeline)
     return RecordingUploads(data=[RecordingWithTasks.from_view(v) for v in views])
@@ -129,6 +131,7 @@ class StepBody(BaseModel):
     language: str | None = None
     model: str | None = None
     channels: str | None = None
+    task: str | None = None
 
 
 @router.post("/{recording_id}/steps/{step}", status_code=201, operation_id="rerun_step", response_model=TaskPublic)
@@ -145,5 +148,6 @@ def rerun_step(
         language=spec.language,
         model=spec.model,
         channels=spec.channels,
+        task=spec.task,
     )
     return TaskPublic.from_view(view)

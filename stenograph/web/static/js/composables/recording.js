@@ -131,6 +131,7 @@ export function useTranscript(recording) {
       versions.value.some((v) => v.kind === "corrected") ||
       !!(transcript.value && transcript.value.version && transcript.value.version.kind === "corrected"),
   );
+  const hasTranslation = computed(() => versions.value.some((v) => v.kind === "translation"));
   const segments = computed(() => (transcript.value && transcript.value.segments) || []);
   const labels = computed(() => {
     const s = new Set();
@@ -223,8 +224,8 @@ export function useTranscript(recording) {
   });
 
   return reactive({
-    transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, segments, labels,
-    speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
+    transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, hasTranslation, segments,
+    labels, speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
   });
 }
 
