@@ -233,9 +233,9 @@ def _run_remote(
                 for job in jobs:
                     if not job.waiting or job.bar is None:
                         continue
-                    task = client.get(f"/tasks/{job.task_id}").json()
-                    progress.update(job.bar, completed=min(task["progress"], 0.99), state=task["status"])
-                    if task["status"] == "completed":
+                    state = client.get(f"/tasks/{job.task_id}").json()
+                    progress.update(job.bar, completed=min(state["progress"], 0.99), state=state["status"])
+                    if state["status"] == "completed":
                         job.done = True
                         body = client.get(
                             f"/recordings/{job.recording_id}/transcript",
@@ -247,10 +247,10 @@ def _run_remote(
                             assert job.output is not None
                             job.output.write_text(body.text, encoding="utf-8")
                         progress.update(job.bar, completed=1.0, state="completed")
-                    elif task["status"] in ("failed", "cancelled"):
+                    elif state["status"] in ("failed", "cancelled"):
                         job.done = True
-                        job.error = (task.get("error") or {}).get("message") or task["status"]
-                        progress.update(job.bar, completed=1.0, state=task["status"])
+                        job.error = (state.get("error") or {}).get("message") or state["status"]
+                        progress.update(job.bar, completed=1.0, state=state["status"])
                 time.sleep(POLL_SECONDS)
 
 

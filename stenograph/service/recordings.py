@@ -223,7 +223,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         params = step_params(pipeline, step, recording_id)
         for status in ("pending", "running"):  # the same re-run twice would do the same work twice
             waiting, _ = self.queue.list_tasks(recording_id=recording_id, type=step, status=status, limit=100)
-            same = next((task for task in waiting if task.params == params), None)
+            same = next((other for other in waiting if other.params == params), None)
             if same is not None:
                 raise ServiceError(
                     "conflict",
@@ -231,5 +231,5 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
                     f"the same {step} of this recording is already {status} (task {same.id}): wait for it or "
                     "cancel it first",
                 )
-        task = enqueue_step(self.queue, step, params, recording_id=recording_id)
-        return TaskView(task, row["name"])
+        record = enqueue_step(self.queue, step, params, recording_id=recording_id)
+        return TaskView(record, row["name"])

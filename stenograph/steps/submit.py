@@ -196,10 +196,11 @@ def _checked_model(settings: Settings, model: str | None, language: str | None) 
             is another, and the model was asked for (or switching is off: no multilingual model set).
     """
     model = (model or "").strip() or None
-    chosen = model is not None and model not in DEFAULT_MODEL_ALIASES
-    if chosen:
-        check_model_name(settings, model)
-    effective = model if chosen and model is not None else settings.whisper_model
+    asked = model if model is not None and model not in DEFAULT_MODEL_ALIASES else None
+    chosen = asked is not None
+    if asked is not None:
+        check_model_name(settings, asked)
+    effective = asked or settings.whisper_model
     switches = not chosen and bool(settings.whisper_multilingual_model.strip())
     if language not in (None, "en") and effective.endswith(".en") and not switches:
         raise ConfigurationError(

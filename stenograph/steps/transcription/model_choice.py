@@ -61,10 +61,12 @@ SAMPLE_RATE = 16000
 #: What an English-only model does with other languages: see the module docstring.
 LanguageCheck = Literal["switch", "warn", "off"]
 
-#: Seconds of speech given to ``detect_language`` at most (one Whisper input).
-DETECTION_SPEECH_S = 30.0
+#: Seconds of speech the language is identified on, at most.
+DETECTION_SPEECH_S = 10.0
+#: Speech shorter than this is padded to it (a few frames alone say little).
+DETECTION_MIN_S = 2.0
 #: Seconds of audio searched for speech at a time (Silero VAD), until some is found or the audio ends.
-DETECTION_SCAN_S = 60.0
+DETECTION_SCAN_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,14 @@ def detect_speech_language(model: Any, audio: npt.NDArray[np.float32]) -> tuple[
     probability)``, or None when Silero VAD finds no speech.
 
     The audio is searched :data:`DETECTION_SCAN_S` seconds at a time; the speech of the first part holding
-    any (at most :data:`DETECTION_SPEECH_S` seconds of it, silences cut out) goes to
-    ``model.detect_language``, so that leading silence or music does not decide the language.
+    any (at most :data:`DETECTION_SPEECH_S` seconds of it, silences cut out, so that leading silence or
+    music does not decide the language) goes through Whisper's encoder and its language-token step
+    (CTranslate2's ``Whisper.detect_language``, which faster-whisper's ``WhisperModel.detect_language``
+    calls). Unlike faster-whisper, the mel features are **not padded to 30 s**: the encoder's cost grows
+    with its input (self-attention), and 10 s of speech cost about a sixth of a padded input (0.24 s of
+    CPU instead of 1.4 s for base int8, measured here) with the same language found on every corpus clip
+    (``docs/languages.md``); whisper.cpp's ``audio_ctx`` option shortens the encoder input the same way.
+    Speech shorter than :data:`DETECTION_MIN_S` is padded with silence up to it.
     """
     from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
@@ -119,8 +127,10 @@ def detect_speech_language(model: Any, audio: npt.NDArray[np.float32]) -> tuple[
         if not chunks:
             continue
         speech = np.concatenate(collect_chunks(part, chunks)[0])[: round(DETECTION_SPEECH_S * SAMPLE_RATE)]
-        code, probability, _ = model.detect_language(audio=speech)
-        return str(code), float(probability)
+        frames = max(len(speech), round(DETECTION_MIN_S * SAMPLE_RATE)) // model.feature_extractor.hop_length
+        features = model.feature_extractor(speech)[..., :frames]  # the extractor pads; keep the speech's frames
+        token, probability = model.model.detect_language(model.encode(features))[0][0]
+        return str(token)[2:-2], float(probability)  # "<|de|>" -> "de"
     return None
 
 
