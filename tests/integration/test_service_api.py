@@ -44,6 +44,7 @@ OPERATION_IDS = {
     "get_llm_settings",
     "openai_list_models",
     "openai_create_transcription",
+    "openai_create_translation",
     "login",
 }
 
