@@ -338,6 +338,13 @@ def test_another_language_or_a_translation_with_no_model_named_is_taken(
     translated = upload(client, ("b.wav", speech), task="translate", steps="transcription")
     assert translated.status_code == 201, translated.text
     assert translated.json()["data"][0]["tasks"][0]["params"]["options"]["task"] == "translate"
+    # A re-run may ask for a translation of a recording transcribed before (a new version; the others stay).
+    rid = german.json()["data"][0]["id"]
+    rerun = client.post(f"/recordings/{rid}/steps/transcription", json={"task": "translate", "language": "de"})
+    assert rerun.status_code == 201, rerun.text
+    assert rerun.json()["params"]["options"]["task"] == "translate"
+    refused = client.post(f"/recordings/{rid}/steps/transcription", json={"task": "translate", "model": "tiny.en"})
+    assert refused.status_code == 422 and "English only" in refused.json()["detail"]["message"]
 
 
 def test_an_openai_translation_with_an_english_only_model_is_a_422(

@@ -208,3 +208,19 @@ def test_translation_turns_russian_speech_into_english(tmp_path: Path, corpus: P
     text = " ".join(s.text for s in run)
     assert run.info.model == "base" and run.info.language == "ru"  # the language spoken
     assert not re.search("[а-я]", text.lower()) and len(latin_words(text)) >= 3, text
+
+
+def test_the_cli_takes_a_task_and_refuses_a_translation_with_tiny_en(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stenograph.cli import app
+
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"not read: the options are refused first")
+    runner = CliRunner()
+    refused = runner.invoke(
+        app, ["transcribe", str(clip), "--task", "translate", "--model", "tiny.en", "--data-dir", str(tmp_path / "d")]
+    )
+    assert refused.exit_code == 2 and "cannot translate" in refused.output, refused.output
+    unknown = runner.invoke(app, ["transcribe", str(clip), "--task", "summarise", "--data-dir", str(tmp_path / "d")])
+    assert unknown.exit_code == 2 and "task must be" in unknown.output, unknown.output
