@@ -4,7 +4,9 @@ Figures (wall seconds unless named otherwise; the model is loaded before any tim
 
 - ``corpus_direct_s``: the English corpus clips, one after another, through ``WhisperModel.transcribe`` called
   directly with Stenograph's settings (language en, beam size, Silero VAD, the no-speech and log-probability
-  thresholds), every segment consumed.
+  thresholds, word timestamps on as an upload has them by default), every segment consumed.
+- ``corpus_direct_no_words_s``: the same without word timestamps; ``word_timestamps_cost_percent`` what timing
+  the words adds, and ``corpus_rtf_words`` / ``corpus_rtf_no_words`` the real-time factors of both.
 - ``corpus_queue_s``: the same clips enqueued at once into Stenograph (SQLite) and transcribed by one warm
   worker, from the first enqueue to the last task completed (upload copy, probe, decoding in windows, guards,
   storing segments, the queue's transactions: everything a user waits for).
@@ -12,7 +14,8 @@ Figures (wall seconds unless named otherwise; the model is loaded before any tim
 - ``long_*``: one recording over 5 minutes (the English clips joined with 1 s of silence between them,
   repeated): faster-whisper's sequential ``WhisperModel.transcribe``, its ``BatchedInferencePipeline``
   (``batch_size`` 8, its default), and Stenograph (sequential, through the queue).
-- ``rtf_*``: processing seconds per audio second, per clip, for tiny.en and base (Stenograph's transcriber).
+- ``rtf_*``: processing seconds per audio second, per clip, for tiny.en and base (Stenograph's transcriber,
+  word timestamps on).
 - ``cancel_latency_s_*``: seconds from a cancel request to the running transcription being cancelled.
 
 Each timing in the full mode is the best of two runs (the machine is shared); the quick mode transcribes
@@ -31,6 +34,7 @@ from typing import Any
 
 from bench.common import bench_settings, corpus_dir, start_workers, stop_workers, submit_file, wait_for
 from stenograph.settings import Settings, build_settings
+from stenograph.steps.submit import PipelineRequest
 from stenograph.steps.transcription.media import probe
 from stenograph.steps.transcription.transcriber import FasterWhisperTranscriber, TranscriptionOptions
 from stenograph.steps.transcription.whisper_models import load_whisper
@@ -50,25 +54,29 @@ def corpus_clips() -> list[tuple[str, str]]:
     return [(row[header.index("file")], row[header.index("language")]) for row in rows[1:]]
 
 
-def whisper_kwargs(settings: Settings) -> dict[str, Any]:
+def whisper_kwargs(settings: Settings, *, word_timestamps: bool | None = None) -> dict[str, Any]:
     """The arguments Stenograph's transcriber gives ``WhisperModel.transcribe`` for an English-only model
-    with default options (``stenograph.steps.transcription.transcriber``)."""
+    with an upload's default options (``stenograph.steps.transcription.transcriber``, ``PipelineRequest``);
+    ``word_timestamps`` overrides the upload's default (on)."""
+    default = PipelineRequest.build(settings, steps=["transcription"]).word_timestamps
     return {
         "language": "en",
         "beam_size": settings.whisper_beam_size,
+        "word_timestamps": default if word_timestamps is None else word_timestamps,
         "vad_filter": TranscriptionOptions().vad,
         "no_speech_threshold": settings.no_speech_threshold,
         "log_prob_threshold": settings.logprob_threshold,
     }
 
 
-def direct_loop(settings: Settings, clips: list[Path], batched: bool = False) -> float:
+def direct_loop(settings: Settings, clips: list[Path], batched: bool = False, *, words: bool | None = None) -> float:
     """Wall seconds of faster-whisper called directly on each clip in turn, every segment consumed (the model
-    is loaded first, outside the timing); ``batched`` uses ``BatchedInferencePipeline`` instead."""
+    is loaded first, outside the timing); ``batched`` uses ``BatchedInferencePipeline`` instead; ``words``
+    overrides the upload's default word timestamps."""
     from faster_whisper import BatchedInferencePipeline
 
     model = load_whisper(settings)
-    kwargs = whisper_kwargs(settings)
+    kwargs = whisper_kwargs(settings, word_timestamps=words)
     for _ in model.transcribe(str(clips[0]), **kwargs)[0]:  # loads Silero VAD too, as the warm worker has
         pass
     started = time.monotonic()
@@ -116,7 +124,7 @@ def real_time_factors(model: str, clips: list[Path]) -> dict[str, float]:
     for clip in clips:
         duration = probe(clip).duration_s
         started = time.monotonic()
-        list(transcriber.transcribe(clip, TranscriptionOptions()))
+        list(transcriber.transcribe(clip, TranscriptionOptions(word_timestamps=True)))
         factors[clip.name] = (time.monotonic() - started) / duration
     return factors
 
@@ -177,6 +185,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     results["corpus_direct_s"] = direct
     results["corpus_queue_s"] = queued
     results["queue_overhead_percent"] = (queued - direct) / direct * 100
+    without_words = best_of(runs, lambda: direct_loop(settings, corpus, words=False))
+    results["corpus_direct_no_words_s"] = without_words
+    results["word_timestamps_cost_percent"] = (direct - without_words) / without_words * 100
+    results["corpus_rtf_words"] = direct / results["corpus_audio_s"]
+    results["corpus_rtf_no_words"] = without_words / results["corpus_audio_s"]
     if quick:
         return results
     with tempfile.TemporaryDirectory() as scratch:

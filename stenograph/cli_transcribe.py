@@ -68,6 +68,13 @@ def transcribe(
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the transcripts go.")] = Path("."),
     language: Annotated[str | None, typer.Option(help="Language code (default: detect).")] = None,
     model: Annotated[str | None, typer.Option(help="Whisper model name or path (default: the setting).")] = None,
+    word_timestamps: Annotated[
+        bool,
+        typer.Option(
+            "--word-timestamps/--no-word-timestamps",
+            help="Time each word (subtitle cues are then cut at word times; off: cut by characters, faster).",
+        ),
+    ] = True,
     task: Annotated[
         str, typer.Option(help="transcribe, or translate (Whisper's translation into English; multilingual model).")
     ] = "transcribe",
@@ -90,9 +97,19 @@ def transcribe(
         if not job.source.is_file():
             job.error = "no such file"
     if server_url:
-        _run_remote(jobs, server_url.rstrip("/"), settings, format, output_dir, language, model, task)
+        _run_remote(
+            jobs,
+            server_url.rstrip("/"),
+            settings,
+            format,
+            output_dir,
+            language,
+            model,
+            words=word_timestamps,
+            task=task,
+        )
     else:
-        _run_local(jobs, settings, format, output_dir, language, model, task)
+        _run_local(jobs, settings, format, output_dir, language, model, words=word_timestamps, task=task)
     failed = [job for job in jobs if job.error]
     for job in jobs:
         if job.error:
@@ -125,6 +142,8 @@ def _run_local(
     output_dir: Path,
     language: str | None,
     model: str | None,
+    *,
+    words: bool = True,
     task: str = "transcribe",
 ) -> None:
     from stenograph.service import ServiceError, Stenograph, StoredFile, render_transcript
@@ -132,7 +151,9 @@ def _run_local(
 
     service = Stenograph.open(settings)
     try:
-        request = service.pipeline(steps=["transcription"], language=language, model=model, task=task)
+        request = service.pipeline(
+            steps=["transcription"], language=language, model=model, word_timestamps=words, task=task
+        )
     except ServiceError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -199,6 +220,8 @@ def _run_remote(
     output_dir: Path,
     language: str | None,
     model: str | None,
+    *,
+    words: bool = True,
     task: str = "transcribe",
 ) -> None:
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
@@ -206,7 +229,7 @@ def _run_remote(
         for job in jobs:
             if job.error:
                 continue
-            data = {"steps": "transcription"}
+            data = {"steps": "transcription", "word_timestamps": "true" if words else "false"}
             if language:
                 data["language"] = language
             if model:

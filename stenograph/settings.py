@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from stenograph.steps.registry import step_names
+from stenograph.steps.registry import TASK_TYPES, step_names
 
-#: Task types a worker knows: the registered steps (:mod:`stenograph.steps.registry`), in pipeline order.
+#: Steps an upload may run: the registered pipeline steps (:mod:`stenograph.steps.registry`), in pipeline order.
 PIPELINE_STEPS: tuple[str, ...] = step_names()
 
 #: Fewest characters of ``STENOGRAPH_API_TOKEN`` when ``serve`` binds beyond loopback.
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(default=1, ge=1, le=64, description="Task slots (child processes) per worker.")
     task_types: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(PIPELINE_STEPS),
+        default_factory=lambda: list(TASK_TYPES),
         description="Task types this worker takes, comma separated (a GPU machine: transcription).",
     )
     batch_max: int = Field(
@@ -247,7 +247,7 @@ class Settings(BaseSettings):
             f"postgresql+psycopg://user:password@host:5432/db), not {shown}"
         )
 
-    @field_validator("pipeline_steps", "task_types")
+    @field_validator("pipeline_steps")
     @classmethod
     def _known_steps(cls, value: list[str]) -> list[str]:
         unknown = [step for step in value if step not in PIPELINE_STEPS]
@@ -258,16 +258,19 @@ class Settings(BaseSettings):
     @field_validator("task_types")
     @classmethod
     def _some_task_type(cls, value: list[str]) -> list[str]:
+        unknown = [step for step in value if step not in TASK_TYPES]
+        if unknown:
+            raise ValueError(f"unknown task types {unknown}; allowed: {', '.join(TASK_TYPES)}")
         if not value:
-            raise ValueError(f"name at least one task type of {', '.join(PIPELINE_STEPS)}")
-        return value
+            raise ValueError(f"name at least one task type of {', '.join(TASK_TYPES)}")
+        return list(dict.fromkeys(value))
 
     @field_validator("task_timeouts")
     @classmethod
     def _known_timeout_types(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = [key for key in value if key not in PIPELINE_STEPS]
+        unknown = [key for key in value if key not in TASK_TYPES]
         if unknown:
-            raise ValueError(f"timeouts for unknown task types {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+            raise ValueError(f"timeouts for unknown task types {unknown}; allowed: {', '.join(TASK_TYPES)}")
         if any(seconds <= 0 for seconds in value.values()):
             raise ValueError("timeouts must be positive numbers of seconds")
         return value

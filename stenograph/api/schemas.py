@@ -274,7 +274,7 @@ class WordPublic(BaseModel):
 
 
 class SegmentPublic(BaseModel):
-    """A segment; ``words`` only when word timestamps were asked for."""
+    """A segment; ``words`` only when words were timed (an upload's default; ``word_timestamps=false`` not)."""
 
     model_config = ConfigDict(extra="allow")
 

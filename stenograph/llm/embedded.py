@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,33 @@ class EmbeddedLlamaClient:
             completion_tokens=usage.get("completion_tokens"),
             seconds=time.perf_counter() - started,
         )
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None, temperature: float = 0.0
+    ) -> Iterator[str]:
+        """The answer in pieces as the model writes them, for a person watching it (the ask step). The
+        engine is held until the answer ends or the iterator is closed.
+
+        Raises:
+            LLMContextOverflow: the prompt plus ``max_tokens`` exceed the allocated context.
+        """
+        with self._lock:
+            try:
+                chunks: Any = self._llama.create_chat_completion(
+                    messages=[dict(message) for message in messages],  # type: ignore[misc]
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    piece = (chunk["choices"][0].get("delta") or {}).get("content") if chunk["choices"] else None
+                    if piece:
+                        yield str(piece)
+            except ValueError as exc:
+                match = _OVERFLOW.search(str(exc))
+                if match is None:
+                    raise
+                raise LLMContextOverflow(str(exc), context_tokens=int(match.group(1))) from exc
 
     def close(self) -> None:
         """Free the model's memory."""

@@ -24,12 +24,13 @@ raise :class:`LLMRequestRejected` (permanent). The SDK's own retries are off (th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import httpx
 import openai
@@ -289,32 +290,13 @@ class OpenAICompatibleClient:
             options["max_tokens"] = max_tokens
         url = self.base_url
         started = time.perf_counter()
-        try:
+        with self._sdk_errors(sent_format="response_format" in options):
             completion = self._sdk.chat.completions.create(
                 model=self.model,
                 messages=[dict(message) for message in messages],  # type: ignore[misc]
                 temperature=temperature,
                 **options,
             )
-        except openai.APITimeoutError as exc:
-            message = f"LLM server at {url} did not answer within {self._timeout_s:g} s"
-            raise LLMTimeout(message, endpoint=url) from exc
-        except openai.APIConnectionError as exc:
-            message = f"LLM server at {url} is unreachable: {exc.__cause__ or exc}"
-            raise LLMUnavailable(message, endpoint=url) from exc
-        except openai.APIStatusError as exc:
-            raise classify_status_error(
-                exc.status_code,
-                _body_text(exc),
-                endpoint=self.base_url,
-                sent_format="response_format" in options,
-            ) from exc
-        except (ValueError, openai.APIResponseValidationError) as exc:  # the body is not JSON
-            raise LLMBadAnswer(
-                f"LLM server at {url} answered with something that is not JSON ({exc}): "
-                "is the LLM base URL that of an OpenAI-compatible server (ending in /v1)?",
-                endpoint=url,
-            ) from exc
         seconds = time.perf_counter() - started
         choices = getattr(completion, "choices", None)
         if not isinstance(choices, list) or not choices or getattr(choices[0], "message", None) is None:
@@ -332,6 +314,55 @@ class OpenAICompatibleClient:
             completion_tokens=usage.completion_tokens if usage else None,
             seconds=seconds,
         )
+
+    @contextlib.contextmanager
+    def _sdk_errors(self, *, sent_format: bool) -> Iterator[None]:
+        """The SDK's errors as :mod:`stenograph.llm.errors` (see :class:`~stenograph.llm.base.LLMClient`)."""
+        url = self.base_url
+        try:
+            yield
+        except openai.APITimeoutError as exc:
+            message = f"LLM server at {url} did not answer within {self._timeout_s:g} s"
+            raise LLMTimeout(message, endpoint=url) from exc
+        except openai.APIConnectionError as exc:
+            message = f"LLM server at {url} is unreachable: {exc.__cause__ or exc}"
+            raise LLMUnavailable(message, endpoint=url) from exc
+        except openai.APIStatusError as exc:
+            raise classify_status_error(
+                exc.status_code, _body_text(exc), endpoint=url, sent_format=sent_format
+            ) from exc
+        except (ValueError, openai.APIResponseValidationError) as exc:  # the body is not JSON
+            raise LLMBadAnswer(
+                f"LLM server at {url} answered with something that is not JSON ({exc}): "
+                "is the LLM base URL that of an OpenAI-compatible server (ending in /v1)?",
+                endpoint=url,
+            ) from exc
+
+    def stream_chat(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None, temperature: float = 0.0
+    ) -> Iterator[str]:
+        """The answer in pieces as the server writes them (``stream: true``), for a person watching it (the
+        ask step). Raises as :meth:`chat`."""
+        options: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+        with self._lock, self._sdk_errors(sent_format=False):
+            chunks = cast(
+                "openai.Stream[Any]",
+                self._sdk.chat.completions.create(
+                    model=self.model,
+                    messages=[dict(message) for message in messages],  # type: ignore[misc]
+                    temperature=temperature,
+                    stream=True,
+                    **options,
+                ),
+            )
+            try:
+                for chunk in chunks:
+                    choices = getattr(chunk, "choices", None) or []
+                    piece = choices[0].delta.content if choices and choices[0].delta is not None else None
+                    if piece:
+                        yield piece
+            finally:
+                chunks.close()
 
     def close(self) -> None:
         """Close the HTTP connections."""

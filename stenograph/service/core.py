@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from stenograph.queue import TaskQueue
 from stenograph.queue.wakeup import workers_notifier
 from stenograph.recordings.store import TranscriptStore
+from stenograph.service.ask import AskUseCases
 from stenograph.service.database import open_database
 from stenograph.service.recordings import RecordingUseCases
 from stenograph.service.system import SystemUseCases
@@ -15,11 +16,11 @@ from stenograph.service.transcripts import TranscriptUseCases
 from stenograph.settings import Settings
 
 
-class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseCases):
+class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseCases, AskUseCases):
     """Owns the engine, the task queue and the recordings store built from ``settings``, and offers the use
     cases: recordings (:mod:`~stenograph.service.recordings`), transcripts, summaries and the glossary
     (:mod:`~stenograph.service.transcripts`), tasks and workers (:mod:`~stenograph.service.tasks`), health,
-    metrics and the LLM (:mod:`~stenograph.service.system`).
+    metrics and the LLM (:mod:`~stenograph.service.system`), questions (:mod:`~stenograph.service.ask`).
 
     Args:
         settings: the settings.

@@ -56,10 +56,11 @@ def media_refusal(exc: MediaError, filename: str) -> ServiceError:
 
 
 def steps_of(records: Sequence[TaskRecord]) -> dict[str, str]:
-    """The status of the newest task of each step."""
+    """The status of the newest task of each pipeline step (questions about the recording are no step)."""
     steps: dict[str, str] = {}
     for record in sorted(records, key=lambda r: r.id):
-        steps[record.type] = record.status
+        if record.type in PIPELINE_STEPS:
+            steps[record.type] = record.status
     return steps
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stenograph.steps.base import Step
 
-__all__ = ["STEPS", "TASK_TYPES", "UnknownStep", "all_steps", "get_step", "step_names"]
+__all__ = ["ON_DEMAND_STEPS", "STEPS", "TASK_TYPES", "UnknownStep", "all_steps", "get_step", "step_names"]
 
 #: Step name -> "module:attribute" of its Step, in pipeline order (an upload's steps run in this order).
 STEPS: dict[str, str] = {
@@ -24,8 +24,13 @@ STEPS: dict[str, str] = {
     "summary": "stenograph.steps.summary.step:STEP",
 }
 
-#: The task types the API and the workers know: the registered steps, in pipeline order.
-TASK_TYPES: tuple[str, ...] = tuple(STEPS)
+#: Steps run on demand, never part of an upload's pipeline (a question to the LLM): step name -> its Step.
+ON_DEMAND_STEPS: dict[str, str] = {
+    "ask": "stenograph.steps.ask.step:STEP",
+}
+
+#: The task types the API and the workers know: the pipeline steps in pipeline order, then the on-demand ones.
+TASK_TYPES: tuple[str, ...] = (*STEPS, *ON_DEMAND_STEPS)
 
 _loaded: dict[str, Step] = {}
 
@@ -35,7 +40,8 @@ class UnknownStep(KeyError):
 
 
 def step_names() -> tuple[str, ...]:
-    """Every step's name, in pipeline order (the task types the API and the workers know)."""
+    """The pipeline steps' names, in pipeline order (what an upload may run; see :data:`TASK_TYPES` for
+    every task type)."""
     return tuple(STEPS)
 
 
@@ -48,9 +54,9 @@ def get_step(name: str) -> Step:
     """
     if name in _loaded:
         return _loaded[name]
-    target = STEPS.get(name)
+    target = STEPS.get(name) or ON_DEMAND_STEPS.get(name)
     if target is None:
-        raise UnknownStep(f"unknown task type {name!r}; known: {', '.join(STEPS)}")
+        raise UnknownStep(f"unknown task type {name!r}; known: {', '.join(TASK_TYPES)}")
     module_name, _, attribute = target.partition(":")
     step: Step = getattr(importlib.import_module(module_name), attribute)
     if step.name != name:
@@ -60,5 +66,6 @@ def get_step(name: str) -> Step:
 
 
 def all_steps() -> list[Step]:
-    """Every registered step, in pipeline order (imports them all)."""
-    return [get_step(name) for name in STEPS]
+    """Every registered step, pipeline steps first in pipeline order, then the on-demand ones (imports them
+    all)."""
+    return [get_step(name) for name in TASK_TYPES]

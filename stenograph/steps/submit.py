@@ -56,7 +56,7 @@ class PipelineRequest:
     template: str | None = None
     channels: str = "mix"
     prompt: str | None = None
-    word_timestamps: bool = False
+    word_timestamps: bool = True
     beam_size: int | None = None
     vad: bool = True
     task: str = "transcribe"
@@ -73,13 +73,14 @@ class PipelineRequest:
         template: str | None = None,
         channels: str | None = None,
         prompt: str | None = None,
-        word_timestamps: str | bool | None = False,
+        word_timestamps: str | bool | None = None,
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
         task: str | None = None,
     ) -> PipelineRequest:
         """The request of an upload's raw fields (a form's strings, or typed values), checked and normalised:
-        steps in registry order, ``auto`` language as None, a default-model alias as None.
+        steps in registry order, ``auto`` language as None, a default-model alias as None; word timestamps on
+        unless ``word_timestamps`` is false (subtitle cues are built from the words).
 
         Raises:
             ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
@@ -106,7 +107,7 @@ class PipelineRequest:
             _check_template(settings, template)
         beam = _checked_beam_size(beam_size)
         use_vad = parse_flag(vad, "vad", default=True)
-        word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=False)
+        word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=True)
         return cls(
             beam_size=beam,
             vad=use_vad,

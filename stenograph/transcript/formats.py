@@ -1,5 +1,6 @@
 """Transcript export: plain text, SubRip (SRT), WebVTT, our JSON and OpenAI's ``verbose_json``.
 
+SRT and VTT cues are built from the words (:mod:`stenograph.transcript.cues`, rules in ``docs/subtitles.md``).
 Timestamps: SRT ``HH:MM:SS,mmm`` (SubRip), VTT ``HH:MM:SS.mmm`` (W3C WebVTT, section 4.1), rounded to the
 millisecond. A segment's label is its ``speaker`` (a name a person gave) or else its ``channel``; SRT and
 text put it first (``"left: text"``), VTT uses a voice span (``<v left>text``, WebVTT section 4.2.2).
@@ -18,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stenograph.transcript.cues import build_cues
 from stenograph.transcript.languages import language_name
 from stenograph.transcript.types import Segment, TranscriptInfo
 
@@ -66,12 +68,6 @@ def _labelled(segment: Segment) -> str:
     return f"{label}: {text}" if label else text
 
 
-def _cue_label(segment: Segment) -> str:
-    label = segment_label(segment)
-    text = cue_text(segment.text)
-    return f"{cue_text(label)}: {text}" if label else text
-
-
 def to_txt(segments: Iterable[Segment]) -> str:
     """One line per segment (``label: text`` when labelled), ending with a newline; "" for no segments."""
     lines = [_labelled(s) for s in segments]
@@ -79,14 +75,13 @@ def to_txt(segments: Iterable[Segment]) -> str:
 
 
 def to_srt(segments: Iterable[Segment]) -> str:
-    """SubRip: numbered cues from 1, ``00:01:02,345 --> 00:01:04,000``, a blank line after each cue; each cue's
-    text on one line (:func:`cue_text`)."""
-    cues = []
-    for number, segment in enumerate(segments, start=1):
-        cues.append(
-            f"{number}\n{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}\n{_cue_label(segment)}\n"
-        )
-    return "\n".join(cues)
+    """SubRip: numbered cues from 1, ``00:01:02,345 --> 00:01:04,000``, a blank line after each cue; the cues
+    of :func:`stenograph.transcript.cues.build_cues` (at most 2 lines of 42 characters, the label first)."""
+    blocks = []
+    for number, cue in enumerate(build_cues(segments), start=1):
+        timing = f"{format_timestamp(cue.start)} --> {format_timestamp(cue.end)}"
+        blocks.append(f"{number}\n{timing}\n" + "\n".join(cue.lines) + "\n")
+    return "\n".join(blocks)
 
 
 def _vtt_escape(text: str) -> str:
@@ -94,17 +89,18 @@ def _vtt_escape(text: str) -> str:
 
 
 def to_vtt(segments: Iterable[Segment]) -> str:
-    """WebVTT: the ``WEBVTT`` header, then cues ``00:01:02.345 --> 00:01:04.000``; labels as voice spans; each
-    cue's text on one line (:func:`cue_text`), so never a blank line, a timing line or a lone ``NOTE``."""
+    """WebVTT: the ``WEBVTT`` header, then the cues of :func:`stenograph.transcript.cues.build_cues`
+    (``00:01:02.345 --> 00:01:04.000``, at most 2 lines); a label as a voice span (counted within the first
+    line's 42 characters); text made safe (:func:`cue_text`), so never a blank line, a timing line or a
+    lone ``NOTE``."""
     parts = ["WEBVTT\n"]
-    for segment in segments:
-        label = segment_label(segment)
-        text = _vtt_escape(cue_text(segment.text))
-        if label:
-            text = f"<v {_vtt_escape(cue_text(label))}>{text}"
-        start = format_timestamp(segment.start, decimal_marker=".")
-        end = format_timestamp(segment.end, decimal_marker=".")
-        parts.append(f"{start} --> {end}\n{text}\n")
+    for cue in build_cues(segments):
+        lines = [_vtt_escape(line) for line in cue.text_lines]
+        if cue.label and lines:
+            lines[0] = f"<v {_vtt_escape(cue.label)}>{lines[0]}"
+        start = format_timestamp(cue.start, decimal_marker=".")
+        end = format_timestamp(cue.end, decimal_marker=".")
+        parts.append(f"{start} --> {end}\n" + "\n".join(lines) + "\n")
     return "\n".join(parts)
 
 

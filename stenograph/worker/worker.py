@@ -36,7 +36,8 @@ from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.service.database import open_database
-from stenograph.settings import PIPELINE_STEPS, Settings
+from stenograph.settings import Settings
+from stenograph.steps.registry import TASK_TYPES
 from stenograph.worker.batching import FAST_S, BatchPolicy
 from stenograph.worker.handlers import cancel_grace_s, interactive_types
 from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
@@ -80,11 +81,12 @@ def describe_exit(code: int | None) -> str:
 
 
 class Worker:
-    """A worker process with ``concurrency`` slots.
+    """A worker process with ``concurrency`` slots, and one more kept for interactive task types (a
+    question) when it takes those and others.
 
     Args:
         settings: the settings (poll interval, lease, grace, attempts...).
-        concurrency: number of slot processes; default ``settings.concurrency``.
+        concurrency: number of slot processes for every type; default ``settings.concurrency``.
         engine: an engine to use; default one built from the settings (and migrated).
     """
 
@@ -109,11 +111,14 @@ class Worker:
         self._retry_at = float("inf")  # monotonic time a task this worker failed is due again
         self.batching = BatchPolicy(settings.batch_max)
         # Simulated test tasks run under any type, so a worker taking every type filters nothing.
-        every = set(settings.task_types) >= set(PIPELINE_STEPS)
+        every = set(settings.task_types) >= set(TASK_TYPES)
         self._claim_types: list[str] | None = None if every else list(settings.task_types)
-        # With two slots or more, the last one takes only interactive types (none is registered yet), so
-        # that a question to the LLM does not wait behind long transcriptions.
-        self._interactive_types = interactive_types(settings) if self.concurrency >= 2 else []
+        # A worker taking interactive types (ask) besides others has one more slot, kept for the interactive
+        # ones, so that a question to the LLM never waits behind its ``concurrency`` long tasks.
+        self._interactive_types = interactive_types(settings)
+        self._reserved_slot = bool(self._interactive_types) and bool(
+            set(settings.task_types) - set(self._interactive_types)
+        )
         self._shutdown_deadline: float | None = None
         self._heartbeat_stop = threading.Event()
         self._signal_r, self._signal_w = socket.socketpair()
@@ -126,7 +131,7 @@ class Worker:
         self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency, self._claim_types)
         listener = WorkerWakeup(self.settings)
         self._install_signals()
-        self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency)]
+        self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency + self._reserved_slot)]
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         heartbeat.start()
         log.info(
@@ -261,7 +266,7 @@ class Worker:
         for number, slot in enumerate(self.slots):
             if not slot.ready or not slot.process.is_alive():
                 continue
-            reserved = bool(self._interactive_types) and number == len(self.slots) - 1
+            reserved = self._reserved_slot and number == len(self.slots) - 1
             types = self._interactive_types if reserved else self._claim_types
             for _ in range(2):  # a batch running and the next one waiting in the pipe
                 if not slot.busy:

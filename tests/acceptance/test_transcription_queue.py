@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import srt as srt_format
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
@@ -193,6 +194,13 @@ def test_stereo_split_labels_channels(app: App, corpus: Path, tmp_path: Path) ->
     assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
     left = " ".join(s["text"] for s in segments if s["channel"] == "left").lower()
     assert "wizard" in left
+    # Subtitles cut from the words (on by default): one channel a cue, each within 2 lines of 42 characters.
+    assert all(s["words"] for s in segments)
+    srt = app.client.get(f"/recordings/{recording['id']}/transcript", params={"format": "srt"}).text
+    cues = list(srt_format.parse(srt))
+    assert cues and all(c.content.startswith(("left: ", "right: ")) for c in cues)
+    assert all(len(lines := c.content.split("\n")) <= 2 and max(map(len, lines)) <= 42 for c in cues)
+    assert all(c.start < c.end and (c.end - c.start).total_seconds() <= 7.0 for c in cues)
 
 
 def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_path: Path) -> None:
@@ -218,7 +226,8 @@ def test_openai_sdk_transcribes_through_the_queue(app: App, corpus: Path, tmp_pa
         assert verbose.words and verbose.words[0].start >= 0
         with (corpus / "jfk.wav").open("rb") as handle:
             srt = sdk.audio.transcriptions.create(model="whisper-1", file=handle, response_format="srt")
-        assert "00:00:00,000 -->" in str(srt)
+        cues = list(srt_format.parse(str(srt)))  # cues cut from the words: the first starts with the speech
+        assert cues and cues[0].start.total_seconds() < 1.0 and "ask not" in " ".join(c.content for c in cues).lower()
         bad = app.client.post(
             "/v1/audio/transcriptions", files={"file": ("x.txt", b"hello")}, data={"model": "whisper-1"}
         )
@@ -257,6 +266,12 @@ def test_cli_transcribes_files_and_fails_naming_the_bad_one(sqlite_settings: Any
     assert "notes.txt" in result.stderr and "not audio or video" in result.stderr
     for name in ("jfk.wav.vtt", "jfk.flac.vtt"):  # the same stem twice: neither output overwrites the other
         vtt = (out / name).read_text()
-        assert vtt.startswith("WEBVTT") and "ask not what your country" in vtt.lower()
-    assert "greasy wash water" in (out / "LDC93S1.vtt").read_text().lower()
+        assert vtt.startswith("WEBVTT") and "ask not what your country" in _cue_text(vtt)
+    assert "greasy wash water" in _cue_text((out / "LDC93S1.vtt").read_text())
     assert result.stderr.count("✓") == 3
+
+
+def _cue_text(subtitles: str) -> str:
+    """The cues' text of an SRT or VTT file in order, lower case, on one line (cues span lines and cues)."""
+    lines = subtitles.splitlines()[1:]
+    return " ".join(line for line in lines if line and "-->" not in line and not line.isdigit()).lower()

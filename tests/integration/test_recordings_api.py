@@ -45,9 +45,10 @@ def test_upload_creates_the_recording_and_its_pipeline(
     assert first["steps"] == {"transcription": "pending", "summary": "pending"}
     options = first["tasks"][0]["params"]["options"]
     assert options["vad"] is True and options["beam_size"] is None and options["channels"] == "mix"
-    tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="true").json()["data"][0]
+    assert options["word_timestamps"] is True  # on by default: subtitle cues are cut at word times
+    tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="false").json()["data"][0]
     tuned_options = tuned["tasks"][0]["params"]["options"]
-    assert (tuned_options["beam_size"], tuned_options["vad"], tuned_options["word_timestamps"]) == (2, False, True)
+    assert (tuned_options["beam_size"], tuned_options["vad"], tuned_options["word_timestamps"]) == (2, False, False)
     stored = uploads(settings)
     assert len(stored) == 3 and all("réunion" not in p.name and p.read_bytes() == speech for p in stored)
     listing = client.get("/recordings").json()
@@ -277,10 +278,11 @@ def test_versions_edit_diff_speakers_and_formats(client: TestClient, audio: Audi
     assert client.patch(f"{base}/transcript/segments/9", json={"text": "x"}).status_code == 404
 
     assert client.put(f"{base}/speakers", json={"names": {"left": "Alice"}}).json() == {"names": {"left": "Alice"}}
+    # One speaker, two short phrases without a sentence's end between them: one cue, with the edited text.
     srt = client.get(f"{base}/transcript", params={"format": "srt"})
-    assert srt.status_code == 200 and "00:00:00,000 --> 00:00:01,500" in srt.text and "Alice" in srt.text
+    assert srt.status_code == 200 and "00:00:00,000 --> 00:00:03,500\nAlice: hello world second line" in srt.text
     vtt = client.get(f"{base}/transcript", params={"format": "vtt"}).text
-    assert vtt.startswith("WEBVTT") and "00:00:02.000 --> 00:00:03.500" in vtt
+    assert vtt.startswith("WEBVTT") and "00:00:00.000 --> 00:00:03.500\n<v Alice>hello world second line" in vtt
     txt = client.get(f"{base}/transcript", params={"format": "txt", "download": True})
     assert "hello world" in txt.text and "attachment" in txt.headers["content-disposition"]
     assert client.get(f"{base}/transcript", params={"format": "pdf"}).status_code == 422

@@ -17,6 +17,10 @@ from stenograph.settings import Settings
 
 #: Every operation of the API, as named since the first release (clients generate code from them).
 OPERATION_IDS = {
+    "ask_recording",
+    "ask_library",
+    "ask_events",
+    "get_question",
     "create_test_task",
     "list_tasks",
     "get_task",

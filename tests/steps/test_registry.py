@@ -17,12 +17,15 @@ from stenograph.worker.simulate import run_simulated
 
 def test_task_types_and_pipeline_order_come_from_the_registry() -> None:
     assert step_names() == ("transcription", "correction", "summary") == tuple(STEPS)
-    assert PIPELINE_STEPS == step_names() == registry.TASK_TYPES
-    assert step_names() == handlers.TASK_TYPES
+    # On-demand steps (a question) are task types the workers and the API know, never part of an upload.
+    assert step_names() == PIPELINE_STEPS
+    assert (*step_names(), *registry.ON_DEMAND_STEPS) == registry.TASK_TYPES
+    assert tuple(registry.ON_DEMAND_STEPS) == ("ask",)
+    assert handlers.TASK_TYPES is registry.TASK_TYPES
     from stenograph.service import tasks as service_tasks  # what the API accepts
 
     assert service_tasks.TASK_TYPES is registry.TASK_TYPES
-    assert [step.name for step in all_steps()] == list(step_names())
+    assert [step.name for step in all_steps()] == list(registry.TASK_TYPES)
 
 
 def test_the_worker_resolves_handlers_through_the_registry() -> None:
@@ -41,11 +44,12 @@ def test_the_step_says_its_cancel_grace() -> None:
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:
-    transcription, correction, summary = all_steps()
+    transcription, correction, summary, ask = all_steps()
     assert (transcription.depends_on, transcription.after, transcription.needs_media) == ((), (), True)
     assert (correction.depends_on, correction.after, correction.needs_media) == (("transcription",), (), False)
     assert (summary.depends_on, summary.after) == (("transcription",), ("correction",))
-    assert not any(step.interactive for step in all_steps())
+    assert [step.name for step in all_steps() if step.interactive] == ["ask"]
+    assert (ask.depends_on, ask.after, ask.needs_media) == ((), (), False)
     request = PipelineRequest(steps=["transcription", "correction", "summary"], glossary=["Kubernetes"])
     assert step_params(request, "correction", 7) == {"recording_id": 7, "glossary": ["Kubernetes"]}
     assert step_params(request, "summary", 7) == {"recording_id": 7, "template": None}

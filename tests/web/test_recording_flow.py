@@ -80,12 +80,13 @@ def open_recording(web: Watched, recording: dict[str, Any]) -> None:
 
 
 def check_seek(page: Any, nth: int) -> None:
-    """Click a segment: the player seeks to its start and the segment is highlighted."""
+    """Click a segment (its timestamp: a click on a word seeks to that word): the player seeks to its start
+    and the segment is highlighted."""
     player = page.get_by_test_id("player")
     page.wait_for_function("el => el.readyState >= 1", arg=player.element_handle())
     segment = page.get_by_test_id("segment").nth(nth)
     start = float(segment.get_attribute("data-start") or 0)
-    segment.click()
+    segment.locator(".ts").click()
     page.evaluate("el => el.pause()", player.element_handle())
     current = float(player.evaluate("el => el.currentTime"))
     assert start - 0.05 <= current < start + 2.0, (start, current)

@@ -101,7 +101,8 @@ TEXT_CONTENT = {"schema": {"type": "string"}}
 )
 async def create_transcription(request: Request, service: ServiceDep) -> Response:
     """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
-    verbose_json), ``timestamp_granularities[]`` (segment, word).
+    verbose_json), ``timestamp_granularities[]`` (segment, word). Words are timed for ``word`` and for ``srt``
+    and ``vtt`` (whose cues are built from them).
 
     503 at once, storing nothing, when no worker is live (``serve --workers 0`` and no ``stenograph
     worker`` elsewhere): the answer waits for the transcription, which no one would run.
@@ -159,7 +160,9 @@ async def _audio_request(request: Request, service: Stenograph, task: str) -> Re
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
     try:
-        recording, task_view = await asyncio.to_thread(_submit, service, form, "word" in granularities, task)
+        # Words for word granularity, and for subtitles (their cues are built from the words).
+        words = "word" in granularities or response_format in ("srt", "vtt")
+        recording, task_view = await asyncio.to_thread(_submit, service, form, words, task)
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)

@@ -41,8 +41,9 @@ router = APIRouter(prefix="/recordings", tags=["recordings"], responses=ERROR_RE
 async def upload_recordings(request: Request, service: ServiceDep) -> RecordingUploads:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
     ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
-    ``word_timestamps``, ``beam_size``, ``vad`` (true|false) and ``task`` (transcribe|translate: Whisper's
-    translation into English, stored as a ``translation`` version; 422 with an English-only model).
+    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false) and ``task``
+    (transcribe|translate: Whisper's translation into English, stored as a ``translation`` version; 422 with
+    an English-only model).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
     media or no audio stream. A refused request keeps nothing. The body is streamed to disk on the event

@@ -51,6 +51,12 @@ export const endpoints = {
     `${recording(id)}/summary${query({ format, download: download ? 1 : undefined })}`,
   /** POST to run a pipeline step again. */
   recordingStep: (id, step) => `${recording(id)}/steps/${enc(step)}`,
+  /** POST a question about one recording: {question}. */
+  recordingAsk: (id) => `${recording(id)}/ask`,
+  /** POST a question of the whole library: {question}. */
+  askLibrary: () => "/ask",
+  /** GET (EventSource) a question's answer: partial, then answer | failed | cancelled. */
+  askEvents: (taskId) => `/ask/${enc(taskId)}/events`,
 };
 
 /** The request that performs a task action named by the server in task.actions, or null for an unknown one. */

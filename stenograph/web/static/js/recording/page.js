@@ -4,6 +4,7 @@
 import { api, endpoints } from "../api.js";
 import { usePlayback, useRecording, useSummary } from "../composables/index.js";
 import { confirmAction, formatBytes, formatDateTime, formatDuration, fullDateTime, navigate, notify } from "../util.js";
+import { RecordingAsk } from "./ask.js";
 import { RecordingPlayer } from "./player.js";
 import { RecordingSteps } from "./steps.js";
 import { RecordingSummary } from "./summary.js";
@@ -12,7 +13,7 @@ import { RecordingTranscript } from "./transcript.js";
 const { ref, computed, nextTick, onMounted } = Vue;
 
 export const RecordingPage = {
-  components: { RecordingPlayer, RecordingSteps, RecordingSummary, RecordingTranscript },
+  components: { RecordingAsk, RecordingPlayer, RecordingSteps, RecordingSummary, RecordingTranscript },
   props: { id: { type: String, required: true } },
   setup(props) {
     const recording = useRecording(props.id);
@@ -93,6 +94,7 @@ export const RecordingPage = {
         <div class="rec-side">
           <RecordingSteps :recording="recording" />
           <RecordingSummary :recording="recording" :summary="summary" />
+          <RecordingAsk :recording="recording" :playback="playback" />
         </div>
       </div>
     </template>

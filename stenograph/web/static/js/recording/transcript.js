@@ -1,8 +1,9 @@
 // The transcript card: version switch, exports, speaker names, the segments (seek on click or Enter,
-// highlighted while playing, edited in place) and the comparison with the original.
+// highlighted while playing, edited in place; the word being played highlighted, a click on a word seeks
+// to it) and the comparison with the original.
 
 import { endpoints } from "../endpoints.js";
-import { segmentAt, useTranscript } from "../composables/index.js";
+import { segmentAt, timedTokens, useTranscript, wordAt } from "../composables/index.js";
 import { formatDateTime, formatTimestamp, notify } from "../util.js";
 import { TranscriptDiff } from "./diff.js";
 import { SpeakerNames } from "./speakers.js";
@@ -26,6 +27,12 @@ export const RecordingTranscript = {
     const activeIndex = computed(() =>
       props.playback.time === null ? -1 : segmentAt(tr.segments, props.playback.time),
     );
+    // Each segment's text tokens with times (its words re-aligned to an edited or corrected text).
+    const tokens = computed(() => tr.segments.map(timedTokens));
+    const activeWord = computed(() => {
+      const i = activeIndex.value;
+      return i < 0 || !tokens.value[i] ? -1 : wordAt(tokens.value[i], props.playback.time);
+    });
     const id = props.recording.id;
     const baseName = computed(() => (props.recording.rec.name || "recording").replace(/\.[^.]+$/, ""));
     const exports = computed(() =>
@@ -75,7 +82,7 @@ export const RecordingTranscript = {
     }
 
     return {
-      tr, list, speakersOpen, editing, activeIndex, exports, baseName, summaryHref,
+      tr, list, speakersOpen, editing, activeIndex, activeWord, tokens, exports, baseName, summaryHref,
       startEdit, cancelEdit, saveEdit, formatDateTime, formatTimestamp,
     };
   },
@@ -136,7 +143,10 @@ export const RecordingTranscript = {
                     :aria-label="'Play from ' + formatTimestamp(seg.start) + (tr.speakerOf(seg) ? ', ' + tr.speakerOf(seg) : '') + ': ' + seg.text">
               <span class="ts" aria-hidden="true">{{ formatTimestamp(seg.start) }}</span>
               <span v-if="tr.speakerOf(seg)" class="speaker" aria-hidden="true" data-testid="segment-speaker">{{ tr.speakerOf(seg) }}</span>
-              <span class="text" data-testid="segment-text" aria-hidden="true">{{ seg.text }}</span>
+              <span class="text" data-testid="segment-text" aria-hidden="true"><template v-for="(w, k) in tokens[i]" :key="k">{{ k ? " " : "" }}<span
+                    class="word" :class="{ 'word-active': i === activeIndex && k === activeWord }" data-testid="word"
+                    :data-start="w.start" :data-active="i === activeIndex && k === activeWord ? 'true' : null"
+                    @click.stop="playback.seek(w.start)">{{ w.word }}</span></template></span>
             </button>
             <button v-if="tr.view === 'latest'" type="button" class="btn btn-small btn-ghost edit-btn" data-testid="edit-btn" :data-index="seg.index"
                     :aria-label="'Edit segment at ' + formatTimestamp(seg.start)" @click="startEdit(seg)">Edit</button>

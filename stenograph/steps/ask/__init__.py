@@ -1,0 +1,1 @@
+"""The ``ask`` step: a question answered from the transcripts, citing timestamps (see ``docs/ask.md``)."""
