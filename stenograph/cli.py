@@ -23,6 +23,7 @@ from stenograph.cli_transcribe import transcribe
 from stenograph.logs import configure_logging
 from stenograph.service.database import DATABASE_ERRORS
 from stenograph.settings import MIN_TOKEN_LENGTH, Settings, binds_loopback_only, build_settings
+from stenograph.steps.registry import TASK_TYPES
 
 app = typer.Typer(help="Stenograph: local-first transcription with a durable task queue.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -193,7 +194,7 @@ def worker(
         typer.Option(
             "--task-types",
             help="Task types to take, comma separated, e.g. transcription on a GPU machine "
-            "(env STENOGRAPH_TASK_TYPES; default all: transcription, correction, summary).",
+            f"(env STENOGRAPH_TASK_TYPES; default all: {', '.join(TASK_TYPES)}).",
         ),
     ] = None,
 ) -> None:

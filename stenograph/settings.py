@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from stenograph.steps.registry import TASK_TYPES, step_names
+from stenograph.steps.registry import TASK_TYPES, choosable_steps, pipeline_steps
 
 #: Steps an upload may run: the registered pipeline steps (:mod:`stenograph.steps.registry`), in pipeline order.
-PIPELINE_STEPS: tuple[str, ...] = step_names()
+PIPELINE_STEPS: tuple[str, ...] = pipeline_steps()
+#: The steps an upload may choose (``STENOGRAPH_PIPELINE_STEPS``): not webhook deliveries nor downloads.
+CHOOSABLE_STEPS: tuple[str, ...] = choosable_steps()
 
 #: Fewest characters of ``STENOGRAPH_API_TOKEN`` when ``serve`` binds beyond loopback.
 MIN_TOKEN_LENGTH = 16
@@ -124,7 +126,7 @@ class Settings(BaseSettings):
 
     # --- pipeline ------------------------------------------------------------------------------
     pipeline_steps: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(PIPELINE_STEPS), description="Steps each upload runs, comma separated."
+        default_factory=lambda: list(CHOOSABLE_STEPS), description="Steps each upload runs, comma separated."
     )
     whisper_model: str = Field(default="tiny.en", description="faster-whisper model name or local path.")
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -173,7 +175,27 @@ class Settings(BaseSettings):
     )
     summary_template: str = "meeting-notes"
 
-    @field_validator("pipeline_steps", "glossary", "task_types", "allowed_hosts", mode="before")
+    # --- webhooks (docs/webhooks.md) ----------------------------------------------------------
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="http(s) URLs told of recording.completed, recording.failed and task.failed, comma separated.",
+    )
+    webhook_secret: str | None = Field(
+        default=None, description="Standard Webhooks secret (whsec_ + base64) signing to webhook_urls."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per webhook delivery, the first included, before it is given up."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one delivery attempt.")
+
+    # --- import from a URL (docs/url-import.md) -----------------------------------------------
+    url_import_allow_private: bool = Field(
+        default=False,
+        description="Let imports fetch from loopback and private addresses (refused by default, after name "
+        "resolution and on every redirect).",
+    )
+
+    @field_validator("pipeline_steps", "glossary", "task_types", "allowed_hosts", "webhook_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -182,6 +204,29 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ValueError("webhook URLs must be http:// or https:// URLs")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None:
+            from stenograph.webhooks.signing import check_secret
+
+            check_secret(value)
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_urls_need_a_secret(self) -> Settings:
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("STENOGRAPH_WEBHOOK_URLS needs STENOGRAPH_WEBHOOK_SECRET (whsec_ and base64)")
+        return self
 
     @field_validator("api_token")
     @classmethod
@@ -250,9 +295,9 @@ class Settings(BaseSettings):
     @field_validator("pipeline_steps")
     @classmethod
     def _known_steps(cls, value: list[str]) -> list[str]:
-        unknown = [step for step in value if step not in PIPELINE_STEPS]
+        unknown = [step for step in value if step not in CHOOSABLE_STEPS]
         if unknown:
-            raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+            raise ValueError(f"unknown pipeline steps {unknown}; allowed: {', '.join(CHOOSABLE_STEPS)}")
         return list(dict.fromkeys(value))  # transcription,transcription is transcription
 
     @field_validator("task_types")

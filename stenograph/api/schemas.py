@@ -201,6 +201,8 @@ class RecordingPublic(BaseModel):
     options: dict[str, Any] | None = Field(description="The upload's steps, language, model, glossary...")
     speakers: dict[str, Any] | None
     steps: dict[str, TaskStatusName]
+    source_url: str | None = Field(default=None, description="An import's URL (null for an upload).")
+    source_title: str | None = Field(default=None, description="The title the imported page gave.")
 
     @classmethod
     def fields_of(cls, view: RecordingView) -> dict[str, Any]:
@@ -214,6 +216,8 @@ class RecordingPublic(BaseModel):
             "options": view.options,
             "speakers": view.speakers,
             "steps": view.steps,
+            "source_url": view.source_url,
+            "source_title": view.source_title,
         }
 
     @classmethod

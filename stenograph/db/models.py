@@ -181,6 +181,9 @@ class Recording(Base):
     speakers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The data directory holding the file (:mod:`stenograph.datadir` id); None before revision 0006.
     store_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Where an import from a URL came from, and the title the site gave (revision 0010); None for uploads.
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_title: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TranscriptVersion(Base):
@@ -249,6 +252,50 @@ class AppSetting(Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+class WebhookEndpoint(Base):
+    """A URL told of recording and task events, with its own secret (revision 0009; docs/webhooks.md)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    #: The events it wants (a list of names); None: every event.
+    events: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    #: Whether its payloads carry the transcript's text.
+    include_transcript: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One message to one endpoint, and how its delivery went (revision 0009). ``endpoint_id`` None: one of
+    ``STENOGRAPH_WEBHOOK_URLS``. Status: pending, delivered or failed (given up)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 tasks_table = cast(Table, Task.__table__)
 #: Status tests written as SQL literals, so that SQLite uses the partial indexes on ``tasks`` (a bound
 #: parameter does not match an index's WHERE clause).
@@ -257,3 +304,6 @@ TASK_IS_RUNNING = tasks_table.c.status == literal_column("'running'")
 events_table = cast(Table, TaskEvent.__table__)
 dependencies_table = cast(Table, TaskDependency.__table__)
 workers_table = cast(Table, Worker.__table__)
+webhook_endpoints_table = cast(Table, WebhookEndpoint.__table__)
+webhook_deliveries_table = cast(Table, WebhookDelivery.__table__)
+recordings_table = cast(Table, Recording.__table__)

@@ -47,6 +47,7 @@ from stenograph.queue.dependencies import (
     reopen_dependants,
 )
 from stenograph.queue.driver import DriverSQL, TaskSpec
+from stenograph.queue.hooks import FinishHook, run_hooks
 from stenograph.queue.inserts import DriverRun, Run, SQLAlchemyRun, insert_tasks
 from stenograph.queue.leases import expire_started, expire_unstarted, never_started
 from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
@@ -62,6 +63,7 @@ from stenograph.queue.wakeup import WorkersNotifier
 from stenograph.settings import Settings
 
 T = sql.T
+Hooks = Sequence[FinishHook]
 P, C, F, X = TaskStatus.PENDING, TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED
 
 
@@ -72,12 +74,16 @@ class TaskQueue:
         engine: from :func:`stenograph.db.create_db_engine`, migrated.
         settings: lease length, attempts and backoff.
         notify: called after a commit that made a task runnable (wakes local workers).
+        on_finished: hooks run in the transaction that ended tasks, with their ids (:mod:`~stenograph.queue.hooks`).
     """
 
-    def __init__(self, engine: Engine, settings: Settings, notify: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, notify: Callable[[], None] | None = None, on_finished: Hooks = ()
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self._notify = notify or (lambda: None)
+        self._on_finished = tuple(on_finished)
         self._postgres = engine.dialect.name == "postgresql"
         self._driver = DriverSQL(engine.dialect.name)
         #: Statements built once for this engine's dialect (building one costs more than running it).
@@ -284,6 +290,7 @@ class TaskQueue:
         params = completion_params(driver, worker_id, runs, now)
         with self.engine.begin() as conn:
             ids = complete_held(conn, driver, worker_id, runs, params, driver.time(now))
+            run_hooks(self._on_finished, self, conn, ids)
             has_dependants = bool(ids) and has_waiting_dependants(conn, driver, ids)
         if has_dependants:
             self._notify()  # their dependants may run now
@@ -341,6 +348,7 @@ class TaskQueue:
         values = finished(now, result=result, progress=1.0, eta_s=0.0, error_kind=None, error_message=None)
         with self.engine.begin() as conn:
             record = transition(conn, self._driver, task_id, C, values, worker=(worker_id, attempt), message=None)
+            run_hooks(self._on_finished, self, conn, [task_id])
             has_dependants = has_waiting_dependants(conn, self._driver, [task_id])
         if has_dependants:
             self._notify()  # its dependants may run now (the worker itself claims again when a slot frees)
@@ -366,6 +374,8 @@ class TaskQueue:
                 retryable=retryable,
                 backoff=backoff,
             )
+            if record.status != P:
+                run_hooks(self._on_finished, self, conn, [task_id])
         self._notify()  # a retry is due later, or dependants that do not require it may run now
         return record
 
@@ -451,6 +461,8 @@ class TaskQueue:
             if not never_started(row):
                 with self.engine.begin() as conn:
                     record = expire_started(conn, self._driver, row, now)
+                    if record is not None and record.status == F:
+                        run_hooks(self._on_finished, self, conn, [record.id])
                 if record is not None:
                     changed.append(record)
         if changed:

@@ -134,10 +134,13 @@ class TranscriptStore:
         media: dict[str, Any],
         options: dict[str, Any],
         store_id: str | None = None,
+        source_url: str | None = None,
         conn: Connection | None = None,
     ) -> int:
-        """A new recording row (``store_id``: the data directory holding its file); returns its id."""
+        """A new recording row (``store_id``: the data directory holding its file; ``source_url``: the URL
+        an import downloads it from, its file made by the download step); returns its id."""
         values = {
+            "source_url": source_url,
             "store_id": store_id,
             "name": name,
             "stored_name": stored_name,
@@ -165,6 +168,23 @@ class TranscriptStore:
         if row is None:
             raise NotFoundError(f"no recording {recording_id}")
         return dict(row)
+
+    def set_downloaded(
+        self,
+        recording_id: int,
+        *,
+        size_bytes: int,
+        duration_s: float | None,
+        media: dict[str, Any],
+        title: str | None,
+        name: str | None = None,
+    ) -> None:
+        """What the download step found: the file's size and media, the title the site gave (and ``name``,
+        the recording's new name, when given)."""
+        values: dict[str, Any] = {"size_bytes": size_bytes, "duration_s": duration_s, "media": media}
+        values |= {"source_title": title} | ({"name": name} if name else {})
+        with self.engine.begin() as conn:
+            conn.execute(update(Recording).where(Recording.id == recording_id).values(**values))
 
     def recordings(self, *, q: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """Recordings newest first; ``q`` matches names and transcript text: every word of it must appear.

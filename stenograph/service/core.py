@@ -13,14 +13,17 @@ from stenograph.service.recordings import RecordingUseCases
 from stenograph.service.system import SystemUseCases
 from stenograph.service.tasks import TaskUseCases
 from stenograph.service.transcripts import TranscriptUseCases
+from stenograph.service.webhooks import WebhookUseCases
 from stenograph.settings import Settings
+from stenograph.steps.base import finish_hooks
 
 
-class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseCases, AskUseCases):
+class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseCases, AskUseCases, WebhookUseCases):
     """Owns the engine, the task queue and the recordings store built from ``settings``, and offers the use
     cases: recordings (:mod:`~stenograph.service.recordings`), transcripts, summaries and the glossary
     (:mod:`~stenograph.service.transcripts`), tasks and workers (:mod:`~stenograph.service.tasks`), health,
-    metrics and the LLM (:mod:`~stenograph.service.system`), questions (:mod:`~stenograph.service.ask`).
+    metrics and the LLM (:mod:`~stenograph.service.system`), questions (:mod:`~stenograph.service.ask`),
+    webhooks (:mod:`~stenograph.service.webhooks`).
 
     Args:
         settings: the settings.
@@ -33,7 +36,8 @@ class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseC
         self.settings = settings
         self._owns_engine = engine is None
         self.engine = engine if engine is not None else open_database(settings, migrate=migrate)
-        self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
+        notify = workers_notifier(settings, self.engine)
+        self.queue = TaskQueue(self.engine, settings, notify=notify, on_finished=finish_hooks())
         self.store = TranscriptStore(self.engine)
 
     @classmethod

@@ -13,11 +13,12 @@ from stenograph.service.base import ServiceBase
 from stenograph.service.errors import Kind, ServiceError
 from stenograph.service.tasks import TaskUseCases
 from stenograph.service.views import MediaFile, RecordingView, TaskView
-from stenograph.settings import PIPELINE_STEPS
+from stenograph.settings import CHOOSABLE_STEPS, PIPELINE_STEPS
 from stenograph.steps.submit import (
     PipelineRequest,
     clean_name,
     enqueue_step,
+    new_stored_name,
     probe_upload,
     step_params,
     submit_recording,
@@ -110,6 +111,35 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             created.append(self._view(row, tasks, with_tasks=True))
         return created
 
+    def submit_url(self, pipeline: PipelineRequest, *, with_files: bool = False) -> RecordingView:
+        """An import from ``pipeline.url``: the recording (named by its URL until the download gives its
+        title) and its pipeline, the ``download`` step first (docs/url-import.md).
+
+        Raises:
+            ServiceError: (invalid) files sent too, not an http(s) URL, or (unless
+                ``url_import_allow_private``) its host resolves to a loopback or private address, or to none.
+        """
+        from stenograph.steps.download.guard import RefusedAddress, check_resolved, check_url
+
+        if with_files:
+            raise ServiceError("invalid", "url_and_file", "send either files or a url, not both")
+        try:
+            url = check_url(pipeline.url or "")
+            if not self.settings.url_import_allow_private:
+                check_resolved(url)
+        except RefusedAddress as exc:
+            raise ServiceError("invalid", "refused_url", str(exc)) from exc
+        recording_id, tasks = submit_recording(
+            self.queue,
+            self.store,
+            pipeline,
+            name=clean_name(url),
+            stored_name=new_stored_name(),
+            size_bytes=0,
+            media=None,
+        )
+        return self._view(self.store.recording(recording_id), tasks, with_tasks=True)
+
     # --- reading ---------------------------------------------------------------------------------
     def _view(self, row: dict[str, Any], records: Sequence[TaskRecord], *, with_tasks: bool) -> RecordingView:
         ordered = sorted(records, key=lambda r: r.id)
@@ -124,6 +154,8 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             speakers=row["speakers"],
             steps=steps_of(ordered),
             tasks=[TaskView(r, row["name"]) for r in ordered] if with_tasks else None,
+            source_url=row.get("source_url"),
+            source_title=row.get("source_title"),
         )
 
     def list_recordings(
@@ -202,9 +234,9 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             NotFoundError: no such recording.
             ServiceError: unknown step or bad options (invalid); no transcript yet for a later step (conflict).
         """
-        if step not in PIPELINE_STEPS:
+        if step not in CHOOSABLE_STEPS:  # not a webhook delivery, nor a download (retry that task instead)
             raise ServiceError(
-                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(PIPELINE_STEPS)}"
+                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(CHOOSABLE_STEPS)}"
             )
         row = self.store.recording(recording_id)
         options = row["options"] or {}

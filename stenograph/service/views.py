@@ -46,6 +46,8 @@ class RecordingView:
     speakers: dict[str, Any] | None
     steps: dict[str, str]
     tasks: list[TaskView] | None = None
+    source_url: str | None = None  # an import's URL and the title the site gave (docs/url-import.md)
+    source_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

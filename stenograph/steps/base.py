@@ -24,6 +24,7 @@ from stenograph.steps.registry import STEPS, UnknownStep, all_steps, get_step, s
 
 if TYPE_CHECKING:
     from stenograph.llm.base import LLMClient
+    from stenograph.queue.hooks import FinishHook
     from stenograph.steps.submit import PipelineRequest
     from stenograph.steps.transcription.transcriber import Transcriber
 
@@ -39,6 +40,7 @@ __all__ = [
     "TranscriberFactory",
     "UnknownStep",
     "all_steps",
+    "finish_hooks",
     "get_step",
     "run_step",
     "step_names",
@@ -99,6 +101,9 @@ class StepBase:
 
     name: str = ""
     depends_on: tuple[str, ...] = ()
+    #: Steps it requires when the submission chose them, and does without otherwise (the transcription of
+    #: an import requires its download; an upload has none).
+    depends_on_if_chosen: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     needs_media: bool = False
     interactive: bool = False
@@ -243,6 +248,18 @@ class StepContext:
                 on_wait=lambda message: self.report_progress(0.0, message),
             )
         return client, description
+
+
+def finish_hooks() -> list[FinishHook]:
+    """The queue's ``on_finished`` hooks the registered steps offer: a step that has a method
+    ``on_tasks_finished(queue, conn, task_ids)`` is told, in the transaction that ended them, of every task
+    that completed or failed for good (the webhook step enqueues its deliveries there)."""
+    hooks: list[FinishHook] = []
+    for step in all_steps():
+        hook = getattr(step, "on_tasks_finished", None)
+        if callable(hook):
+            hooks.append(hook)
+    return hooks
 
 
 def run_step(step: Step, ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:

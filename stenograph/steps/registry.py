@@ -15,22 +15,38 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from stenograph.steps.base import Step
 
-__all__ = ["ON_DEMAND_STEPS", "STEPS", "TASK_TYPES", "UnknownStep", "all_steps", "get_step", "step_names"]
+__all__ = [
+    "ON_REQUEST",
+    "STANDALONE",
+    "STEPS",
+    "TASK_TYPES",
+    "UnknownStep",
+    "all_steps",
+    "choosable_steps",
+    "default_steps",
+    "get_step",
+    "pipeline_steps",
+    "step_names",
+]
 
 #: Step name -> "module:attribute" of its Step, in pipeline order (an upload's steps run in this order).
 STEPS: dict[str, str] = {
+    "download": "stenograph.steps.download.step:STEP",
     "transcription": "stenograph.steps.transcription.step:STEP",
     "correction": "stenograph.steps.correction.step:STEP",
     "summary": "stenograph.steps.summary.step:STEP",
-}
-
-#: Steps run on demand, never part of an upload's pipeline (a question to the LLM): step name -> its Step.
-ON_DEMAND_STEPS: dict[str, str] = {
     "ask": "stenograph.steps.ask.step:STEP",
+    "webhook": "stenograph.steps.webhook.step:STEP",
 }
 
-#: The task types the API and the workers know: the pipeline steps in pipeline order, then the on-demand ones.
-TASK_TYPES: tuple[str, ...] = (*STEPS, *ON_DEMAND_STEPS)
+#: Steps no upload chooses, outside any recording's pipeline: their tasks are enqueued by the service
+#: (webhook deliveries, with no recording; questions to the LLM, interactive).
+STANDALONE: frozenset[str] = frozenset({"webhook", "ask"})
+#: Steps an upload runs only when its submission brings them in, never by default (a URL's download).
+ON_REQUEST: frozenset[str] = frozenset({"download"})
+
+#: The task types the API and the workers know: every registered step, in registry order.
+TASK_TYPES: tuple[str, ...] = tuple(STEPS)
 
 _loaded: dict[str, Step] = {}
 
@@ -40,9 +56,23 @@ class UnknownStep(KeyError):
 
 
 def step_names() -> tuple[str, ...]:
-    """The pipeline steps' names, in pipeline order (what an upload may run; see :data:`TASK_TYPES` for
-    every task type)."""
+    """Every registered step's name (the task types), in registry order."""
     return tuple(STEPS)
+
+
+def pipeline_steps() -> tuple[str, ...]:
+    """The steps of a recording's pipeline, in pipeline order: every step but the standalone ones."""
+    return tuple(name for name in STEPS if name not in STANDALONE)
+
+
+def choosable_steps() -> tuple[str, ...]:
+    """The steps an upload's ``steps`` may name (``STENOGRAPH_PIPELINE_STEPS`` too), in pipeline order."""
+    return tuple(name for name in STEPS if name not in STANDALONE | ON_REQUEST)
+
+
+def default_steps() -> tuple[str, ...]:
+    """The default of ``STENOGRAPH_PIPELINE_STEPS``: every choosable step."""
+    return choosable_steps()
 
 
 def get_step(name: str) -> Step:
@@ -54,7 +84,7 @@ def get_step(name: str) -> Step:
     """
     if name in _loaded:
         return _loaded[name]
-    target = STEPS.get(name) or ON_DEMAND_STEPS.get(name)
+    target = STEPS.get(name)
     if target is None:
         raise UnknownStep(f"unknown task type {name!r}; known: {', '.join(TASK_TYPES)}")
     module_name, _, attribute = target.partition(":")
@@ -66,6 +96,5 @@ def get_step(name: str) -> Step:
 
 
 def all_steps() -> list[Step]:
-    """Every registered step, pipeline steps first in pipeline order, then the on-demand ones (imports them
-    all)."""
-    return [get_step(name) for name in TASK_TYPES]
+    """Every registered step, in registry order (imports them all)."""
+    return [get_step(name) for name in STEPS]

@@ -20,7 +20,7 @@ from stenograph.errors import ConfigurationError, MediaError, PermanentError
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.store import TranscriptStore
 from stenograph.recordings.text_input import clean_text
-from stenograph.settings import PIPELINE_STEPS, Settings
+from stenograph.settings import CHOOSABLE_STEPS, PIPELINE_STEPS, Settings
 from stenograph.steps.base import INTERACTIVE_PRIORITY
 from stenograph.steps.correction.glossary import check_glossary
 from stenograph.steps.registry import get_step
@@ -60,6 +60,8 @@ class PipelineRequest:
     beam_size: int | None = None
     vad: bool = True
     task: str = "transcribe"
+    #: The URL an import downloads the media from (the ``download`` step runs first), or None for an upload.
+    url: str | None = None
 
     @classmethod
     def build(
@@ -77,6 +79,7 @@ class PipelineRequest:
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
         task: str | None = None,
+        url: str | None = None,
     ) -> PipelineRequest:
         """The request of an upload's raw fields (a form's strings, or typed values), checked and normalised:
         steps in registry order, ``auto`` language as None, a default-model alias as None; word timestamps on
@@ -92,7 +95,7 @@ class PipelineRequest:
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
         )
         prompt = clean_text(prompt, multiline=True) if isinstance(prompt, str) else prompt
-        ordered = _ordered_steps(settings, steps)
+        ordered = _ordered_steps(settings, steps, extra=("download",) if url else ())
         language = _checked_language(language)
         model = _checked_model(settings, model, language)
         task = _checked_task(settings, task, model)
@@ -120,6 +123,7 @@ class PipelineRequest:
             prompt=_bounded_prompt(prompt),
             word_timestamps=word_timestamps,
             task=task,
+            url=url,
         )
 
     def transcription_options(self) -> dict[str, Any]:
@@ -152,16 +156,18 @@ def _bounded_prompt(prompt: str | None) -> str | None:
     return text or None
 
 
-def _ordered_steps(settings: Settings, steps: str | Sequence[str] | None) -> list[str]:
-    """The chosen steps (``steps``, else ``settings.pipeline_steps``) in registry order.
+def _ordered_steps(settings: Settings, steps: str | Sequence[str] | None, extra: Sequence[str] = ()) -> list[str]:
+    """The chosen steps (``steps``, else ``settings.pipeline_steps``) and the ``extra`` steps the submission
+    brings in (a URL's download), in registry order.
 
     Raises:
         ConfigurationError: an unknown step, or a step without a step it depends on.
     """
     chosen = split_list(steps) or list(settings.pipeline_steps)
-    unknown = [s for s in chosen if s not in PIPELINE_STEPS]
+    unknown = [s for s in chosen if s not in CHOOSABLE_STEPS]
     if unknown:
-        raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(PIPELINE_STEPS)}")
+        raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(CHOOSABLE_STEPS)}")
+    chosen += [name for name in extra if name not in chosen]
     for name in chosen:
         missing = [required for required in get_step(name).depends_on if required not in chosen]
         if missing:
@@ -387,10 +393,11 @@ def submit_recording(
     name: str,
     stored_name: str,
     size_bytes: int,
-    media: MediaInfo,
+    media: MediaInfo | None,
     stored_path: Path | None = None,
 ) -> tuple[int, list[TaskRecord]]:
-    """Create the recording and its pipeline's tasks in one transaction; wakes local workers.
+    """Create the recording and its pipeline's tasks in one transaction; wakes local workers. An import
+    from a URL (``request.url``) has no file yet: its download step writes it under ``stored_name``.
 
     Args:
         stored_path: the stored upload; removed when anything here fails, so that no file is left without
@@ -416,7 +423,7 @@ def _create(
     name: str,
     stored_name: str,
     size_bytes: int,
-    media: MediaInfo,
+    media: MediaInfo | None,
 ) -> tuple[int, list[TaskRecord]]:
     """The recording and its tasks, in one transaction.
 
@@ -432,8 +439,8 @@ def _create(
             name=name,
             stored_name=stored_name,
             size_bytes=size_bytes,
-            duration_s=media.duration_s,
-            media=media_json(media),
+            duration_s=media.duration_s if media is not None else None,
+            media=media_json(media) if media is not None else {},
             options={
                 "steps": request.steps,
                 "language": request.language,
@@ -444,17 +451,19 @@ def _create(
                 **({"task": request.task} if request.task != "transcribe" else {}),
             },
             store_id=store_id,
+            source_url=request.url,
             conn=conn,
         )
         ids: dict[str, int] = {}
         for step_name in request.steps:
             step = get_step(step_name)
+            required = (*step.depends_on, *getattr(step, "depends_on_if_chosen", ()))
             task = enqueue_step(
                 queue,
                 step_name,
                 step.task_params(request, recording_id),
                 recording_id=recording_id,
-                depends_on=[ids[d] for d in step.depends_on if d in ids],
+                depends_on=[ids[d] for d in required if d in ids],
                 after=[ids[other] for other in step.after if other in ids and other not in step.depends_on],
                 conn=conn,
             )

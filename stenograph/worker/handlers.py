@@ -12,10 +12,11 @@ from typing import Any
 from stenograph.errors import PermanentError
 from stenograph.queue.context import Handler
 from stenograph.settings import Settings
+from stenograph.steps.base import finish_hooks
 from stenograph.steps.registry import TASK_TYPES, UnknownStep, get_step
 from stenograph.worker.simulate import run_simulated
 
-__all__ = ["TASK_TYPES", "cancel_grace_s", "interactive_types", "resolve_handler"]
+__all__ = ["TASK_TYPES", "cancel_grace_s", "finish_hooks", "interactive_types", "resolve_handler"]
 
 
 def resolve_handler(task_type: str, params: dict[str, Any]) -> Handler:

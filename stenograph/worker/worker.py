@@ -39,7 +39,7 @@ from stenograph.service.database import open_database
 from stenograph.settings import Settings
 from stenograph.steps.registry import TASK_TYPES
 from stenograph.worker.batching import FAST_S, BatchPolicy
-from stenograph.worker.handlers import cancel_grace_s, interactive_types
+from stenograph.worker.handlers import cancel_grace_s, finish_hooks, interactive_types
 from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
 
 log = logging.getLogger("stenograph.worker")
@@ -97,7 +97,8 @@ class Worker:
         self.engine = open_database(settings) if engine is None else engine
         if engine is not None:
             sync_clock(self.engine)
-        self.queue = TaskQueue(self.engine, settings, notify=workers_notifier(settings, self.engine))
+        notify = workers_notifier(settings, self.engine)
+        self.queue = TaskQueue(self.engine, settings, notify=notify, on_finished=finish_hooks())
         self.id = make_worker_id()
         #: This data directory's id: tasks bound to another one's files are not claimed (None: this worker
         #: fetches files from the API server, so it runs any).

@@ -179,3 +179,36 @@ def test_a_data_directory_of_revision_0005_upgrades_in_place(tmp_path: Path) -> 
     second = queue.claim("w")
     assert second is not None and second.id == 2 and second.depends_on == 1
     engine.dispose()
+
+
+def test_a_data_directory_of_revision_0006_upgrades_in_place_to_webhooks_and_sources(tmp_path: Path) -> None:
+    """Revisions 0009 (webhooks) and 0010 (an import's source): an existing recording is kept, with no
+    source (an upload), and endpoints and deliveries can be written."""
+    from alembic import command
+
+    from stenograph.recordings.store import TranscriptStore
+    from stenograph.webhooks.store import WebhookStore
+
+    settings = build_settings(data_dir=tmp_path / "data")
+    engine = create_db_engine(settings)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006")
+        conn.exec_driver_sql(
+            "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
+            "VALUES (1, 'old.wav', 'abc', 10, '2026-11-30 12:00:00.000000', '{}', '{}', '{}')"
+        )
+    upgrade(engine, lock_dir=settings.data_dir)
+    recording = TranscriptStore(engine).recording(1)
+    assert recording["name"] == "old.wav" and recording["source_url"] is None and recording["source_title"] is None
+    hooks = WebhookStore(engine)
+    endpoint = hooks.create_endpoint(
+        url="http://a.example/h", secret="whsec_x", events=None, include_transcript=False, description=None
+    )
+    with engine.begin() as conn:
+        delivery_id, message_id = hooks.add_delivery(
+            conn, endpoint_id=endpoint["id"], url=endpoint["url"], event="task.failed", payload={"a": 1}
+        )
+    assert hooks.deliveries(endpoint["id"])[0]["message_id"] == message_id.lower() and delivery_id == 1
+    engine.dispose()

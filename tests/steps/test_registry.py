@@ -16,11 +16,12 @@ from stenograph.worker.simulate import run_simulated
 
 
 def test_task_types_and_pipeline_order_come_from_the_registry() -> None:
-    assert step_names() == ("transcription", "correction", "summary") == tuple(STEPS)
-    # On-demand steps (a question) are task types the workers and the API know, never part of an upload.
-    assert step_names() == PIPELINE_STEPS
-    assert (*step_names(), *registry.ON_DEMAND_STEPS) == registry.TASK_TYPES
-    assert tuple(registry.ON_DEMAND_STEPS) == ("ask",)
+    assert step_names() == ("download", "transcription", "correction", "summary", "ask", "webhook") == tuple(STEPS)
+    assert registry.choosable_steps() == ("transcription", "correction", "summary")  # an upload's choice
+    # Standalone steps (a question, a webhook delivery) are task types the workers and the API know, never
+    # part of a recording's pipeline.
+    assert PIPELINE_STEPS == registry.pipeline_steps() == ("download", "transcription", "correction", "summary")
+    assert step_names() == registry.TASK_TYPES == handlers.TASK_TYPES
     assert handlers.TASK_TYPES is registry.TASK_TYPES
     from stenograph.service import tasks as service_tasks  # what the API accepts
 
@@ -44,8 +45,11 @@ def test_the_step_says_its_cancel_grace() -> None:
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:
-    transcription, correction, summary, ask = all_steps()
+    transcription, correction, summary, ask = (
+        get_step(name) for name in ("transcription", "correction", "summary", "ask")
+    )
     assert (transcription.depends_on, transcription.after, transcription.needs_media) == ((), (), True)
+    assert getattr(transcription, "depends_on_if_chosen", ()) == ("download",)  # an import's download
     assert (correction.depends_on, correction.after, correction.needs_media) == (("transcription",), (), False)
     assert (summary.depends_on, summary.after) == (("transcription",), ("correction",))
     assert [step.name for step in all_steps() if step.interactive] == ["ask"]

@@ -43,7 +43,8 @@ async def upload_recordings(request: Request, service: ServiceDep) -> RecordingU
     ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
     ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false) and ``task``
     (transcribe|translate: Whisper's translation into English, stored as a ``translation`` version; 422 with
-    an English-only model).
+    an English-only model). Or, instead of files, a field ``url``: an import from a site's page or a media
+    link, downloaded by the ``download`` step ahead of the transcription (docs/url-import.md).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
     media or no audio stream. A refused request keeps nothing. The body is streamed to disk on the event
@@ -72,8 +73,12 @@ def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUplo
         beam_size=form.first("beam_size"),
         vad=form.first("vad"),
         task=form.first("task"),
+        url=form.first("url") or None,
     )
-    views = service.submit_uploads(form.files, pipeline)
+    if pipeline.url:
+        views = [service.submit_url(pipeline, with_files=bool(form.files))]
+    else:
+        views = service.submit_uploads(form.files, pipeline)
     return RecordingUploads(data=[RecordingWithTasks.from_view(v) for v in views])
 
 

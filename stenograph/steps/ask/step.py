@@ -2,7 +2,7 @@
 
 Params: ``{"question", "recording_id": id or None (the library)}``. An interactive step (a person waits):
 its tasks are claimed first and a worker of two slots or more keeps one for them. It is not part of an
-upload's pipeline (:data:`~stenograph.steps.registry.ON_DEMAND_STEPS`); the API enqueues it
+upload's pipeline (:data:`~stenograph.steps.registry.STANDALONE`); the API enqueues it
 (``POST /recordings/{id}/ask``, ``POST /ask``).
 
 While the model writes, the answer so far is the task's progress message at progress

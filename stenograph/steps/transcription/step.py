@@ -43,6 +43,7 @@ class TranscriptionParams(StepParams):
 class TranscriptionStep(StepBase):
     name: str = "transcription"
     needs_media: bool = True
+    depends_on_if_chosen: tuple[str, ...] = ("download",)
     params_model: type[BaseModel] = TranscriptionParams
 
     def cancel_grace_s(self, settings: Settings) -> float:

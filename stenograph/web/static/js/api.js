@@ -124,7 +124,9 @@ export function uploadRecording(file, fields, onProgress, fileName) {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     const form = new FormData();
-    if (fileName) form.append("file", file, fileName);
+    if (!file) {
+      // an import from a URL: fields.url, no file
+    } else if (fileName) form.append("file", file, fileName);
     else form.append("file", file);
     for (const [k, v] of Object.entries(fields || {})) {
       if (v === undefined || v === null || v === "") continue;

@@ -57,6 +57,12 @@ export const endpoints = {
   askLibrary: () => "/ask",
   /** GET (EventSource) a question's answer: partial, then answer | failed | cancelled. */
   askEvents: (taskId) => `/ask/${enc(taskId)}/events`,
+
+  /** GET the webhook endpoints, POST one; DELETE one; its delivery log; POST a test event. */
+  webhooks: () => "/webhooks",
+  webhook: (id) => `/webhooks/${enc(id)}`,
+  webhookDeliveries: (id) => `/webhooks/${enc(id)}/deliveries`,
+  webhookTest: (id) => `/webhooks/${enc(id)}/test`,
 };
 
 /** The request that performs a task action named by the server in task.actions, or null for an unknown one. */

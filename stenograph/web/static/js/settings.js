@@ -3,10 +3,12 @@
 
 import { api, endpoints } from "./api.js";
 import { notify } from "./util.js";
+import { WebhooksSection } from "./webhooks.js";
 
 const { ref, onMounted } = Vue;
 
 export const SettingsPage = {
+  components: { WebhooksSection },
   setup() {
     const llm = ref(null);
     const llmError = ref("");
@@ -77,5 +79,6 @@ export const SettingsPage = {
       <p v-if="fromSettings.length" class="muted small">Also from STENOGRAPH_GLOSSARY: {{ fromSettings.join(', ') }}</p>
       <p><button type="button" class="btn" :disabled="saving || !loaded" @click="saveGlossary" data-testid="glossary-save">Save glossary</button></p>
     </section>
+    <webhooks-section></webhooks-section>
   </div>`,
 };

@@ -59,11 +59,11 @@ export const UploadPage = {
       return f;
     }
 
-    function enqueue(file, name) {
+    function enqueue(file, name, extra) {
       const item = reactive({
         id: nextId++,
-        name: name || file.name || "recording",
-        size: file.size,
+        name: name || (file && file.name) || "recording",
+        size: file ? file.size : 0,
         progress: 0,
         state: "queued",
         error: "",
@@ -71,11 +71,11 @@ export const UploadPage = {
         abort: null,
       });
       items.value.unshift(item);
-      const snapshotFields = fields();
+      const snapshotFields = { ...fields(), ...(extra || {}) };
       queue = queue.then(async () => {
         if (item.state !== "queued") return;
         item.state = "uploading";
-        const up = uploadRecording(file, snapshotFields, (p) => (item.progress = p), name);
+        const up = uploadRecording(file, snapshotFields, (p) => (item.progress = p), file ? name : undefined);
         item.abort = up.abort;
         try {
           item.recordings = await up.promise;
@@ -88,6 +88,15 @@ export const UploadPage = {
           item.abort = null;
         }
       });
+    }
+
+    // An import from a URL (docs/url-import.md): sent like an upload, with a url field and no file.
+    const importUrl = ref("");
+    function importFromUrl() {
+      const url = importUrl.value.trim();
+      if (!url) return;
+      enqueue(null, url, { url });
+      importUrl.value = "";
     }
 
     function addFiles(fileList) {
@@ -238,6 +247,8 @@ export const UploadPage = {
       stepLabel,
       onPick,
       onDrop,
+      importUrl,
+      importFromUrl,
       cancelItem,
       clearFinished,
       startRecording,
@@ -263,6 +274,12 @@ export const UploadPage = {
                aria-describedby="upload-hint">
         <p id="upload-hint" class="muted small">Each file is uploaded separately and processed with the options below.</p>
       </div>
+      <form class="url-import" data-testid="url-import" @submit.prevent="importFromUrl">
+        <label for="import-url">Or import from a URL (a page with a video or audio, or a media link)</label>
+        <input id="import-url" type="url" v-model="importUrl" placeholder="https://…" autocomplete="off"
+               data-testid="import-url">
+        <button type="submit" class="btn" data-testid="import-url-submit" :disabled="!importUrl.trim()">Import</button>
+      </form>
 
       <ul class="uploads" v-if="items.length" data-testid="uploads" aria-live="polite">
         <li v-for="it in items" :key="it.id" class="upload-item" data-testid="upload-item" :data-state="it.state">

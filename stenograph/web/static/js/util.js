@@ -81,7 +81,8 @@ export function formatAgo(iso, now) {
 export const STEPS = ["transcription", "correction", "summary"];
 
 export function stepLabel(step) {
-  return { transcription: "Transcription", correction: "Correction", summary: "Summary" }[step] || step;
+  const labels = { download: "Download", transcription: "Transcription", correction: "Correction" };
+  return { ...labels, summary: "Summary", webhook: "Webhook" }[step] || step;
 }
 
 /** Describe task.result.llm (string, object or null). */

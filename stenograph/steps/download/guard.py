@@ -1,0 +1,106 @@
+"""Which URLs an import may fetch: http and https only, and no address on loopback, private, link-local,
+multicast or reserved ranges (``STENOGRAPH_URL_IMPORT_ALLOW_PRIVATE`` allows them: the tests use it).
+
+The address is checked after name resolution, at every connection the download makes (redirects
+included): :func:`guarded_resolution` wraps :func:`socket.getaddrinfo` for the calling thread, so every
+HTTP stack (yt-dlp's urllib handler, urllib3) gets only the addresses that pass, and a name that resolves
+to a refused address fails. The address checked is the address connected, so a DNS answer that changes
+between a check and the connection (DNS rebinding) gains nothing. The OWASP SSRF Prevention Cheat Sheet
+describes the attack and this defence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["RefusedAddress", "check_address", "check_resolved", "check_url", "guarded_resolution"]
+
+_local = threading.local()
+_original_getaddrinfo = socket.getaddrinfo
+
+
+class RefusedAddress(OSError):
+    """A URL or an address an import may not fetch."""
+
+
+def check_url(url: str) -> str:
+    """``url`` stripped, when its scheme is http or https and it names a host.
+
+    Raises:
+        RefusedAddress: another scheme (``file:``, ``ftp:`` ...), no host, or credentials in it.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise RefusedAddress(f"only http:// and https:// URLs can be imported, not {parts.scheme or 'no'} scheme")
+    if not parts.hostname:
+        raise RefusedAddress("the URL names no host")
+    return url
+
+
+def check_address(address: str) -> None:
+    """Raises RefusedAddress unless ``address`` (an IP address) is a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if not ip.is_global or ip.is_multicast:
+        raise RefusedAddress(
+            f"{address} is a loopback, private or reserved address: set STENOGRAPH_URL_IMPORT_ALLOW_PRIVATE=true "
+            "to import from this network"
+        )
+
+
+def check_resolved(url: str) -> None:
+    """Refuse a URL whose host resolves to no public address now (an early answer for the submission; the
+    download checks again at every connection).
+
+    Raises:
+        RefusedAddress: it resolves to none, or only to refused ones.
+    """
+    parts = urlsplit(url)
+    try:
+        answers = _original_getaddrinfo(parts.hostname, parts.port or 443, 0, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise RefusedAddress(f"{parts.hostname} does not resolve: {exc}") from exc
+    for answer in answers:
+        check_address(str(answer[4][0]))
+
+
+def _guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+    answers = _original_getaddrinfo(host, port, *args, **kwargs)
+    if not getattr(_local, "active", False):
+        return answers
+    kept = []
+    refusal: RefusedAddress | None = None
+    for answer in answers:
+        try:
+            check_address(str(answer[4][0]))
+        except RefusedAddress as exc:
+            refusal = exc
+        else:
+            kept.append(answer)
+    if not kept:
+        raise refusal or RefusedAddress(f"{host} resolves to no address")
+    return kept
+
+
+@contextlib.contextmanager
+def guarded_resolution(allow_private: bool) -> Iterator[None]:
+    """Within the block, this thread's name resolutions give public addresses only (all when
+    ``allow_private``)."""
+    if allow_private:
+        yield
+        return
+    if socket.getaddrinfo is not _guarded_getaddrinfo:
+        socket.getaddrinfo = _guarded_getaddrinfo
+    _local.active = True
+    try:
+        yield
+    finally:
+        _local.active = False

@@ -1,0 +1,226 @@
+"""Webhooks end to end: events raised when tasks end, signed deliveries through the queue with real worker
+processes, retries through a receiver that fails, then times out, then answers, a worker restart between
+attempts, the delivery log, the API and the test event (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stenograph.api.app import create_app
+from stenograph.recordings.store import TranscriptStore
+from stenograph.service import Stenograph
+from stenograph.settings import Settings
+from stenograph.transcript.types import Segment
+from stenograph.webhooks.events import recording_event
+from stenograph.webhooks.signing import check_secret, new_secret, signed_headers
+from tests.helpers import start_worker, stop_process, wait_for
+from tests.webhooks.receiver import receiving
+
+SECRET = new_secret()
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[Stenograph]:
+    with Stenograph(settings) as service:
+        yield service
+
+
+def a_recording(store: TranscriptStore, text: str | None = None) -> int:
+    recording_id = store.create_recording(
+        name="meeting.wav", stored_name="x", size_bytes=1, duration_s=1.0, media={}, options={}
+    )
+    if text is not None:
+        version, _ = store.draft_version(recording_id, task_id=0)
+        store.add_segments(version.id, [Segment(index=0, start=0.0, end=1.0, text=text)])
+        store.complete_version(version, language="en", info={})
+    return recording_id
+
+
+def sim(**spec: Any) -> dict[str, Any]:
+    return {"simulate": {"seconds": 0.0, **spec}}
+
+
+def test_a_signature_is_the_standard_webhooks_one() -> None:
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    check_secret(SECRET)
+    with pytest.raises(ValueError, match="whsec_"):
+        check_secret("not-a-secret")
+    at = datetime.now(UTC)
+    headers = signed_headers(SECRET, "msg_1", at, '{"a":1}')
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(SECRET).verify('{"a":1}', headers) == {"a": 1}
+    tampered = {**headers, "webhook-id": "msg_2"}
+    with pytest.raises(Exception, match="signature"):
+        Webhook(SECRET).verify('{"a":1}', tampered)
+
+
+def test_a_recording_event_waits_for_every_task_to_end() -> None:
+    def steps(*statuses: str) -> list[dict[str, str]]:
+        return [{"status": status} for status in statuses]
+
+    assert recording_event(steps("completed", "running")) is None
+    assert recording_event(steps("completed", "completed")) == "recording.completed"
+    assert recording_event(steps("completed", "cancelled")) == "recording.completed"
+    assert recording_event(steps("completed", "failed", "failed")) == "recording.failed"
+    assert recording_event(steps("cancelled")) is None
+
+
+def test_no_endpoint_no_delivery(service: Stenograph) -> None:
+    recording_id = a_recording(service.store)
+    task = service.queue.enqueue("transcription", sim(), recording_id=recording_id)
+    claimed = service.queue.claim("w")
+    assert claimed is not None and claimed.id == task.id
+    service.queue.complete(task.id, "w", claimed.attempts, {})
+    assert service.queue.list_tasks(type="webhook")[1] == 0
+
+
+def test_a_failing_then_hanging_receiver_gets_the_event_on_the_third_attempt(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    """A recording's one task completes in a worker process: its completion enqueues one delivery; the
+    receiver answers 500, then nothing (the attempt times out), then 204; every attempt is signed and
+    carries the same webhook-id; the delivery log says delivered after 3 attempts; the webhook task belongs
+    to no recording and its own completion raised no event."""
+    with receiving(SECRET, ["fail", "hang"]) as receiver:
+        settings = make_settings(webhook_urls=[receiver.url], webhook_secret=SECRET, webhook_timeout_seconds=1.0)
+        with Stenograph(settings) as service:
+            recording_id = a_recording(service.store)
+            task = service.queue.enqueue("transcription", sim(), recording_id=recording_id)
+            worker = start_worker(settings, tmp_path / "worker.log")
+            try:
+                wait_for(lambda: receiver.delivered(), timeout=90, what="the delivery")
+                deliveries = wait_for(
+                    lambda: [d for d in service.webhook_deliveries(None) if d["status"] == "delivered"],
+                    timeout=30,
+                    what="the delivery log to say delivered",
+                )
+            finally:
+                stop_process(worker)
+            assert [r.answer for r in receiver.received] == ["fail", "hang", "ok"]
+            assert all(r.verified for r in receiver.received)
+            assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
+            body = receiver.received[-1].json()
+            assert body["type"] == "recording.completed"
+            assert body["data"]["recording"] == {"id": recording_id, "name": "meeting.wav"}
+            assert body["data"]["steps"][0]["task_id"] == task.id
+            assert body["data"]["steps"][0]["status"] == "completed"
+            assert body["data"]["links"]["transcript"].endswith(f"/recordings/{recording_id}/transcript")
+            assert "transcript" not in body["data"]  # no endpoint asked for the text
+            (delivery,) = deliveries
+            assert delivery["attempts"] == 3 and delivery["response_status"] == 204
+            webhook_tasks, count = service.queue.list_tasks(type="webhook")
+            assert count == 1 and webhook_tasks[0].recording_id is None and webhook_tasks[0].attempts == 3
+            assert len(service.webhook_deliveries(None)) == 1  # the webhook task raised nothing
+
+
+def test_a_worker_restart_between_attempts_loses_no_delivery(make_settings: Any, tmp_path: Path) -> None:
+    """The receiver fails every attempt while the first worker runs; that worker is stopped with the
+    delivery still to do; a second worker delivers it once the receiver answers."""
+    with receiving(SECRET) as receiver:
+        receiver.after = "fail"
+        settings = make_settings(
+            webhook_urls=[receiver.url],
+            webhook_secret=SECRET,
+            webhook_max_attempts=30,
+            backoff_base_seconds=1.0,
+            backoff_cap_seconds=1.0,
+        )
+        with Stenograph(settings) as service:
+            recording_id = a_recording(service.store)
+            service.queue.enqueue("transcription", sim(fail="permanent"), recording_id=recording_id)
+            first = start_worker(settings, tmp_path / "first.log")
+            try:
+                wait_for(lambda: receiver.received, timeout=90, what="a first attempt")
+            finally:
+                stop_process(first)
+            tasks, _ = service.queue.list_tasks(type="webhook")
+            assert tasks and all(t.status == "pending" for t in tasks)
+            assert not receiver.delivered()
+            receiver.after = "ok"
+            second = start_worker(settings, tmp_path / "second.log")
+            try:
+                wait_for(lambda: len({r.json()["type"] for r in receiver.delivered()}) == 2, timeout=90)
+            finally:
+                stop_process(second)
+        events = sorted(r.json()["type"] for r in receiver.delivered())
+        assert events == ["recording.failed", "task.failed"]
+        failed = next(r.json() for r in receiver.delivered() if r.json()["type"] == "task.failed")
+        assert failed["data"]["task"]["error_kind"] == "simulated_failure"
+
+
+def test_the_api_adds_lists_tests_and_deletes_endpoints(make_settings: Any, tmp_path: Path) -> None:
+    """Endpoints through /webhooks, each with its own secret; only the one that asks gets the transcript's
+    text; the test event and the delivery log; deleting an endpoint."""
+    settings = make_settings()
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        with receiving(SECRET) as plain, receiving(SECRET) as wordy:
+            created = client.post("/webhooks", json={"url": plain.url, "events": ["recording.completed"]})
+            assert created.status_code == 201, created.text
+            plain.secret = created.json()["secret"]  # generated, shown once
+            wordy_hook = client.post(
+                "/webhooks", json={"url": wordy.url, "secret": SECRET, "include_transcript": True}
+            ).json()
+            assert client.post("/webhooks", json={"url": "file:///etc/passwd"}).status_code == 422
+            assert client.post("/webhooks", json={"url": plain.url, "secret": "nope"}).status_code == 422
+            listed = client.get("/webhooks").json()
+            assert listed["count"] == 2 and all("secret" not in hook for hook in listed["data"])
+
+            service: Stenograph = client.app.state.stenograph  # type: ignore[attr-defined]
+            recording_id = a_recording(service.store, text="Hello from the meeting.")
+            service.queue.enqueue("transcription", sim(), recording_id=recording_id)
+            tested = client.post(f"/webhooks/{created.json()['id']}/test")
+            assert tested.status_code == 202 and tested.json()["event"] == "webhook.test"
+            worker = start_worker(settings, tmp_path / "worker.log")
+            try:
+                wait_for(lambda: len(plain.delivered()) == 2 and len(wordy.delivered()) == 1, timeout=90)
+            finally:
+                stop_process(worker)
+            assert all(r.verified for r in plain.received + wordy.received)
+            by_type = {r.json()["type"]: r.json() for r in plain.delivered()}
+            assert set(by_type) == {"webhook.test", "recording.completed"}
+            assert "transcript" not in by_type["recording.completed"]["data"]
+            assert wordy.delivered()[0].json()["data"]["transcript"]["text"] == "Hello from the meeting."
+            log = client.get(f"/webhooks/{created.json()['id']}/deliveries").json()
+            assert log["count"] == 2 and {d["status"] for d in log["data"]} == {"delivered"}
+        assert client.delete(f"/webhooks/{wordy_hook['id']}").status_code == 204
+        assert client.get(f"/webhooks/{wordy_hook['id']}/deliveries").status_code == 404
+        assert client.get("/webhooks").json()["count"] == 1
+
+
+def test_webhook_settings_are_checked(make_settings: Any) -> None:
+    with pytest.raises(ValueError, match="SECRET"):
+        make_settings(webhook_urls=["http://127.0.0.1:9/hook"])
+    with pytest.raises(ValueError, match="http"):
+        make_settings(webhook_urls=["ftp://example.org/"], webhook_secret=SECRET)
+    settings: Settings = make_settings(webhook_urls="http://a.example/h, https://b.example/h", webhook_secret=SECRET)
+    assert settings.webhook_urls == ["http://a.example/h", "https://b.example/h"]
+    assert "webhook" not in settings.pipeline_steps and "webhook" in settings.task_types
+
+
+def test_the_queue_calls_its_finish_hooks_on_completions_and_final_failures_only(
+    engine: Any, settings: Settings
+) -> None:
+    """The generic hook: called in the ending transaction with the ids, for a completion and a failure
+    that is final; not for a failed attempt that will be retried, nor for a cancel."""
+    from stenograph.queue import TaskQueue
+
+    seen: list[list[int]] = []
+    queue = TaskQueue(engine, settings, on_finished=[lambda _q, conn, ids: seen.append(list(ids))])
+    done = queue.enqueue("summary", {})
+    claimed = queue.claim("w")
+    assert claimed is not None
+    queue.complete(done.id, "w", claimed.attempts, {})
+    twice = queue.enqueue("summary", {}, max_attempts=2)
+    for attempt in (1, 2):
+        wait_for(lambda: queue.claim("w"), timeout=10, what="the task (after the retry's backoff)")
+        queue.fail(twice.id, "w", attempt, kind="k", message="m", retryable=True)
+    queue.cancel(queue.enqueue("summary", {}).id)
+    assert seen == [[done.id], [twice.id]]
