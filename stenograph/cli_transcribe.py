@@ -27,6 +27,8 @@ from stenograph.settings import Settings
 Format = Literal["srt", "vtt", "txt", "json"]
 console = Console(stderr=True)
 POLL_SECONDS = 0.5
+#: Task statuses that end a task.
+ENDED = ("completed", "failed", "cancelled")
 
 
 @dataclass
@@ -35,7 +37,10 @@ class Job:
 
     source: Path
     recording_id: int | None = None
+    #: The task whose end ends the job: the speakers task when diarizing, else the transcription.
     task_id: int | None = None
+    #: The transcription's task (its transcript is written when the speakers task fails).
+    transcription_id: int | None = None
     bar: TaskID | None = None
     error: str | None = None
     output: Path | None = None
@@ -82,6 +87,10 @@ def transcribe(
         str | None, typer.Option(envvar="STENOGRAPH_SERVER_URL", help="A running Stenograph server to use.")
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (local mode).")] = None,
+    diarize: Annotated[bool, typer.Option("--diarize/--no-diarize", help="Label who spoke when.")] = True,
+    num_speakers: Annotated[
+        int | None, typer.Option("--num-speakers", min=1, max=32, help="How many speakers (default: found).")
+    ] = None,
 ) -> None:
     """Transcribe files through the queue and write one transcript per file."""
     from stenograph.cli import _settings
@@ -96,20 +105,22 @@ def transcribe(
         job.output = path
         if not job.source.is_file():
             job.error = "no such file"
+    options = {
+        "steps": "transcription,diarization,speakers" if diarize else "transcription",
+        "word_timestamps": "true" if word_timestamps else "false",
+    }
+    if language:
+        options["language"] = language
+    if model:
+        options["model"] = model
+    if task.strip().lower() != "transcribe":
+        options["task"] = task
+    if diarize and num_speakers:
+        options["num_speakers"] = str(num_speakers)
     if server_url:
-        _run_remote(
-            jobs,
-            server_url.rstrip("/"),
-            settings,
-            format,
-            output_dir,
-            language,
-            model,
-            words=word_timestamps,
-            task=task,
-        )
+        _run_remote(jobs, server_url.rstrip("/"), settings, format, options)
     else:
-        _run_local(jobs, settings, format, output_dir, language, model, words=word_timestamps, task=task)
+        _run_local(jobs, settings, format, options)
     failed = [job for job in jobs if job.error]
     for job in jobs:
         if job.error:
@@ -130,30 +141,24 @@ def _progress() -> Progress:
     )
 
 
-def _version(task: str) -> str:
-    """The transcript version a run of ``task`` writes."""
-    return "translation" if task.strip().lower() == "translate" else "original"
+def _fallback(job: Job, status: str, message: str | None) -> str | None:
+    """The version to write when the job's last task ended with ``status``: the newest when it completed;
+    the original when only the speakers step failed (a warning says why); None when the transcription failed."""
+    if status == "completed":
+        return "latest"
+    if job.transcription_id != job.task_id:
+        console.print(f"[yellow]! {job.source}: no speakers ({message or status}); writing the transcript[/yellow]")
+        return "original"
+    return None
 
 
-def _run_local(
-    jobs: list[Job],
-    settings: Settings,
-    fmt: str,
-    output_dir: Path,
-    language: str | None,
-    model: str | None,
-    *,
-    words: bool = True,
-    task: str = "transcribe",
-) -> None:
+def _run_local(jobs: list[Job], settings: Settings, fmt: str, options: dict[str, str]) -> None:
     from stenograph.service import ServiceError, Stenograph, StoredFile, render_transcript
     from stenograph.steps.submit import new_stored_name
 
     service = Stenograph.open(settings)
     try:
-        request = service.pipeline(
-            steps=["transcription"], language=language, model=model, word_timestamps=words, task=task
-        )
+        request = service.pipeline(**options)
     except ServiceError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -170,7 +175,8 @@ def _run_local(
             job.error = exc.reason
             continue
         assert recording.tasks
-        job.recording_id, job.task_id = recording.id, recording.tasks[0].record.id
+        job.recording_id, job.task_id = recording.id, recording.tasks[-1].record.id
+        job.transcription_id = recording.tasks[0].record.id
     worker = None
     if any(job.task_id for job in jobs) and not service.any_worker_live():
         worker = _start_worker(settings)
@@ -184,17 +190,22 @@ def _run_local(
                     if not job.waiting or job.bar is None or job.task_id is None:
                         continue
                     record = service.task_record(job.task_id)
-                    progress.update(job.bar, completed=min(record.progress, 0.99), state=record.status)
-                    if record.status == "completed":
-                        assert job.recording_id is not None and job.output is not None
-                        job.done = True
-                        transcript = service.transcript(job.recording_id, _version(task))
+                    first = service.task_record(job.transcription_id or job.task_id)
+                    shown = first if first.status != "completed" else record
+                    progress.update(job.bar, completed=min(shown.progress, 0.99), state=f"{shown.type} {shown.status}")
+                    if record.status not in ENDED or first.status not in ENDED:
+                        continue  # a speakers task failed with its diarization waits for the transcript
+                    assert job.recording_id is not None and job.output is not None
+                    job.done = True
+                    version = (
+                        _fallback(job, record.status, record.error_message) if first.status == "completed" else None
+                    )
+                    if version is None:
+                        job.error = first.error_message or record.error_message or record.status
+                    else:
+                        transcript = service.transcript(job.recording_id, version)
                         job.output.write_text(render_transcript(transcript, cast(Format, fmt)), encoding="utf-8")
-                        progress.update(job.bar, completed=1.0, state="completed")
-                    elif record.status in ("failed", "cancelled"):
-                        job.done = True
-                        job.error = record.error_message or record.status
-                        progress.update(job.bar, completed=1.0, state=record.status)
+                    progress.update(job.bar, completed=1.0, state=record.status)
                 time.sleep(POLL_SECONDS)
     finally:
         if worker is not None:
@@ -212,30 +223,13 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     )
 
 
-def _run_remote(
-    jobs: list[Job],
-    url: str,
-    settings: Settings,
-    fmt: str,
-    output_dir: Path,
-    language: str | None,
-    model: str | None,
-    *,
-    words: bool = True,
-    task: str = "transcribe",
-) -> None:
+def _run_remote(jobs: list[Job], url: str, settings: Settings, fmt: str, options: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(30, read=None)) as client:
         for job in jobs:
             if job.error:
                 continue
-            data = {"steps": "transcription", "word_timestamps": "true" if words else "false"}
-            if language:
-                data["language"] = language
-            if model:
-                data["model"] = model
-            if task != "transcribe":
-                data["task"] = task
+            data = dict(options)
             try:
                 with job.source.open("rb") as handle:
                     response = client.post("/recordings", data=data, files={"file": (job.source.name, handle)})
@@ -247,7 +241,8 @@ def _run_remote(
                 continue
             recording = response.json()["data"][0]
             job.recording_id = recording["id"]
-            job.task_id = recording["tasks"][0]["id"]
+            job.task_id = recording["tasks"][-1]["id"]
+            job.transcription_id = recording["tasks"][0]["id"]
         with _progress() as progress:
             for job in jobs:
                 if job.task_id:
@@ -256,13 +251,20 @@ def _run_remote(
                 for job in jobs:
                     if not job.waiting or job.bar is None:
                         continue
-                    state = client.get(f"/tasks/{job.task_id}").json()
-                    progress.update(job.bar, completed=min(state["progress"], 0.99), state=state["status"])
-                    if state["status"] == "completed":
+                    task = client.get(f"/tasks/{job.task_id}").json()
+                    first = client.get(f"/tasks/{job.transcription_id}").json() if job.transcription_id else task
+                    shown = first if first["status"] != "completed" else task
+                    progress.update(job.bar, completed=min(shown["progress"], 0.99), state=shown["status"])
+                    if task["status"] in ("failed", "cancelled") and first["status"] not in ENDED:
+                        continue  # a speakers task failed with its diarization waits for the transcript
+                    version = None
+                    if task["status"] in ("failed", "cancelled") and first["status"] == "completed":
+                        version = _fallback(job, task["status"], (task.get("error") or {}).get("message"))
+                    if task["status"] == "completed" or version is not None:
                         job.done = True
                         body = client.get(
                             f"/recordings/{job.recording_id}/transcript",
-                            params={"format": fmt, "version": _version(task), "download": fmt == "json"},
+                            params={"format": fmt, "version": version or "latest", "download": fmt == "json"},
                         )
                         if body.status_code != 200:
                             job.error = f"could not fetch the transcript: {_message(body)}"
@@ -270,10 +272,10 @@ def _run_remote(
                             assert job.output is not None
                             job.output.write_text(body.text, encoding="utf-8")
                         progress.update(job.bar, completed=1.0, state="completed")
-                    elif state["status"] in ("failed", "cancelled"):
+                    elif task["status"] in ("failed", "cancelled"):
                         job.done = True
-                        job.error = (state.get("error") or {}).get("message") or state["status"]
-                        progress.update(job.bar, completed=1.0, state=state["status"])
+                        job.error = (first.get("error") or task.get("error") or {}).get("message") or task["status"]
+                        progress.update(job.bar, completed=1.0, state=task["status"])
                 time.sleep(POLL_SECONDS)
 
 

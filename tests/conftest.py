@@ -32,6 +32,8 @@ FAST_SETTINGS: dict[str, object] = {
     "cancel_grace_seconds": 3.0,
     "llm": "none",
     "llm_patience_seconds": 0.0,  # an LLM server the tests stop stays down: no waiting for it
+    # Diarization is on by default in the product; tests that want it choose it (no engine at test time).
+    "pipeline_steps": ["transcription", "correction", "summary"],
 }
 
 POSTGRES_ADMIN_URL = os.environ.get("STENOGRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -289,7 +289,9 @@ class SegmentPublic(BaseModel):
     avg_logprob: float
     no_speech_prob: float
     channel: str | None
-    speaker: str | None
+    speaker: str | None = Field(default=None, description="The name shown: a given name, else the label or none.")
+    speaker_label: str | None = Field(default=None, description="The diarized speaker (Speaker 1...), or null.")
+    overlap: bool = Field(default=False, description="Another speaker talks during this segment.")
 
 
 class TranscriptPublic(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     literal_column,
     text,
 )
@@ -226,6 +227,29 @@ class SegmentRow(Base):
     no_speech_prob: Mapped[float] = mapped_column(Float, default=0.0)
     words: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The diarized speaker ("Speaker 1"...), None without diarization (revision 0007).
+    speaker_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Another speaker talks during this segment (it has the dominant one).
+    overlap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Diarization(Base):
+    """One diarization task's result: speaker turns ``[[start_s, end_s, label], ...]``, the labels, each label's
+    voice embedding and the model (revision 0007)."""
+
+    __tablename__ = "diarizations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(Integer, ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    model: Mapped[str] = mapped_column(String(200), default="")
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    speakers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    turns: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    embeddings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Summary(Base):

@@ -1,11 +1,11 @@
 """Recordings, transcript versions, segments and summaries in the database.
 
 A recording has transcript versions numbered 1, 2, ...: ``original`` (Whisper's), ``corrected`` (the LLM
-or glossary correction) and ``edited`` (a person changed a segment). Each version keeps every segment's
-index, start and end. Full-text search of names and the newest transcript text uses the ``recordings_fts``
-table: on SQLite FTS5 with the trigram tokenizer (so Chinese text, which has no spaces, matches too); on
-PostgreSQL a generated ``tsvector`` (words matched as prefixes) and, for scripts written without spaces,
-a substring match over a ``pg_trgm`` index (migration 0003).
+or glossary correction), ``edited`` (a person changed a segment) and ``speakers`` (diarized speakers assigned).
+Each version keeps every segment's index, start and end. Full-text search of names and the newest transcript
+text uses the ``recordings_fts`` table: on SQLite FTS5 with the trigram tokenizer (so Chinese text, which has no
+spaces, matches too); on PostgreSQL a generated ``tsvector`` (words matched as prefixes) and, for scripts
+written without spaces, a substring match over a ``pg_trgm`` index (migration 0003).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, text, update
 
 from stenograph import clock
-from stenograph.db.models import AppSetting, Recording, SegmentRow, Summary, TranscriptVersion
+from stenograph.db.models import AppSetting, Diarization, Recording, SegmentRow, Summary, TranscriptVersion
 from stenograph.errors import NotFoundError
 from stenograph.transcript.types import Segment, Word
 
@@ -65,8 +65,18 @@ def _segment(row: Any, speakers: dict[str, Any]) -> Segment:
         no_speech_prob=row.no_speech_prob,
         words=words,
         channel=row.channel,
-        speaker=speakers.get(row.channel) if row.channel else None,
+        speaker=_shown_speaker(row.speaker_label, row.channel, speakers),
+        speaker_label=row.speaker_label,
+        overlap=bool(row.overlap),
     )
+
+
+def _shown_speaker(label: str | None, channel: str | None, names: dict[str, Any]) -> str | None:
+    """The name shown for a segment: the name given to its diarized label (else the label itself), or the
+    name given to its channel (else None: exports then show the channel)."""
+    if label:
+        return str(names.get(label) or label)
+    return names.get(channel) if channel else None
 
 
 def _segment_values(version_id: int, segment: Segment) -> dict[str, Any]:
@@ -82,6 +92,8 @@ def _segment_values(version_id: int, segment: Segment) -> dict[str, Any]:
         if segment.words is not None
         else None,
         "channel": segment.channel,
+        "speaker_label": segment.speaker_label,
+        "overlap": segment.overlap,
     }
 
 
@@ -257,6 +269,7 @@ class TranscriptStore:
             conn.execute(delete(SegmentRow).where(SegmentRow.version_id.in_(versions)))
             conn.execute(delete(TranscriptVersion).where(TranscriptVersion.recording_id == recording_id))
             conn.execute(delete(Summary).where(Summary.recording_id == recording_id))
+            conn.execute(delete(Diarization).where(Diarization.recording_id == recording_id))
             conn.execute(text("DELETE FROM recordings_fts WHERE rowid = :id"), {"id": recording_id})
             conn.execute(delete(Recording).where(Recording.id == recording_id))
 
@@ -442,6 +455,60 @@ class TranscriptStore:
             )
         if row is None:
             raise NotFoundError(f"recording {recording_id} has no summary yet")
+        return dict(row)
+
+    # --- diarizations ----------------------------------------------------------------------------
+    def save_diarization(
+        self,
+        recording_id: int,
+        *,
+        task_id: int | None,
+        model: str,
+        duration_s: float,
+        params: dict[str, Any],
+        speakers: Sequence[str],
+        turns: Sequence[tuple[float, float, str]],
+        embeddings: dict[str, list[float]],
+    ) -> int:
+        """Store a diarization's result (``turns``: ``(start_s, end_s, label)``); returns its id."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(Diarization)
+                    .values(
+                        recording_id=recording_id,
+                        task_id=task_id,
+                        created_at=clock.now(),
+                        model=model,
+                        duration_s=duration_s,
+                        params=params,
+                        speakers=list(speakers),
+                        turns=[[float(a), float(b), str(label)] for a, b, label in turns],
+                        embeddings=embeddings,
+                    )
+                    .returning(Diarization.id)
+                ).scalar_one()
+            )
+
+    def latest_diarization(self, recording_id: int) -> dict[str, Any]:
+        """The newest diarization of the recording, as a dict of its row.
+
+        Raises:
+            NotFoundError: the recording has none yet.
+        """
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(Diarization)
+                    .where(Diarization.recording_id == recording_id)
+                    .order_by(Diarization.id.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFoundError(f"recording {recording_id} has no diarization yet")
         return dict(row)
 
     # --- the global glossary -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stenograph.errors import ConfigurationError, MediaError
+from stenograph.errors import ConfigurationError, MediaError, NotFoundError
 from stenograph.queue import TaskRecord
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import Kind, ServiceError
@@ -226,9 +226,13 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         model: str | None = None,
         channels: str | None = None,
         task: str | None = None,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
     ) -> TaskView:
         """Run a pipeline step again (another template, glossary, model...): a new task, then a new version.
-        Options not given are the recording's own.
+        Options not given are the recording's own. A diarization is followed by a speakers task (that requires
+        it), so a re-run diarization makes a new ``speakers`` version; the answer is the diarization's task.
 
         Raises:
             NotFoundError: no such recording.
@@ -240,8 +244,12 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             )
         row = self.store.recording(recording_id)
         options = row["options"] or {}
+        counts = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
+        if all(value is None for value in counts.values()):
+            counts = {k: options.get(k) for k in counts} if step in ("diarization", "speakers") else {}
         pipeline = self.pipeline(
-            steps=["transcription", step],
+            steps=["transcription", *(["diarization"] if step == "speakers" else []), step],
+            **counts,
             language=language if language is not None else options.get("language"),
             model=model if model is not None else options.get("model"),
             glossary=glossary if glossary is not None else options.get("glossary"),
@@ -264,5 +272,22 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
                     f"the same {step} of this recording is already {status} (task {same.id}): wait for it or "
                     "cancel it first",
                 )
+        if step == "speakers" and not self._has_diarization(recording_id):
+            raise ServiceError("conflict", "no_diarization", "this recording has no diarization yet: run diarization")
         record = enqueue_step(self.queue, step, params, recording_id=recording_id)
+        if step == "diarization":
+            enqueue_step(
+                self.queue,
+                "speakers",
+                step_params(pipeline, "speakers", recording_id),
+                recording_id=recording_id,
+                depends_on=[record.id],
+            )
         return TaskView(record, row["name"])
+
+    def _has_diarization(self, recording_id: int) -> bool:
+        try:
+            self.store.latest_diarization(recording_id)
+        except NotFoundError:
+            return False
+        return True

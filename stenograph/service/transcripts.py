@@ -18,7 +18,9 @@ from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
 from stenograph.service.views import DiffRow, DiffView, GlossaryView, SummaryView, TranscriptView
 from stenograph.steps.correction.glossary import check_glossary
+from stenograph.transcript.align import align_by_time
 from stenograph.transcript.formats import to_srt, to_txt, to_vtt
+from stenograph.transcript.types import Segment
 
 ExportFormat = Literal["json", "txt", "srt", "vtt"]
 
@@ -78,6 +80,25 @@ MAX_SPEAKER_LABEL_CHARS = 64
 MAX_SPEAKER_NAME_CHARS = 100
 
 
+def _label_of(segment: Segment) -> str | None:
+    """The speaker label a segment is grouped by: its diarized label, else its channel."""
+    return segment.speaker_label or segment.channel
+
+
+def _checked_label(label: str) -> str:
+    """A speaker label without control characters, trimmed.
+
+    Raises:
+        ServiceError: (invalid) empty, or over :data:`MAX_SPEAKER_LABEL_CHARS` characters.
+    """
+    cleaned = clean_text(label)
+    if not cleaned or len(cleaned) > MAX_SPEAKER_LABEL_CHARS:
+        raise ServiceError(
+            "invalid", "invalid_speakers", f"a speaker label has 1 to {MAX_SPEAKER_LABEL_CHARS} characters"
+        )
+    return cleaned
+
+
 class TranscriptUseCases(ServiceBase):
     def transcript(self, recording_id: int, version: str = "latest") -> TranscriptView:
         """A version of the transcript: ``latest``, ``original``, ``corrected``, ``edited`` or a number.
@@ -95,17 +116,12 @@ class TranscriptUseCases(ServiceBase):
         return self.store.versions(recording_id)
 
     def diff(self, recording_id: int, base: str = "original", other: str = "latest") -> DiffView:
-        """Per-segment comparison of two versions."""
+        """Comparison of two versions aligned by time (:func:`~stenograph.transcript.align.align_by_time`), so
+        that segments split or renumbered by speaker assignment still meet their text; rows numbered from 0."""
         first = self.store.pick_version(recording_id, base)
         second = self.store.pick_version(recording_id, other)
-        before = {s.index: s for s in self.store.segments(first.id)}
-        after = {s.index: s for s in self.store.segments(second.id)}
-        rows = []
-        for index in sorted(set(before) | set(after)):
-            a, b = before.get(index), after.get(index)
-            ref = a or b
-            assert ref is not None
-            rows.append(DiffRow(index, ref.start, ref.end, a.text if a else None, b.text if b else None))
+        aligned = align_by_time(self.store.segments(first.id), self.store.segments(second.id))
+        rows = [DiffRow(n, r.start, r.end, r.before_text, r.after_text) for n, r in enumerate(aligned)]
         return DiffView(first, second, rows)
 
     def edit_segment(self, recording_id: int, index: int, text: str) -> TranscriptView:
@@ -153,6 +169,54 @@ class TranscriptUseCases(ServiceBase):
                     f"{MAX_SPEAKER_NAME_CHARS} ({label[:20]!r}: {len(label)} and {len(name)})",
                 )
         return self.store.set_speakers(recording_id, kept)
+
+    def merge_speakers(self, recording_id: int, source: str, into: str) -> TranscriptView:
+        """Give every segment of speaker ``source`` the speaker ``into`` (two labels of one person): a new
+        ``edited`` version, every timestamp kept. Labels are diarized labels or channels.
+
+        Raises:
+            NotFoundError: no recording or transcript.
+            ServiceError: (invalid) the same label twice, a label over :data:`MAX_SPEAKER_LABEL_CHARS`;
+                (not_found) no segment of ``source`` or of ``into``.
+        """
+        source, into = _checked_label(source), _checked_label(into)
+        if source == into:
+            raise ServiceError("invalid", "invalid_speakers", f"merge {source!r} into another speaker, not itself")
+        latest = self.store.pick_version(recording_id, "latest")
+        segments = self.store.segments(latest.id)
+        for label in (source, into):
+            if not any(_label_of(s) == label for s in segments):
+                raise ServiceError("not_found", "not_found", f"the transcript has no speaker {label!r}")
+        merged = [dataclasses.replace(s, speaker_label=into) if _label_of(s) == source else s for s in segments]
+        return self._edited(recording_id, latest, merged, {"merged_speakers": [source, into]})
+
+    def move_segment(self, recording_id: int, index: int, speaker: str) -> TranscriptView:
+        """Give segment ``index`` the speaker ``speaker`` (an existing label or a new one): a new ``edited``
+        version, every timestamp kept.
+
+        Raises:
+            NotFoundError: no recording or transcript.
+            ServiceError: (not_found) no segment ``index``; (invalid) an empty or too long label.
+        """
+        label = _checked_label(speaker)
+        latest = self.store.pick_version(recording_id, "latest")
+        segments = self.store.segments(latest.id)
+        if not any(s.index == index for s in segments):
+            raise ServiceError("not_found", "not_found", f"the transcript has no segment {index}")
+        moved = [dataclasses.replace(s, speaker_label=label) if s.index == index else s for s in segments]
+        return self._edited(recording_id, latest, moved, {"moved_segment": index, "to_speaker": label})
+
+    def _edited(
+        self, recording_id: int, latest: Version, segments: list[Segment], extra: dict[str, Any]
+    ) -> TranscriptView:
+        row = self.store.recording(recording_id)
+        keep = ("duration_s", "model", "language_probability", "warnings", "speakers", "labels")
+        info = {k: v for k, v in latest.info.items() if k in keep}
+        info.update(extra, edited_from=latest.number)
+        version = self.store.create_version(
+            recording_id, "edited", segments, task_id=None, language=latest.language, info=info
+        )
+        return TranscriptView(recording_id, row["name"], version, self.store.segments(version.id))
 
     def summary(self, recording_id: int) -> SummaryView:
         """The newest summary. Raises NotFoundError."""

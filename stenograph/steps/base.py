@@ -25,12 +25,14 @@ from stenograph.steps.registry import STEPS, UnknownStep, all_steps, get_step, s
 if TYPE_CHECKING:
     from stenograph.llm.base import LLMClient
     from stenograph.queue.hooks import FinishHook
+    from stenograph.steps.diarization.diarizer import Diarizer
     from stenograph.steps.submit import PipelineRequest
     from stenograph.steps.transcription.transcriber import Transcriber
 
 __all__ = [
     "INTERACTIVE_PRIORITY",
     "STEPS",
+    "DiarizerFactory",
     "LLMFactory",
     "ProcessResources",
     "Step",
@@ -53,6 +55,8 @@ INTERACTIVE_PRIORITY = 1000
 
 #: ``(settings, model name or None) -> Transcriber``.
 TranscriberFactory = Callable[[Settings, "str | None"], "Transcriber"]
+#: ``settings -> Diarizer``.
+DiarizerFactory = Callable[[Settings], "Diarizer"]
 #: ``settings -> (client or None, its description for the task's result)``.
 LLMFactory = Callable[[Settings], "tuple[LLMClient | None, dict[str, Any]]"]
 
@@ -162,10 +166,28 @@ def whisper_transcriber(settings: Settings, model: str | None) -> Transcriber:
     return FasterWhisperTranscriber(settings, language_check="warn" if chosen else "switch")
 
 
+def engine_diarizer(settings: Settings) -> Diarizer:
+    """The default diarizer: ``stenograph.steps.diarization.engine.build_diarizer(settings)``.
+
+    Raises:
+        PermanentError: the diarization engine is not installed in this build (no such module or function).
+    """
+    try:
+        from stenograph.steps.diarization.engine import build_diarizer  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise PermanentError(
+            "no diarization engine is installed (stenograph.steps.diarization.engine.build_diarizer is missing): "
+            "leave the diarization and speakers steps out (STENOGRAPH_PIPELINE_STEPS, or diarize=false)"
+        ) from exc
+    diarizer: Diarizer = build_diarizer(settings)
+    return diarizer
+
+
 class StepContext:
     """What a running step is handed: the worker's :class:`~stenograph.queue.context.TaskContext` (progress,
     cancel, settings, task id, attempt; this object is one too), the store, a transcriber factory and the
-    LLM client. Tests pass ``store``, ``transcriber`` and ``llm`` to run a step with fakes."""
+    LLM client, and a diarizer factory. Tests pass ``store``, ``transcriber``, ``llm`` and ``diarizer`` to run a
+    step with fakes."""
 
     def __init__(
         self,
@@ -175,12 +197,14 @@ class StepContext:
         transcriber: TranscriberFactory | None = None,
         llm: LLMFactory | None = None,
         resources: ProcessResources | None = None,
+        diarizer: DiarizerFactory | None = None,
     ) -> None:
         self.task = task
         self._resources = resources or PROCESS
         self._store = store
         self._transcriber = transcriber or whisper_transcriber
         self._llm = llm or self._resources.llm
+        self._diarizer = diarizer or engine_diarizer
 
     @property
     def task_id(self) -> int:
@@ -233,6 +257,10 @@ class StepContext:
     def transcriber(self, model: str | None = None) -> Transcriber:
         """A transcriber of ``model`` (None: the settings' model)."""
         return self._transcriber(self.settings, model)
+
+    def diarizer(self) -> Diarizer:
+        """A diarizer built from the settings (:func:`engine_diarizer` unless the context was given another)."""
+        return self._diarizer(self.settings)
 
     def llm(self) -> tuple[LLMClient | None, dict[str, Any]]:
         """The LLM client (None for none) and its description. A server that is restarting is waited for,

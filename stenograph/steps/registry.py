@@ -33,6 +33,8 @@ __all__ = [
 STEPS: dict[str, str] = {
     "download": "stenograph.steps.download.step:STEP",
     "transcription": "stenograph.steps.transcription.step:STEP",
+    "diarization": "stenograph.steps.diarization.step:STEP",
+    "speakers": "stenograph.steps.speakers.step:STEP",
     "correction": "stenograph.steps.correction.step:STEP",
     "summary": "stenograph.steps.summary.step:STEP",
     "ask": "stenograph.steps.ask.step:STEP",

@@ -62,6 +62,9 @@ class PipelineRequest:
     task: str = "transcribe"
     #: The URL an import downloads the media from (the ``download`` step runs first), or None for an upload.
     url: str | None = None
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
 
     @classmethod
     def build(
@@ -80,6 +83,10 @@ class PipelineRequest:
         vad: str | bool | None = None,
         task: str | None = None,
         url: str | None = None,
+        diarize: str | bool | None = None,
+        num_speakers: str | int | None = None,
+        min_speakers: str | int | None = None,
+        max_speakers: str | int | None = None,
     ) -> PipelineRequest:
         """The request of an upload's raw fields (a form's strings, or typed values), checked and normalised:
         steps in registry order, ``auto`` language as None, a default-model alias as None; word timestamps on
@@ -89,13 +96,25 @@ class PipelineRequest:
             ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
                 model, glossary term, channels value or template, an English-only model for another
                 language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
-                ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`).
+                ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`);
+                a speaker count that is
+                not a whole number from 1 to :data:`MAX_SPEAKER_COUNT`, ``num_speakers`` with
+                ``min_speakers``/``max_speakers``, ``min_speakers`` over ``max_speakers``, or a count for an
+                upload that does not diarize.
+
+        ``diarize=false`` leaves out the ``diarization`` and ``speakers`` steps, and so does ``channels=split``
+        (each channel is one speaker). Diarization turns word timestamps on (segments are split at words).
         """
         language, model, template, channels = (
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
         )
         prompt = clean_text(prompt, multiline=True) if isinstance(prompt, str) else prompt
-        ordered = _ordered_steps(settings, steps, extra=("download",) if url else ())
+        channels = (channels or "mix").strip().lower()
+        chosen = split_list(steps) or list(settings.pipeline_steps)
+        if not parse_flag(diarize, "diarize", default=True) or channels == "split":
+            chosen = [step for step in chosen if step not in DIARIZATION_STEPS]
+        ordered = _ordered_steps(settings, chosen, extra=("download",) if url else ())
+        counts = _checked_speaker_counts(num_speakers, min_speakers, max_speakers, "diarization" in ordered)
         language = _checked_language(language)
         model = _checked_model(settings, model, language)
         task = _checked_task(settings, task, model)
@@ -103,15 +122,17 @@ class PipelineRequest:
             terms = check_glossary(split_list(glossary))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
-        channels = (channels or "mix").strip().lower()
         if channels not in ("mix", "split"):
             raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
         if template:
             _check_template(settings, template)
         beam = _checked_beam_size(beam_size)
         use_vad = parse_flag(vad, "vad", default=True)
-        word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=True)
+        word_timestamps = parse_flag(word_timestamps, "word_timestamps", default=True) or "diarization" in ordered
         return cls(
+            num_speakers=counts["num_speakers"],
+            min_speakers=counts["min_speakers"],
+            max_speakers=counts["max_speakers"],
             beam_size=beam,
             vad=use_vad,
             steps=ordered,
@@ -138,6 +159,10 @@ class PipelineRequest:
             **({"task": self.task} if self.task != "transcribe" else {}),
         }
 
+    def speaker_counts(self) -> dict[str, int | None]:
+        """``{"num_speakers", "min_speakers", "max_speakers"}`` for the diarization (None: found)."""
+        return {"num_speakers": self.num_speakers, "min_speakers": self.min_speakers, "max_speakers": self.max_speakers}
+
 
 #: The longest recording name kept, in characters (a file system's usual limit on a file name).
 MAX_NAME_CHARS = 255
@@ -156,14 +181,15 @@ def _bounded_prompt(prompt: str | None) -> str | None:
     return text or None
 
 
-def _ordered_steps(settings: Settings, steps: str | Sequence[str] | None, extra: Sequence[str] = ()) -> list[str]:
-    """The chosen steps (``steps``, else ``settings.pipeline_steps``) and the ``extra`` steps the submission
-    brings in (a URL's download), in registry order.
+def _ordered_steps(settings: Settings, chosen: list[str], extra: Sequence[str] = ()) -> list[str]:
+    """The chosen steps and the ``extra`` steps the submission brings in (a URL's download), in registry
+    order.
 
     Raises:
-        ConfigurationError: an unknown step, or a step without a step it depends on.
+        ConfigurationError: no step, an unknown step, or a step without a step it depends on.
     """
-    chosen = split_list(steps) or list(settings.pipeline_steps)
+    if not chosen:
+        raise ConfigurationError("no step is left to run: choose at least transcription")
     unknown = [s for s in chosen if s not in CHOOSABLE_STEPS]
     if unknown:
         raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(CHOOSABLE_STEPS)}")
@@ -266,6 +292,44 @@ def _check_template(settings: Settings, template: str) -> None:
         load_template(template, settings.data_dir)
     except PermanentError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+#: The steps ``diarize=false`` (and ``channels=split``) leave out.
+DIARIZATION_STEPS = ("diarization", "speakers")
+#: The most speakers an upload may ask for.
+MAX_SPEAKER_COUNT = 32
+
+
+def _checked_speaker_counts(
+    num: str | int | None, low: str | int | None, high: str | int | None, diarizes: bool
+) -> dict[str, int | None]:
+    """``{"num_speakers", "min_speakers", "max_speakers"}`` as whole numbers or None.
+
+    Raises:
+        ConfigurationError: see :meth:`PipelineRequest.build`.
+    """
+    counts: dict[str, int | None] = {}
+    for name, value in (("num_speakers", num), ("min_speakers", low), ("max_speakers", high)):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            counts[name] = None
+            continue
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = 0
+        if not 1 <= number <= MAX_SPEAKER_COUNT:
+            raise ConfigurationError(f"{name} must be a whole number from 1 to {MAX_SPEAKER_COUNT}, not {value!r}")
+        counts[name] = number
+    given = [name for name, value in counts.items() if value is not None]
+    if given and not diarizes:
+        raise ConfigurationError(f"{', '.join(given)} is for diarization, which this upload does not run")
+    if counts["num_speakers"] is not None and (counts["min_speakers"] or counts["max_speakers"]):
+        raise ConfigurationError("give num_speakers, or min_speakers and max_speakers, not both")
+    if counts["min_speakers"] and counts["max_speakers"] and counts["min_speakers"] > counts["max_speakers"]:
+        raise ConfigurationError(
+            f"min_speakers ({counts['min_speakers']}) is more than max_speakers ({counts['max_speakers']})"
+        )
+    return counts
 
 
 def _checked_beam_size(beam_size: str | int | None) -> int | None:
@@ -449,6 +513,7 @@ def _create(
                 "template": request.template,
                 "channels": request.channels,
                 **({"task": request.task} if request.task != "transcribe" else {}),
+                **request.speaker_counts(),
             },
             store_id=store_id,
             source_url=request.url,

@@ -22,7 +22,9 @@ class Segment:
 
     ``index`` is the segment's position in its transcript (0-based, stable across versions: a corrected
     version keeps each segment's index, start and end). ``channel`` is ``"left"``/``"right"``/``"ch3"``...
-    for ``channels=split``, else None. ``speaker`` is a name a person gave.
+    for ``channels=split``, else None. ``speaker_label`` is the diarized speaker ("Speaker 1"...), None without
+    diarization. ``speaker`` is the name shown: the one a person gave its label or channel, else its
+    ``speaker_label``. ``overlap``: another speaker talks during it (it carries the dominant one).
     """
 
     index: int
@@ -34,6 +36,8 @@ class Segment:
     words: tuple[Word, ...] | None = None
     channel: str | None = None
     speaker: str | None = None
+    speaker_label: str | None = None
+    overlap: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -45,6 +49,8 @@ class Segment:
             "no_speech_prob": self.no_speech_prob,
             "channel": self.channel,
             "speaker": self.speaker,
+            "speaker_label": self.speaker_label,
+            "overlap": self.overlap,
         }
         if self.words is not None:
             data["words"] = [
@@ -65,6 +71,8 @@ class Segment:
             words=tuple(Word(**w) for w in words) if words is not None else None,
             channel=data.get("channel"),
             speaker=data.get("speaker"),
+            speaker_label=data.get("speaker_label"),
+            overlap=bool(data.get("overlap") or False),
         )
 
 

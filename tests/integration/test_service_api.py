@@ -42,6 +42,8 @@ OPERATION_IDS = {
     "get_transcript_diff",
     "edit_segment",
     "set_speakers",
+    "merge_speakers",
+    "move_segment_speaker",
     "get_summary",
     "get_glossary",
     "set_glossary",

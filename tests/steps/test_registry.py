@@ -16,11 +16,25 @@ from stenograph.worker.simulate import run_simulated
 
 
 def test_task_types_and_pipeline_order_come_from_the_registry() -> None:
-    assert step_names() == ("download", "transcription", "correction", "summary", "ask", "webhook") == tuple(STEPS)
-    assert registry.choosable_steps() == ("transcription", "correction", "summary")  # an upload's choice
+    assert (
+        step_names()
+        == (
+            "download",
+            "transcription",
+            "diarization",
+            "speakers",
+            "correction",
+            "summary",
+            "ask",
+            "webhook",
+        )
+        == tuple(STEPS)
+    )
+    # an upload's choice
+    assert registry.choosable_steps() == ("transcription", "diarization", "speakers", "correction", "summary")
     # Standalone steps (a question, a webhook delivery) are task types the workers and the API know, never
     # part of a recording's pipeline.
-    assert PIPELINE_STEPS == registry.pipeline_steps() == ("download", "transcription", "correction", "summary")
+    assert PIPELINE_STEPS == registry.pipeline_steps() == ("download", *registry.choosable_steps())
     assert step_names() == registry.TASK_TYPES == handlers.TASK_TYPES
     assert handlers.TASK_TYPES is registry.TASK_TYPES
     from stenograph.service import tasks as service_tasks  # what the API accepts
@@ -45,13 +59,20 @@ def test_the_step_says_its_cancel_grace() -> None:
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:
-    transcription, correction, summary, ask = (
-        get_step(name) for name in ("transcription", "correction", "summary", "ask")
+    transcription, diarization, speakers, correction, summary, ask = (
+        get_step(name) for name in ("transcription", "diarization", "speakers", "correction", "summary", "ask")
     )
     assert (transcription.depends_on, transcription.after, transcription.needs_media) == ((), (), True)
     assert getattr(transcription, "depends_on_if_chosen", ()) == ("download",)  # an import's download
-    assert (correction.depends_on, correction.after, correction.needs_media) == (("transcription",), (), False)
-    assert (summary.depends_on, summary.after) == (("transcription",), ("correction",))
+    assert (diarization.depends_on, diarization.after, diarization.needs_media) == ((), (), True)
+    assert getattr(diarization, "depends_on_if_chosen", ()) == ("download",)
+    assert (speakers.depends_on, speakers.needs_media) == (("transcription", "diarization"), False)
+    assert (correction.depends_on, correction.after, correction.needs_media) == (
+        ("transcription",),
+        ("speakers",),
+        False,
+    )
+    assert (summary.depends_on, summary.after) == (("transcription",), ("speakers", "correction"))
     assert [step.name for step in all_steps() if step.interactive] == ["ask"]
     assert (ask.depends_on, ask.after, ask.needs_media) == ((), (), False)
     request = PipelineRequest(steps=["transcription", "correction", "summary"], glossary=["Kubernetes"])

@@ -279,3 +279,15 @@ def test_task_actions_come_from_the_server(web: Watched) -> None:
         False,
         False,
     ]
+
+
+def test_speaker_colours_and_talk_time(web: Watched) -> None:
+    got = run(
+        web,
+        "const segs = [{start: 0, end: 2.5, speaker_label: 'Speaker 1'},"
+        " {start: 3, end: 4, speaker_label: 'Speaker 2'},"
+        " {start: 4, end: 6, speaker_label: 'Speaker 1'}, {start: 6, end: 7, speaker_label: null}];"
+        " return [u.talkTimes(segs, (s) => s.speaker_label), u.speakerClass(0), u.speakerClass(9),"
+        " u.speakerClass(-1)];",
+    )
+    assert got == [{"Speaker 1": 4.5, "Speaker 2": 1}, "spk-0", "spk-1", ""]

@@ -22,7 +22,7 @@ def set_steps(page: Any, *steps: str) -> None:
     """Choose the optional steps (transcription always runs and its box cannot be unticked)."""
     expect(page.get_by_test_id("step-transcription")).to_be_checked()
     expect(page.get_by_test_id("step-transcription")).to_be_disabled()
-    for step in ("correction", "summary"):
+    for step in ("diarization", "correction", "summary"):  # no diarization engine at test time unless asked
         box = page.get_by_test_id(f"step-{step}")
         if step in steps:
             box.check()

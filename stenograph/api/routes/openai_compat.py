@@ -54,9 +54,12 @@ def _submit(
     Raises:
         APIError: 400 bad options or a file that is not usable media (the file is then gone).
     """
+    asked = form.first("diarize")  # Stenograph's own field: speakers only when asked for
     try:
         pipeline = service.pipeline(
-            steps=["transcription"],
+            steps=["transcription", "diarization", "speakers"] if asked else ["transcription"],
+            diarize=asked,
+            num_speakers=form.first("num_speakers"),
             language=form.first("language"),
             model=form.first("model"),
             prompt=form.first("prompt"),
@@ -68,7 +71,7 @@ def _submit(
         code = "invalid_request" if exc.code == "invalid_options" else exc.code
         raise APIError(400, code, str(exc)) from exc
     assert recording.tasks
-    return recording, recording.tasks[0]
+    return recording, recording.tasks[-1]  # the speakers task when diarizing: the answer waits for it
 
 
 def any_worker_live(service: Stenograph) -> bool:
@@ -101,8 +104,9 @@ TEXT_CONTENT = {"schema": {"type": "string"}}
 )
 async def create_transcription(request: Request, service: ServiceDep) -> Response:
     """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
-    verbose_json), ``timestamp_granularities[]`` (segment, word). Words are timed for ``word`` and for ``srt``
-    and ``vtt`` (whose cues are built from them).
+    verbose_json), ``timestamp_granularities[]`` (segment, word); Stenograph's own ``diarize`` (true: label
+    speakers, off unless asked; the answer then waits for the speakers step) and ``num_speakers``. Words are
+    timed for ``word`` and for ``srt`` and ``vtt`` (whose cues are built from them).
 
     503 at once, storing nothing, when no worker is live (``serve --workers 0`` and no ``stenograph
     worker`` elsewhere): the answer waits for the transcription, which no one would run.
@@ -175,7 +179,7 @@ async def _audio_request(request: Request, service: Stenograph, task: str) -> Re
         return Response(status_code=499)
     if record.status != "completed":
         return _failure(record)
-    kind = "translation" if task == "translate" else "original"
+    kind = "translation" if task == "translate" else ("speakers" if task_record.type == "speakers" else "original")
     transcript = await asyncio.to_thread(service.transcript, recording.id, kind)
     headers = {"X-Stenograph-Recording-Id": str(recording.id), "X-Stenograph-Task-Id": str(task_record.id)}
     return _render(transcript, recording, response_format, granularities, headers, task)

@@ -41,9 +41,11 @@ router = APIRouter(prefix="/recordings", tags=["recordings"], responses=ERROR_RE
 async def upload_recordings(request: Request, service: ServiceDep) -> RecordingUploads:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
     ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
-    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false) and ``task``
+    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false), ``task``
     (transcribe|translate: Whisper's translation into English, stored as a ``translation`` version; 422 with
-    an English-only model). Or, instead of files, a field ``url``: an import from a site's page or a media
+    an English-only model), ``diarize`` (true|false, default true: who spoke when) and ``num_speakers`` or
+    ``min_speakers``/``max_speakers`` (1..32; default: found). Or, instead of files, a field ``url``: an
+    import from a site's page or a media
     link, downloaded by the ``download`` step ahead of the transcription (docs/url-import.md).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
@@ -74,6 +76,10 @@ def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUplo
         vad=form.first("vad"),
         task=form.first("task"),
         url=form.first("url") or None,
+        diarize=form.first("diarize"),
+        num_speakers=form.first("num_speakers"),
+        min_speakers=form.first("min_speakers"),
+        max_speakers=form.first("max_speakers"),
     )
     if pipeline.url:
         views = [service.submit_url(pipeline, with_files=bool(form.files))]
@@ -138,13 +144,18 @@ class StepBody(BaseModel):
     model: str | None = None
     channels: str | None = None
     task: str | None = None
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
 
 
 @router.post("/{recording_id}/steps/{step}", status_code=201, operation_id="rerun_step", response_model=TaskPublic)
 def rerun_step(
     recording_id: IdPath, step: str, service: ServiceDep, body: Annotated[StepBody | None, Body()] = None
 ) -> TaskPublic:
-    """Run a pipeline step again (another template, glossary, model...): a new task, then a new version."""
+    """Run a pipeline step again (another template, glossary, model...): a new task, then a new version.
+    A diarization (``num_speakers`` or ``min_speakers``/``max_speakers`` may be given) is followed by a speakers
+    task, so it too makes a new version."""
     spec = body or StepBody()
     view = service.rerun_step(
         recording_id,
@@ -155,5 +166,8 @@ def rerun_step(
         model=spec.model,
         channels=spec.channels,
         task=spec.task,
+        num_speakers=spec.num_speakers,
+        min_speakers=spec.min_speakers,
+        max_speakers=spec.max_speakers,
     )
     return TaskPublic.from_view(view)

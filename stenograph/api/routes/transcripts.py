@@ -31,8 +31,8 @@ Format = Literal["json", "txt", "srt", "vtt"]
 VersionQuery = Annotated[
     str,
     Query(
-        pattern=r"^(latest|original|translation|corrected|edited|[1-9][0-9]{0,8})$",
-        description="latest, original, translation, corrected, edited, or a version number",
+        pattern=r"^(latest|original|translation|speakers|corrected|edited|[1-9][0-9]{0,8})$",
+        description="latest, original, translation, speakers, corrected, edited, or a version number",
     ),
 ]
 MEDIA_TYPES = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt", "json": "application/json"}
@@ -115,6 +115,36 @@ def set_speakers(recording_id: IdPath, body: Speakers, service: ServiceDep) -> S
     """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments.
     Control characters (NUL included) are removed from labels and names; empty ones are dropped."""
     return Speakers(names=service.set_speakers(recording_id, body.names))
+
+
+class SpeakerMerge(BaseModel):
+    source: Annotated[str, Field(min_length=1, max_length=64)]
+    into: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+@router.post(
+    "/recordings/{recording_id}/speakers/merge", operation_id="merge_speakers", response_model=TranscriptPublic
+)
+def merge_speakers(recording_id: IdPath, body: SpeakerMerge, service: ServiceDep) -> TranscriptPublic:
+    """Merge speaker ``source`` into ``into`` (labels such as ``Speaker 2``, or channels): a new ``edited``
+    version, every timestamp kept. 404 when either speaker has no segment."""
+    return TranscriptPublic.from_view(service.merge_speakers(recording_id, body.source, body.into))
+
+
+class SegmentSpeaker(BaseModel):
+    speaker: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+@router.put(
+    "/recordings/{recording_id}/transcript/segments/{index}/speaker",
+    operation_id="move_segment_speaker",
+    response_model=TranscriptPublic,
+)
+def move_segment(
+    recording_id: IdPath, index: Annotated[int, Path(ge=0, le=2**31)], body: SegmentSpeaker, service: ServiceDep
+) -> TranscriptPublic:
+    """Give one segment another speaker (an existing label or a new one): a new ``edited`` version."""
+    return TranscriptPublic.from_view(service.move_segment(recording_id, index, body.speaker))
 
 
 @router.get(

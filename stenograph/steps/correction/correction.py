@@ -164,7 +164,12 @@ def edit_ratio(original: str, proposed: str) -> float:
 
 
 def _segment_json(segment: Segment) -> str:
-    return json.dumps({"id": segment.index, "text": segment.text.strip()}, ensure_ascii=False)
+    """A segment as the model reads it: its id, its speaker's name when it has one (context, not to be
+    returned) and its text."""
+    item: dict[str, Any] = {"id": segment.index, "text": segment.text.strip()}
+    if segment.speaker:
+        item = {"id": segment.index, "speaker": segment.speaker, "text": segment.text.strip()}
+    return json.dumps(item, ensure_ascii=False)
 
 
 def plan_chunk(costs: Sequence[int], budget: int, *, max_segments: int = MAX_SEGMENTS_PER_CHUNK) -> int:

@@ -27,8 +27,9 @@ __all__ = [
     "run_correction",
 ]
 
-#: Version kinds a correction starts from: Whisper's text (its transcription or its translation), or a person's.
-CORRECTION_SOURCE_KINDS = ("original", "translation", "edited")
+#: Version kinds a correction starts from: Whisper's text (its transcription or its translation), a person's,
+#: or Whisper's with speakers assigned.
+CORRECTION_SOURCE_KINDS = ("original", "translation", "edited", "speakers")
 
 
 class CorrectionParams(StepParams):
@@ -53,6 +54,7 @@ def correction_source(store: TranscriptStore, recording_id: int) -> Version:
 class CorrectionStep(StepBase):
     name: str = "correction"
     depends_on: tuple[str, ...] = ("transcription",)
+    after: tuple[str, ...] = ("speakers",)
     params_model: type[BaseModel] = CorrectionParams
 
     def task_params(self, request: PipelineRequest, recording_id: int | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class SummaryParams(StepParams):
 class SummaryStep(StepBase):
     name: str = "summary"
     depends_on: tuple[str, ...] = ("transcription",)
-    after: tuple[str, ...] = ("correction",)
+    after: tuple[str, ...] = ("speakers", "correction")
     params_model: type[BaseModel] = SummaryParams
 
     def task_params(self, request: PipelineRequest, recording_id: int | None) -> dict[str, Any]:

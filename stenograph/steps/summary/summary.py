@@ -291,6 +291,18 @@ def _extractive(
 
 
 # --- with an LLM ----------------------------------------------------------------------------------
+def transcript_line(segment: Segment) -> str:
+    """A segment as the LLM reads it: ``[mm:ss] Name: text``, the name being its speaker (a given name or a
+    diarized label) when it has one."""
+    label = segment.speaker
+    text = segment.text.strip()
+    return (
+        f"[{format_timestamp(segment.start)}] {label}: {text}"
+        if label
+        else f"[{format_timestamp(segment.start)}] {text}"
+    )
+
+
 def _system_prompt(template: Template, language: str | None) -> str:
     name = display_name(language)
     language_rule = (
@@ -305,6 +317,8 @@ def _system_prompt(template: Template, language: str | None) -> str:
             language_rule,
             "Each transcript line starts with its start time [mm:ss]. Every key point's timestamp is the mm:ss "
             "of the line it comes from, copied from the transcript.",
+            "A line may name its speaker after the time ([mm:ss] Dana: ...): then say who said, decided or owes "
+            "what, and give each action item's owner by that name.",
             "",
             template.instructions,
         ]
@@ -485,7 +499,7 @@ def _with_llm(
     """
     system = _system_prompt(chosen, language)
     context = context_tokens or client.context_tokens()
-    lines = [f"[{format_timestamp(segment.start)}] {segment.text.strip()}" for segment in spoken]
+    lines = [transcript_line(segment) for segment in spoken]
     transcript_tokens = client.count_tokens("\n".join(lines))
     answer_tokens = max(
         MIN_ANSWER_TOKENS, min(max_answer_tokens, context // 4, transcript_tokens // 2 + MIN_ANSWER_TOKENS)

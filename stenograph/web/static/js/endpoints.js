@@ -46,6 +46,10 @@ export const endpoints = {
   recordingSegment: (id, index) => `${recording(id)}/transcript/segments/${enc(index)}`,
   /** PUT speaker names. */
   recordingSpeakers: (id) => `${recording(id)}/speakers`,
+  /** POST {source, into}: merge two speakers (a new version). */
+  recordingSpeakerMerge: (id) => `${recording(id)}/speakers/merge`,
+  /** PUT {speaker}: move one segment to another speaker (a new version). */
+  recordingSegmentSpeaker: (id, index) => `${recording(id)}/transcript/segments/${enc(index)}/speaker`,
   /** GET the summary: {format: json|md, download}. */
   recordingSummary: (id, { format, download } = {}) =>
     `${recording(id)}/summary${query({ format, download: download ? 1 : undefined })}`,

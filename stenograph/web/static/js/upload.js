@@ -28,7 +28,8 @@ export const UploadPage = {
   components: { ProgressBar },
   setup() {
     const options = reactive({
-      steps: { transcription: true, correction: true, summary: true },
+      steps: { transcription: true, diarization: true, correction: true, summary: true },
+      numSpeakers: "",
       language: "",
       model: "",
       glossary: "",
@@ -42,7 +43,10 @@ export const UploadPage = {
     const llm = ref(null);
     let queue = Promise.resolve();
 
-    const stepsValue = computed(() => STEPS.filter((s) => options.steps[s]).join(","));
+    // The speaker assignment step goes with the diarization (one box: "Speakers").
+    const stepsValue = computed(() =>
+      STEPS.filter((s) => (s === "speakers" ? options.steps.diarization : options.steps[s])).join(","),
+    );
 
     function fields() {
       const f = { steps: stepsValue.value, channels: options.channels };
@@ -56,6 +60,7 @@ export const UploadPage = {
         .join(",");
       if (glossary) f.glossary = glossary;
       if (options.template.trim()) f.template = options.template.trim();
+      if (options.steps.diarization && String(options.numSpeakers).trim()) f.num_speakers = String(options.numSpeakers).trim();
       return f;
     }
 
@@ -328,7 +333,7 @@ export const UploadPage = {
       <fieldset class="field">
         <legend>Steps</legend>
         <div class="checks">
-          <span v-for="s in STEPS" :key="s" class="check">
+          <span v-for="s in STEPS.filter((x) => x !== 'speakers')" :key="s" class="check">
             <input :id="'step-' + s" type="checkbox" v-model="options.steps[s]" :data-testid="'step-' + s"
                    :disabled="s === 'transcription'" :aria-describedby="s === 'transcription' ? 'steps-hint' : null">
             <label :for="'step-' + s">{{ stepLabel(s) }}</label>
@@ -372,6 +377,12 @@ export const UploadPage = {
             <option value="split">Split: one speaker per channel</option>
           </select>
           <p id="channels-hint" class="muted small">Split transcribes left and right separately (stereo calls).</p>
+        </div>
+        <div class="field" v-if="options.steps.diarization">
+          <label for="opt-num-speakers">Number of speakers</label>
+          <input id="opt-num-speakers" type="number" min="1" max="32" v-model="options.numSpeakers" placeholder="found automatically"
+                 data-testid="opt-num-speakers" aria-describedby="num-speakers-hint">
+          <p id="num-speakers-hint" class="muted small">Leave empty to let diarization find how many people speak.</p>
         </div>
         <div class="field">
           <label for="opt-template">Summary template</label>

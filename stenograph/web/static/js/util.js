@@ -78,11 +78,39 @@ export function formatAgo(iso, now) {
   return `${Math.floor(s / 3600)} h ago`;
 }
 
-export const STEPS = ["transcription", "correction", "summary"];
+export const STEPS = ["transcription", "diarization", "speakers", "correction", "summary"];
 
 export function stepLabel(step) {
-  const labels = { download: "Download", transcription: "Transcription", correction: "Correction" };
-  return { ...labels, summary: "Summary", webhook: "Webhook" }[step] || step;
+  return (
+    {
+      download: "Download",
+      transcription: "Transcription",
+      diarization: "Speakers (who spoke when)",
+      speakers: "Speaker assignment",
+      correction: "Correction",
+      summary: "Summary",
+      webhook: "Webhook",
+    }[step] || step
+  );
+}
+
+/** Number of distinct speaker colours (style.css .spk-0 … .spk-7); more speakers reuse them in turn. */
+export const SPEAKER_COLOURS = 8;
+
+/** The colour class of the i-th speaker (0-based): "spk-0" … "spk-7". */
+export function speakerClass(i) {
+  return i >= 0 ? `spk-${i % SPEAKER_COLOURS}` : "";
+}
+
+/** Seconds each speaker talks: {label: seconds}, from segments and labelOf(segment) (empty labels skipped). */
+export function talkTimes(segments, labelOf) {
+  const out = {};
+  for (const seg of segments || []) {
+    const label = labelOf(seg);
+    if (!label) continue;
+    out[label] = (out[label] || 0) + Math.max(0, (seg.end || 0) - (seg.start || 0));
+  }
+  return out;
 }
 
 /** Describe task.result.llm (string, object or null). */

@@ -3,7 +3,7 @@
 // components read `recording.rec`, `transcript.segments`... without `.value`.
 
 import { api, endpoints } from "../api.js";
-import { renderMarkdown } from "../util.js";
+import { renderMarkdown, speakerClass, talkTimes } from "../util.js";
 import { useLiveTasks } from "./live-tasks.js";
 
 const { ref, reactive, computed, watch } = Vue;
@@ -132,17 +132,35 @@ export function useTranscript(recording) {
       !!(transcript.value && transcript.value.version && transcript.value.version.kind === "corrected"),
   );
   const hasTranslation = computed(() => versions.value.some((v) => v.kind === "translation"));
-  const segments = computed(() => (transcript.value && transcript.value.segments) || []);
+  const allSegments = computed(() => (transcript.value && transcript.value.segments) || []);
+  const filter = ref(""); // a speaker label: only its segments are shown
+  const has = (k) => k !== null && k !== undefined && k !== "";
+  /** The label a segment is grouped by: its diarized label, else its channel, else its speaker. */
+  function labelOf(seg) {
+    if (has(seg.speaker_label)) return String(seg.speaker_label);
+    if (has(seg.channel)) return String(seg.channel);
+    return has(seg.speaker) ? String(seg.speaker) : "";
+  }
+  const segments = computed(() =>
+    filter.value ? allSegments.value.filter((seg) => labelOf(seg) === filter.value) : allSegments.value,
+  );
   const labels = computed(() => {
     const s = new Set();
-    for (const seg of segments.value) {
-      // The server names channels ("left", "right"); speaker then carries the chosen name.
-      if (seg.channel !== null && seg.channel !== undefined && seg.channel !== "") s.add(String(seg.channel));
-      else if (seg.speaker) s.add(String(seg.speaker));
-    }
-    for (const k of Object.keys(speakerNames)) s.add(k);
+    for (const seg of allSegments.value) if (labelOf(seg)) s.add(labelOf(seg));
+    for (const k of Object.keys(speakerNames)) if (!/^Speaker \d+$/.test(k) || s.has(k)) s.add(k);
     return [...s];
   });
+  /** Labels of diarized speakers (and channels) present in this version, in order of first appearance. */
+  const speakers = computed(() => {
+    const s = new Set();
+    for (const seg of allSegments.value) if (labelOf(seg)) s.add(labelOf(seg));
+    return [...s];
+  });
+  const diarized = computed(() => allSegments.value.some((seg) => has(seg.speaker_label)));
+  const talk = computed(() => talkTimes(allSegments.value, labelOf));
+  function colourOf(seg) {
+    return speakerClass(speakers.value.indexOf(labelOf(seg)));
+  }
 
   function applyNames(obj) {
     const names = obj && (obj.speaker_names || obj.speakers || obj.names);
@@ -152,7 +170,7 @@ export function useTranscript(recording) {
   }
 
   function speakerOf(seg) {
-    const has = (k) => k !== null && k !== undefined && k !== "";
+    if (has(seg.speaker_label)) return speakerNames[String(seg.speaker_label)] || String(seg.speaker_label);
     if (has(seg.channel) && speakerNames[String(seg.channel)]) return speakerNames[String(seg.channel)];
     if (has(seg.speaker)) return speakerNames[String(seg.speaker)] || String(seg.speaker);
     return has(seg.channel) ? String(seg.channel) : "";
@@ -200,6 +218,25 @@ export function useTranscript(recording) {
     loadVersions();
   }
 
+  async function applyEdit(res) {
+    if (view.value !== "latest") view.value = "latest"; // the watcher loads it
+    else if (res && res.segments) transcript.value = res;
+    else await loadTranscript();
+    loadVersions();
+  }
+
+  /** Merge speaker `source` into `into` (a new version, timestamps kept). */
+  async function mergeSpeakers(source, into) {
+    const res = await api(endpoints.recordingSpeakerMerge(id), { method: "POST", body: { source, into } });
+    if (filter.value === source) filter.value = into;
+    await applyEdit(res);
+  }
+
+  /** Give one segment another speaker (a new version). */
+  async function moveSegment(index, speaker) {
+    await applyEdit(await api(endpoints.recordingSegmentSpeaker(id, index), { method: "PUT", body: { speaker } }));
+  }
+
   async function saveSpeakers() {
     const names = {};
     for (const k of labels.value) if ((speakerNames[k] || "").trim()) names[k] = speakerNames[k].trim();
@@ -211,7 +248,7 @@ export function useTranscript(recording) {
   watch(view, loadView);
   watch(() => recording.rec && recording.rec.speakers, () => applyNames(recording.rec), { immediate: true });
   watch(
-    () => [recording.completed.transcription, recording.completed.correction],
+    () => [recording.completed.transcription, recording.completed.speakers, recording.completed.correction],
     () => {
       loadVersions();
       loadView();
@@ -226,6 +263,7 @@ export function useTranscript(recording) {
   return reactive({
     transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, hasTranslation, segments,
     labels, speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
+    allSegments, filter, labelOf, speakers, diarized, talk, colourOf, mergeSpeakers, moveSegment,
   });
 }
 

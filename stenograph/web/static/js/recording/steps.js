@@ -12,7 +12,7 @@ export const RecordingSteps = {
   components: { StatusBadge },
   props: { recording: { type: Object, required: true } },
   setup(props) {
-    const rerun = reactive({ template: "", glossary: "", busy: "", error: "" });
+    const rerun = reactive({ template: "", glossary: "", numSpeakers: "", busy: "", error: "" });
     const task = (step) => props.recording.byType[step] || null;
 
     async function run(step) {
@@ -35,6 +35,8 @@ export const RecordingSteps = {
         .map((s) => s.trim())
         .filter(Boolean);
       if (glossary.length) body.glossary = glossary;
+      const count = parseInt(String(rerun.numSpeakers), 10);
+      if (step === "diarization" && count) body.num_speakers = count; // the speakers step follows it
       try {
         const res = await api(endpoints.recordingStep(props.recording.id, step), { method: "POST", body });
         const created = res && res.data ? res.data : res;
@@ -78,7 +80,8 @@ export const RecordingSteps = {
                   @click="run(s)">{{ recording.steps[s] ? 'Re-run' : 'Run' }}<span class="visually-hidden"> {{ stepLabel(s).toLowerCase() }}</span></button>
         </div>
         <div class="small muted" data-testid="step-llm">
-          <template v-if="s === 'transcription'">Whisper<template v-if="whisperModel()"> · {{ whisperModel() }}</template></template>
+          <template v-if="s === 'diarization' || s === 'speakers'"><template v-if="task(s) && task(s).status === 'completed' && task(s).result">{{ Array.isArray(task(s).result.speakers) ? task(s).result.speakers.length : task(s).result.speakers }} speakers<template v-if="task(s).result.model"> · {{ task(s).result.model }}</template></template></template>
+          <template v-else-if="s === 'transcription'">Whisper<template v-if="whisperModel()"> · {{ whisperModel() }}</template></template>
           <template v-else-if="stepLlm(s) !== null">Language model: {{ stepLlm(s) }}<template v-if="task(s).result.method"> ({{ task(s).result.method }})</template><template v-if="task(s).result.template"> · template {{ task(s).result.template }}</template></template>
           <template v-else-if="task(s) && task(s).status === 'completed'">Language model: not reported</template>
         </div>
@@ -94,6 +97,11 @@ export const RecordingSteps = {
       <div class="field">
         <label for="rerun-glossary">Glossary (comma-separated)</label>
         <input id="rerun-glossary" type="text" v-model="rerun.glossary" autocomplete="off">
+      </div>
+      <div class="field">
+        <label for="rerun-num-speakers">Number of speakers (diarization)</label>
+        <input id="rerun-num-speakers" type="number" min="1" max="32" v-model="rerun.numSpeakers" placeholder="found automatically"
+               data-testid="rerun-num-speakers">
       </div>
     </details>
     <p v-if="rerun.error" class="error" role="alert" data-testid="rerun-error">{{ rerun.error }}</p>

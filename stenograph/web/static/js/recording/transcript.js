@@ -4,7 +4,7 @@
 
 import { endpoints } from "../endpoints.js";
 import { segmentAt, timedTokens, useTranscript, wordAt } from "../composables/index.js";
-import { formatDateTime, formatTimestamp, notify } from "../util.js";
+import { formatDateTime, formatDuration, formatTimestamp, notify } from "../util.js";
 import { TranscriptDiff } from "./diff.js";
 import { SpeakerNames } from "./speakers.js";
 
@@ -81,9 +81,19 @@ export const RecordingTranscript = {
       }
     }
 
+    async function moveSegment(seg, speaker) {
+      if (!speaker || speaker === tr.labelOf(seg)) return;
+      try {
+        await tr.moveSegment(seg.index, speaker);
+        notify(`Segment at ${formatTimestamp(seg.start)} moved to ${tr.speakerNames[speaker] || speaker}: a new transcript version.`);
+      } catch (err) {
+        notify(err.message, "error");
+      }
+    }
+
     return {
       tr, list, speakersOpen, editing, activeIndex, activeWord, tokens, exports, baseName, summaryHref,
-      startEdit, cancelEdit, saveEdit, formatDateTime, formatTimestamp,
+      startEdit, cancelEdit, saveEdit, moveSegment, formatDateTime, formatDuration, formatTimestamp,
     };
   },
   template: `
@@ -115,6 +125,13 @@ export const RecordingTranscript = {
                 aria-controls="speakers-form" @click="speakersOpen = !speakersOpen" data-testid="speakers-toggle">Name speakers</button>
       </div>
       <SpeakerNames v-if="speakersOpen" :transcript="tr" @close="speakersOpen = false" />
+      <div v-if="tr.speakers.length > 1" class="field speaker-filter">
+        <label for="speaker-filter" class="small">Show speaker</label>
+        <select id="speaker-filter" v-model="tr.filter" data-testid="speaker-filter">
+          <option value="">Everyone</option>
+          <option v-for="l in tr.speakers" :key="l" :value="l">{{ tr.speakerNames[l] || l }} ({{ formatDuration(tr.talk[l] || 0) }})</option>
+        </select>
+      </div>
     </template>
 
     <template v-if="tr.hasTranscript && tr.view !== 'compare' && tr.transcript">
@@ -142,7 +159,7 @@ export const RecordingTranscript = {
                     :aria-current="i === activeIndex ? 'true' : null" @click="playback.seek(seg.start)"
                     :aria-label="'Play from ' + formatTimestamp(seg.start) + (tr.speakerOf(seg) ? ', ' + tr.speakerOf(seg) : '') + ': ' + seg.text">
               <span class="ts" aria-hidden="true">{{ formatTimestamp(seg.start) }}</span>
-              <span v-if="tr.speakerOf(seg)" class="speaker" aria-hidden="true" data-testid="segment-speaker">{{ tr.speakerOf(seg) }}</span>
+              <span v-if="tr.speakerOf(seg)" class="speaker" :class="tr.colourOf(seg)" aria-hidden="true" data-testid="segment-speaker">{{ tr.speakerOf(seg) }}<span v-if="seg.overlap" class="overlap-mark" title="Another speaker talks at the same time"> (overlap)</span></span>
               <span class="text" data-testid="segment-text" aria-hidden="true"><template v-for="(w, k) in tokens[i]" :key="k">{{ k ? " " : "" }}<span
                     class="word" :class="{ 'word-active': i === activeIndex && k === activeWord }" data-testid="word"
                     :data-start="w.start" :data-active="i === activeIndex && k === activeWord ? 'true' : null"
@@ -150,6 +167,11 @@ export const RecordingTranscript = {
             </button>
             <button v-if="tr.view === 'latest'" type="button" class="btn btn-small btn-ghost edit-btn" data-testid="edit-btn" :data-index="seg.index"
                     :aria-label="'Edit segment at ' + formatTimestamp(seg.start)" @click="startEdit(seg)">Edit</button>
+            <select v-if="tr.view === 'latest' && tr.diarized && tr.speakers.length > 1" class="segment-speaker-select"
+                    :value="tr.labelOf(seg)" @change="moveSegment(seg, $event.target.value)" data-testid="segment-move" :data-index="seg.index"
+                    :aria-label="'Speaker of the segment at ' + formatTimestamp(seg.start)">
+              <option v-for="l in tr.speakers" :key="l" :value="l">{{ tr.speakerNames[l] || l }}</option>
+            </select>
           </template>
         </li>
       </ol>

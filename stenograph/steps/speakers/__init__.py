@@ -1,0 +1,1 @@
+"""Speaker assignment: diarized turns + a transcript's words → a transcript version with a speaker per segment."""

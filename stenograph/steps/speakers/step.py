@@ -1,0 +1,88 @@
+"""The speakers step: the newest diarization's turns assigned to the newest transcript's segments, as a new
+``speakers`` version (the earlier versions stay).
+
+Params: ``{"recording_id"}``. It requires the transcription and the diarization (it starts once both have
+completed, and fails with either); the correction and the summary run after it whatever its outcome. The
+assignment itself is the pure :func:`~stenograph.steps.speakers.assign.assign_speakers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, StrictInt
+
+from stenograph.errors import NotFoundError, PermanentError
+from stenograph.queue.context import TaskContext
+from stenograph.steps.base import StepBase, StepContext, StepParams, run_step
+
+__all__ = ["KIND", "STEP", "SpeakersParams", "SpeakersStep", "run_speakers"]
+
+#: The kind of the versions this step writes.
+KIND = "speakers"
+
+
+class SpeakersParams(StepParams):
+    recording_id: StrictInt
+
+
+class SpeakersStep(StepBase):
+    name: str = "speakers"
+    depends_on: tuple[str, ...] = ("transcription", "diarization")
+    params_model: type[BaseModel] = SpeakersParams
+
+    def run(self, ctx: StepContext, params: SpeakersParams) -> dict[str, Any]:
+        """Assign speakers to the newest transcript version into a new ``speakers`` version.
+
+        Returns:
+            ``{"version_id", "speakers": ["Speaker 1", ...], "segments", "splits", "overlaps", "diarization_id"}``;
+            for ``channels=split`` (each channel is a speaker) ``{"version_id": None, "skipped": reason}``.
+
+        Raises:
+            PermanentError: the recording was deleted, or it has no transcript or no diarization.
+        """
+        from stenograph.steps.diarization.diarizer import SpeakerTurn
+        from stenograph.steps.speakers.assign import assign_speakers
+
+        store = ctx.store
+        recording = ctx.recording(params.recording_id)
+        try:
+            source = store.pick_version(recording["id"], "latest")
+            diarization = store.latest_diarization(recording["id"])
+        except NotFoundError as exc:
+            raise PermanentError(f"no speakers can be assigned: {exc}") from exc
+        segments = store.segments(source.id)
+        if any(s.channel is not None for s in segments):
+            return {"version_id": None, "skipped": "channels=split: each channel is one speaker"}
+        turns = [SpeakerTurn(float(a), float(b), str(label)) for a, b, label in diarization["turns"]]
+        ctx.report_progress(0.0, f"assigning {len(diarization['speakers'])} speakers to {len(segments)} segments")
+        assignment = assign_speakers(turns, segments)
+        carried = ("duration_s", "model", "language_probability", "warnings")
+        info = {
+            **{key: source.info[key] for key in carried if key in source.info},
+            "source_version": source.number,
+            "diarization_id": diarization["id"],
+            "diarization_model": diarization["model"],
+            "speakers": assignment.speakers,
+            "labels": assignment.labels,
+        }
+        version = store.create_version(
+            recording["id"], KIND, assignment.segments, task_id=ctx.task_id, language=source.language, info=info
+        )
+        ctx.report_progress(1.0, "done")
+        return {
+            "version_id": version.id,
+            "speakers": assignment.speakers,
+            "segments": len(assignment.segments),
+            "splits": len(assignment.segments) - len(segments),
+            "overlaps": sum(1 for s in assignment.segments if s.overlap),
+            "diarization_id": diarization["id"],
+        }
+
+
+STEP = SpeakersStep()
+
+
+def run_speakers(ctx: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The speakers step as a task handler (``Handler``)."""
+    return run_step(STEP, ctx, params)
