@@ -154,6 +154,15 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             overhead <= OVERHEAD_GOAL_PERCENT,
             f"{overhead:+.1f}% ({transcription['corpus_queue_s']:.1f} s vs {transcription['corpus_direct_s']:.1f} s)",
         )
+    language = results.get("language", {})
+    if "max_s" in language:
+        worst, limit = float(language["max_s"]), float(language["goal_s"])
+        add(
+            f"language check <= {limit:g} s per recording after the load (VAD + Whisper base detect_language)",
+            worst / limit,
+            worst <= limit,
+            f"max {worst:.2f} s, mean {language['mean_s']:.2f} s over {language['clips']} clips",
+        )
     memory = results.get("memory", {})
     if "peak_growth_3h_minus_1h_mib" in memory:
         growth = float(memory["peak_growth_3h_minus_1h_mib"])

@@ -80,6 +80,9 @@ def transcribe(
             help="Time each word (subtitle cues are then cut at word times; off: cut by characters, faster).",
         ),
     ] = True,
+    task: Annotated[
+        str, typer.Option(help="transcribe, or translate (Whisper's translation into English; multilingual model).")
+    ] = "transcribe",
     server_url: Annotated[
         str | None, typer.Option(envvar="STENOGRAPH_SERVER_URL", help="A running Stenograph server to use.")
     ] = None,
@@ -110,6 +113,8 @@ def transcribe(
         options["language"] = language
     if model:
         options["model"] = model
+    if task.strip().lower() != "transcribe":
+        options["task"] = task
     if diarize and num_speakers:
         options["num_speakers"] = str(num_speakers)
     if server_url:

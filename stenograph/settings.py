@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     whisper_device: Literal["auto", "cpu", "cuda"] = "auto"
     whisper_compute_type: str = Field(default="auto", description="auto: float16 on CUDA, int8 on CPU.")
     whisper_threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0 lets CTranslate2 pick.")
+    whisper_multilingual_model: str = Field(
+        default="base",
+        description="Multilingual model used when an upload names no model and its speech is not English "
+        "(or asks for a translation) while whisper_model is English-only; empty: never switch.",
+    )
     whisper_allow_download: bool = Field(
         default=False, description="Allow downloading a model by name from the Hugging Face hub."
     )

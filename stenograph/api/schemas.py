@@ -248,7 +248,8 @@ class RecordingUploads(BaseModel):
 
 # --- transcripts ------------------------------------------------------------------------------------
 class VersionPublic(BaseModel):
-    """A transcript version: ``original`` (Whisper's), ``corrected`` or ``edited``."""
+    """A transcript version: ``original`` (Whisper's), ``translation`` (Whisper's into English), ``corrected``
+    or ``edited``."""
 
     id: int
     number: int

@@ -283,9 +283,10 @@ class TranscriptStore:
         )
 
     # --- versions ------------------------------------------------------------------------------
-    def draft_version(self, recording_id: int, task_id: int) -> tuple[Version, list[Segment]]:
-        """The incomplete original version a transcription task writes into (made on its first attempt),
-        with the segments stored so far: a retry resumes after the last of them."""
+    def draft_version(self, recording_id: int, task_id: int, kind: str = "original") -> tuple[Version, list[Segment]]:
+        """The incomplete version a transcription task writes into (made on its first attempt, of ``kind``:
+        ``original``, or ``translation`` for Whisper's translation), with the segments stored so far: a retry
+        resumes after the last of them."""
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(TranscriptVersion).where(
@@ -295,7 +296,7 @@ class TranscriptStore:
                 )
             ).first()
             if row is None:
-                version_id = self._new_version(conn, recording_id, "original", task_id, complete=False)
+                version_id = self._new_version(conn, recording_id, kind, task_id, complete=False)
                 row = conn.execute(select(TranscriptVersion).where(TranscriptVersion.id == version_id)).one()
             version = _version(row)
         return version, self.segments(version.id)

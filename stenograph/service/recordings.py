@@ -225,6 +225,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         language: str | None = None,
         model: str | None = None,
         channels: str | None = None,
+        task: str | None = None,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
@@ -254,6 +255,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             glossary=glossary if glossary is not None else options.get("glossary"),
             template=template if template is not None else options.get("template"),
             channels=channels if channels is not None else options.get("channels"),
+            task=task if task is not None else options.get("task"),
         )
         if step != "transcription" and not self.store.versions(recording_id):
             raise ServiceError(
@@ -262,7 +264,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         params = step_params(pipeline, step, recording_id)
         for status in ("pending", "running"):  # the same re-run twice would do the same work twice
             waiting, _ = self.queue.list_tasks(recording_id=recording_id, type=step, status=status, limit=100)
-            same = next((task for task in waiting if task.params == params), None)
+            same = next((other for other in waiting if other.params == params), None)
             if same is not None:
                 raise ServiceError(
                     "conflict",
@@ -272,16 +274,16 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
                 )
         if step == "speakers" and not self._has_diarization(recording_id):
             raise ServiceError("conflict", "no_diarization", "this recording has no diarization yet: run diarization")
-        task = enqueue_step(self.queue, step, params, recording_id=recording_id)
+        record = enqueue_step(self.queue, step, params, recording_id=recording_id)
         if step == "diarization":
             enqueue_step(
                 self.queue,
                 "speakers",
                 step_params(pipeline, "speakers", recording_id),
                 recording_id=recording_id,
-                depends_on=[task.id],
+                depends_on=[record.id],
             )
-        return TaskView(task, row["name"])
+        return TaskView(record, row["name"])
 
     def _has_diarization(self, recording_id: int) -> bool:
         try:

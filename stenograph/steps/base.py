@@ -160,9 +160,10 @@ def whisper_transcriber(settings: Settings, model: str | None) -> Transcriber:
     """The default transcriber: faster-whisper with the settings' model, or ``model`` when one is named."""
     from stenograph.steps.transcription.transcriber import FasterWhisperTranscriber
 
-    if model and model not in ("whisper-1", "default"):
+    chosen = bool(model) and model not in ("whisper-1", "default")
+    if chosen:
         settings = settings.model_copy(update={"whisper_model": model})
-    return FasterWhisperTranscriber(settings)
+    return FasterWhisperTranscriber(settings, language_check="warn" if chosen else "switch")
 
 
 def engine_diarizer(settings: Settings) -> Diarizer:

@@ -59,6 +59,7 @@ class PipelineRequest:
     word_timestamps: bool = True
     beam_size: int | None = None
     vad: bool = True
+    task: str = "transcribe"
     #: The URL an import downloads the media from (the ``download`` step runs first), or None for an upload.
     url: str | None = None
     num_speakers: int | None = None
@@ -80,6 +81,7 @@ class PipelineRequest:
         word_timestamps: str | bool | None = None,
         beam_size: str | int | None = None,
         vad: str | bool | None = None,
+        task: str | None = None,
         url: str | None = None,
         diarize: str | bool | None = None,
         num_speakers: str | int | None = None,
@@ -93,7 +95,9 @@ class PipelineRequest:
         Raises:
             ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
                 model, glossary term, channels value or template, an English-only model for another
-                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a speaker count that is
+                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
+                ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`);
+                a speaker count that is
                 not a whole number from 1 to :data:`MAX_SPEAKER_COUNT`, ``num_speakers`` with
                 ``min_speakers``/``max_speakers``, ``min_speakers`` over ``max_speakers``, or a count for an
                 upload that does not diarize.
@@ -113,6 +117,7 @@ class PipelineRequest:
         counts = _checked_speaker_counts(num_speakers, min_speakers, max_speakers, "diarization" in ordered)
         language = _checked_language(language)
         model = _checked_model(settings, model, language)
+        task = _checked_task(settings, task, model)
         try:
             terms = check_glossary(split_list(glossary))
         except ValueError as exc:
@@ -138,6 +143,7 @@ class PipelineRequest:
             channels=channels,
             prompt=_bounded_prompt(prompt),
             word_timestamps=word_timestamps,
+            task=task,
             url=url,
         )
 
@@ -150,6 +156,7 @@ class PipelineRequest:
             "channels": self.channels,
             "beam_size": self.beam_size,
             "vad": self.vad,
+            **({"task": self.task} if self.task != "transcribe" else {}),
         }
 
     def speaker_counts(self) -> dict[str, int | None]:
@@ -214,20 +221,67 @@ def _checked_model(settings: Settings, model: str | None, language: str | None) 
     """The model asked for, or None for the configured one (none asked, or an alias in
     ``DEFAULT_MODEL_ALIASES``).
 
+    No model asked for, an English-only configured model and another language: the transcription uses
+    ``settings.whisper_multilingual_model`` (:mod:`~stenograph.steps.transcription.model_choice`).
+
     Raises:
-        ConfigurationError: as :func:`check_model_name`; or the model (the asked or the configured one) is
-            English-only (``*.en``) and ``language`` is another.
+        ConfigurationError: as :func:`check_model_name`; or the model is English-only (``*.en``), ``language``
+            is another, and the model was asked for (or switching is off: no multilingual model set).
     """
     model = (model or "").strip() or None
-    if model is not None and model not in DEFAULT_MODEL_ALIASES:
-        check_model_name(settings, model)
-    effective = model if model is not None and model not in DEFAULT_MODEL_ALIASES else settings.whisper_model
-    if language not in (None, "en") and effective.endswith(".en"):
+    asked = model if model is not None and model not in DEFAULT_MODEL_ALIASES else None
+    chosen = asked is not None
+    if asked is not None:
+        check_model_name(settings, asked)
+    effective = asked or settings.whisper_model
+    switches = not chosen and bool(settings.whisper_multilingual_model.strip())
+    if language not in (None, "en") and effective.endswith(".en") and not switches:
         raise ConfigurationError(
             f"the model {effective} transcribes English only; for language {language!r} choose a "
             "multilingual model such as model=base"
         )
     return None if model in DEFAULT_MODEL_ALIASES else model
+
+
+TASKS = ("transcribe", "translate")
+
+
+def _checked_task(settings: Settings, task: str | None, model: str | None) -> str:
+    """``transcribe`` (the default, also for an empty value) or ``translate`` (Whisper's translation into
+    English), checked against the model: ``model`` is the one asked for (None: the configured one, which
+    gives way to ``settings.whisper_multilingual_model`` when it is English-only).
+
+    Raises:
+        ConfigurationError: another task; or a translation with an English-only (``*.en``) model that was
+            asked for, or configured with switching off.
+    """
+    task = (task or "").strip().lower() or "transcribe"
+    if task not in TASKS:
+        raise ConfigurationError(f"task must be 'transcribe' or 'translate', not {task!r}")
+    if task == "translate":
+        check_translation_model(settings, model)
+    return task
+
+
+def check_translation_model(settings: Settings, model: str | None) -> None:
+    """Refuse a translation with an English-only (``*.en``) model: the one asked for (``model``), or with
+    none asked for (None, empty or an alias of ``DEFAULT_MODEL_ALIASES``) the configured one unless it gives
+    way to ``settings.whisper_multilingual_model``.
+
+    Raises:
+        ConfigurationError: the model cannot translate (the message names one that can).
+    """
+    asked = (model or "").strip()
+    if asked in DEFAULT_MODEL_ALIASES:
+        asked = ""
+    effective = asked or settings.whisper_model
+    if not asked and effective.endswith(".en") and settings.whisper_multilingual_model.strip():
+        effective = settings.whisper_multilingual_model.strip()
+    if effective.endswith(".en"):
+        raise ConfigurationError(
+            f"the model {effective} transcribes English only and cannot translate: choose a multilingual "
+            "model such as model=base (or leave the model unset)"
+        )
 
 
 def _check_template(settings: Settings, template: str) -> None:
@@ -458,6 +512,7 @@ def _create(
                 "glossary": request.glossary,
                 "template": request.template,
                 "channels": request.channels,
+                **({"task": request.task} if request.task != "transcribe" else {}),
                 **request.speaker_counts(),
             },
             store_id=store_id,

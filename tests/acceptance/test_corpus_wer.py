@@ -92,7 +92,9 @@ def test_queue_wer_is_within_one_point_of_faster_whisper(corpus: Path, sqlite_se
         wait_for(all_done, timeout=900, interval=0.5, what="the corpus to be transcribed")
         queued: dict[str, str] = {}
         for name, rid in recordings.items():
-            segments = client.get(f"/recordings/{rid}/transcript").json()["segments"]
+            transcript = client.get(f"/recordings/{rid}/transcript").json()
+            assert (transcript["model"], transcript["language"]) == ("tiny.en", "en"), name  # no switch to base
+            segments = transcript["segments"]
             if name == STEREO:
                 for channel in ("left", "right"):
                     queued[f"{name}#{channel}"] = " ".join(s["text"] for s in segments if s["channel"] == channel)

@@ -175,8 +175,9 @@ def test_bad_options_are_refused(client: TestClient, audio: AudioFactory, settin
         ({"template": "no-such-template"}, "no-such-template"),
         ({"beam_size": "0"}, "beam_size"),
         ({"language": "zz"}, "a code Whisper knows"),
-        ({"language": "de"}, "English only"),  # the default tiny.en cannot do German
-        ({"language": "de", "model": "tiny.en"}, "English only"),
+        ({"language": "de", "model": "tiny.en"}, "English only"),  # named: kept, so German is refused
+        ({"task": "translate", "model": "tiny.en"}, "cannot translate"),
+        ({"task": "summarise"}, "task must be"),
         ({"beam_size": "many"}, "beam_size"),
     ]:
         response = upload(client, ("a.wav", speech), **fields)
@@ -325,3 +326,37 @@ def test_llm_settings_warn_when_transcripts_leave_this_machine(make_settings) ->
     local = make_settings(llm="openai", llm_base_url="http://127.0.0.1:8080/v1", llm_model="gemma")
     with TestClient(create_app(local), base_url="http://localhost") as client:
         assert client.get("/settings/llm").json()["warning"] is None
+
+
+def test_another_language_or_a_translation_with_no_model_named_is_taken(
+    client: TestClient, audio: AudioFactory
+) -> None:
+    # The default tiny.en gives way to the multilingual model for German and for translations.
+    speech = audio.make("wav_s16_16k").read_bytes()
+    german = upload(client, ("a.wav", speech), language="de", steps="transcription")
+    assert german.status_code == 201, german.text
+    params = german.json()["data"][0]["tasks"][0]["params"]
+    assert params["model"] is None and params["options"]["language"] == "de"
+    translated = upload(client, ("b.wav", speech), task="translate", steps="transcription")
+    assert translated.status_code == 201, translated.text
+    assert translated.json()["data"][0]["tasks"][0]["params"]["options"]["task"] == "translate"
+    # A re-run may ask for a translation of a recording transcribed before (a new version; the others stay).
+    rid = german.json()["data"][0]["id"]
+    rerun = client.post(f"/recordings/{rid}/steps/transcription", json={"task": "translate", "language": "de"})
+    assert rerun.status_code == 201, rerun.text
+    assert rerun.json()["params"]["options"]["task"] == "translate"
+    refused = client.post(f"/recordings/{rid}/steps/transcription", json={"task": "translate", "model": "tiny.en"})
+    assert refused.status_code == 422 and "English only" in refused.json()["detail"]["message"]
+
+
+def test_an_openai_translation_with_an_english_only_model_is_a_422(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    queue = client.app.state.stenograph.queue  # type: ignore[attr-defined]
+    queue.register_worker("live-worker", "elsewhere", 2, 1)
+    speech = audio.make("wav_s16_16k").read_bytes()
+    refused = client.post("/v1/audio/translations", files={"file": ("a.wav", speech)}, data={"model": "tiny.en"})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "model_not_multilingual" and "cannot translate" in error["message"]
+    assert uploads(settings) == [] and client.get("/recordings").json()["count"] == 0

@@ -56,6 +56,7 @@ OPERATION_IDS = {
     "test_webhook",
     "openai_list_models",
     "openai_create_transcription",
+    "openai_create_translation",
     "login",
 }
 

@@ -10,7 +10,7 @@ from stenograph.recordings.store import TranscriptStore
 from stenograph.steps.base import StepContext, run_step
 from stenograph.steps.transcription.fake import ScriptedTranscriber
 from stenograph.steps.transcription.step import STEP, resume_point
-from stenograph.transcript.types import Segment
+from stenograph.transcript.types import Segment, TranscriptInfo
 from tests.steps.conftest import MakeContext, segments
 
 SCRIPT = segments((0.0, 2.0, "one"), (2.0, 4.0, "two"), (4.0, 6.5, "three"), (6.5, 9.0, "four"))
@@ -77,3 +77,20 @@ def test_params_that_name_no_recording_are_a_permanent_error(make_context: MakeC
         run_step(STEP, ctx, {"options": {}})
     with pytest.raises(PermanentError, match="was deleted"):
         run_step(STEP, ctx, {"recording_id": 999_999})
+
+
+def test_a_translation_is_its_own_version_and_earlier_versions_stay(
+    make_context: MakeContext, store: TranscriptStore, recording_id: int
+) -> None:
+    info = TranscriptInfo(language="de", language_probability=0.98, duration_s=9.0, model="base")
+    ctx, _ = make_context("transcription", transcriber=ScriptedTranscriber(SCRIPT, info=info))
+    original = run_step(STEP, ctx, {"recording_id": recording_id})
+    ctx, _ = make_context("transcription", transcriber=ScriptedTranscriber(SCRIPT, info=info))
+    result = run_step(STEP, ctx, {"recording_id": recording_id, "options": {"task": "translate"}})
+    assert result["kind"] == "translation" and result["language"] == "en" and result["source_language"] == "de"
+    versions = store.versions(recording_id)
+    assert [(v.kind, v.language) for v in versions] == [("original", "de"), ("translation", "en")]
+    assert versions[0].id == original["version_id"] and versions[1].id == result["version_id"]
+    assert versions[1].info["source_language"] == "de" and versions[1].info["model"] == "base"
+    assert versions[1].info["options"]["task"] == "translate"
+    assert store.pick_version(recording_id, "translation").id == result["version_id"]

@@ -1,8 +1,11 @@
-"""An OpenAI-compatible ``POST /v1/audio/transcriptions``, served through the same queue.
+"""An OpenAI-compatible ``POST /v1/audio/transcriptions`` and ``POST /v1/audio/translations``, served
+through the same queue.
 
 Existing OpenAI clients point their base URL at Stenograph (``http://127.0.0.1:8000/v1``). The upload
 becomes a recording with a transcription task; the answer comes when the task is done. ``model=whisper-1``
-means the configured default model. Errors carry OpenAI's ``{"error": {...}}`` shape beside ours.
+means the configured default model. A translation is Whisper's own (``task="translate"``, into English),
+kept as the recording's ``translation`` version; it needs a multilingual model (422 otherwise). Errors
+carry OpenAI's ``{"error": {...}}`` shape beside ours.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from stenograph.api.errors import APIError
 from stenograph.api.schemas import OpenAIError, OpenAIModel, OpenAIModelList, OpenAITranscription
 from stenograph.api.state import ServiceDep
 from stenograph.api.uploads import ReceivedForm, receive_form
+from stenograph.errors import ConfigurationError
 from stenograph.queue import TaskRecord
 from stenograph.service import ServiceError, Stenograph
 from stenograph.service.views import RecordingView, TaskView, TranscriptView
+from stenograph.steps.submit import check_translation_model
 from stenograph.transcript.formats import to_openai_verbose_json, to_srt, to_vtt
 from stenograph.transcript.types import TranscriptInfo
 
@@ -41,7 +46,9 @@ def openai_error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-def _submit(service: Stenograph, form: ReceivedForm, word_timestamps: bool) -> tuple[RecordingView, TaskView]:
+def _submit(
+    service: Stenograph, form: ReceivedForm, word_timestamps: bool, task: str = "transcribe"
+) -> tuple[RecordingView, TaskView]:
     """The blocking part of a transcription request (run in a worker thread): options, probe, recording.
 
     Raises:
@@ -57,6 +64,7 @@ def _submit(service: Stenograph, form: ReceivedForm, word_timestamps: bool) -> t
             model=form.first("model"),
             prompt=form.first("prompt"),
             word_timestamps=word_timestamps,
+            task=task,
         )
         [recording] = service.submit_uploads(form.files[:1], pipeline)
     except ServiceError as exc:
@@ -103,6 +111,36 @@ async def create_transcription(request: Request, service: ServiceDep) -> Respons
     503 at once, storing nothing, when no worker is live (``serve --workers 0`` and no ``stenograph
     worker`` elsewhere): the answer waits for the transcription, which no one would run.
     """
+    return await _audio_request(request, service, "transcribe")
+
+
+@router.post(
+    "/audio/translations",
+    operation_id="openai_create_translation",
+    response_model=None,
+    responses={
+        200: {
+            "model": OpenAITranscription,
+            "content": {"text/plain": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
+            "description": "The English translation: JSON (json, verbose_json) or text (text, srt, vtt).",
+        },
+        400: {"model": OpenAIError, "description": "Bad options or not usable media."},
+        422: {"model": OpenAIError, "description": "An English-only model, which cannot translate."},
+        503: {"model": OpenAIError, "description": "No worker is live; nothing was stored."},
+    },
+)
+async def create_translation(request: Request, service: ServiceDep) -> Response:
+    """Whisper's translation into English. Fields: ``file``, ``model`` (a multilingual one; ``whisper-1``
+    or none: the configured model, or the multilingual one when that is English-only), ``prompt``,
+    ``response_format`` (json, text, srt, vtt, verbose_json), ``timestamp_granularities[]``.
+
+    422 for an English-only model (``model_not_multilingual``); 503 as for transcriptions.
+    """
+    return await _audio_request(request, service, "translate")
+
+
+async def _audio_request(request: Request, service: Stenograph, task: str) -> Response:
+    """A transcription or translation request (``task``), answered when its task has ended."""
     settings = service.settings
     if not await asyncio.to_thread(any_worker_live, service):
         async for _chunk in request.stream():  # read (and drop) the upload, so the client reads the answer
@@ -120,29 +158,39 @@ async def create_transcription(request: Request, service: ServiceDep) -> Respons
         return openai_error(exc.status_code, str(exc), exc.code)
     try:
         response_format, granularities = _form_options(form)
+        if task == "translate":
+            _check_translation(service, form)
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
     try:
         # Words for word granularity, and for subtitles (their cues are built from the words).
         words = "word" in granularities or response_format in ("srt", "vtt")
-        recording, task_view = await asyncio.to_thread(_submit, service, form, words)
+        recording, task_view = await asyncio.to_thread(_submit, service, form, words, task)
     except APIError as exc:
         form.discard()
         return openai_error(exc.status_code, str(exc), exc.code)
     except Exception:
         form.discard()
         raise
-    task = task_view.record
-    record = await _wait_for_task(request, service, task.id)
+    task_record = task_view.record
+    record = await _wait_for_task(request, service, task_record.id)
     if record is None:
         return Response(status_code=499)
     if record.status != "completed":
         return _failure(record)
-    version = "speakers" if task.type == "speakers" else "original"
-    transcript = await asyncio.to_thread(service.transcript, recording.id, version)
-    headers = {"X-Stenograph-Recording-Id": str(recording.id), "X-Stenograph-Task-Id": str(task.id)}
-    return _render(transcript, recording, response_format, granularities, headers)
+    kind = "translation" if task == "translate" else ("speakers" if task_record.type == "speakers" else "original")
+    transcript = await asyncio.to_thread(service.transcript, recording.id, kind)
+    headers = {"X-Stenograph-Recording-Id": str(recording.id), "X-Stenograph-Task-Id": str(task_record.id)}
+    return _render(transcript, recording, response_format, granularities, headers, task)
+
+
+def _check_translation(service: Stenograph, form: ReceivedForm) -> None:
+    """Raises APIError 422 (``model_not_multilingual``) when the model asked for cannot translate."""
+    try:
+        check_translation_model(service.settings, form.first("model"))
+    except ConfigurationError as exc:
+        raise APIError(422, "model_not_multilingual", str(exc)) from exc
 
 
 def _form_options(form: ReceivedForm) -> tuple[str, list[str]]:
@@ -192,6 +240,7 @@ def _render(
     response_format: str,
     granularities: list[str],
     headers: dict[str, str],
+    task: str = "transcribe",
 ) -> Response:
     """The transcript in ``response_format``: ``text``, ``srt`` and ``vtt`` as text, ``verbose_json`` (words
     only when ``word`` is among ``granularities``) and ``json`` as JSON."""
@@ -210,6 +259,7 @@ def _render(
             model=str(version.info.get("model") or ""),
         )
         body: dict[str, Any] = to_openai_verbose_json(segments, info)
+        body["task"] = task
         if "word" not in granularities:
             body.pop("words", None)
         return JSONResponse(body, headers=headers)

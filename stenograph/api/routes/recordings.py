@@ -41,9 +41,11 @@ router = APIRouter(prefix="/recordings", tags=["recordings"], responses=ERROR_RE
 async def upload_recordings(request: Request, service: ServiceDep) -> RecordingUploads:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
     ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
-    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false), ``diarize``
-    (true|false, default true: who spoke when) and ``num_speakers`` or ``min_speakers``/``max_speakers``
-    (1..32; default: found). Or, instead of files, a field ``url``: an import from a site's page or a media
+    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false), ``task``
+    (transcribe|translate: Whisper's translation into English, stored as a ``translation`` version; 422 with
+    an English-only model), ``diarize`` (true|false, default true: who spoke when) and ``num_speakers`` or
+    ``min_speakers``/``max_speakers`` (1..32; default: found). Or, instead of files, a field ``url``: an
+    import from a site's page or a media
     link, downloaded by the ``download`` step ahead of the transcription (docs/url-import.md).
 
     413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
@@ -72,6 +74,7 @@ def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUplo
         word_timestamps=form.first("word_timestamps"),
         beam_size=form.first("beam_size"),
         vad=form.first("vad"),
+        task=form.first("task"),
         url=form.first("url") or None,
         diarize=form.first("diarize"),
         num_speakers=form.first("num_speakers"),
@@ -140,6 +143,7 @@ class StepBody(BaseModel):
     language: str | None = None
     model: str | None = None
     channels: str | None = None
+    task: str | None = None
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
@@ -161,6 +165,7 @@ def rerun_step(
         language=spec.language,
         model=spec.model,
         channels=spec.channels,
+        task=spec.task,
         num_speakers=spec.num_speakers,
         min_speakers=spec.min_speakers,
         max_speakers=spec.max_speakers,

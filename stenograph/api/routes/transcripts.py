@@ -31,8 +31,8 @@ Format = Literal["json", "txt", "srt", "vtt"]
 VersionQuery = Annotated[
     str,
     Query(
-        pattern=r"^(latest|original|speakers|corrected|edited|[1-9][0-9]{0,8})$",
-        description="latest, original, speakers, corrected, edited, or a version number",
+        pattern=r"^(latest|original|translation|speakers|corrected|edited|[1-9][0-9]{0,8})$",
+        description="latest, original, translation, speakers, corrected, edited, or a version number",
     ),
 ]
 MEDIA_TYPES = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt", "json": "application/json"}
@@ -57,7 +57,8 @@ def get_transcript(
     version: VersionQuery = "latest",
     download: bool = False,
 ) -> TranscriptPublic | Response:
-    """The transcript: ``version`` = latest, original, corrected, edited or a version number."""
+    """The transcript: ``version`` = latest, original, translation (Whisper's English translation),
+    corrected, edited or a version number."""
     view = service.transcript(recording_id, version)
     if format == "json" and not download:
         return TranscriptPublic.from_view(view)

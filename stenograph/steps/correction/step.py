@@ -27,8 +27,9 @@ __all__ = [
     "run_correction",
 ]
 
-#: Version kinds a correction starts from: Whisper's text, a person's, or Whisper's with speakers assigned.
-CORRECTION_SOURCE_KINDS = ("original", "edited", "speakers")
+#: Version kinds a correction starts from: Whisper's text (its transcription or its translation), a person's,
+#: or Whisper's with speakers assigned.
+CORRECTION_SOURCE_KINDS = ("original", "translation", "edited", "speakers")
 
 
 class CorrectionParams(StepParams):
@@ -37,8 +38,9 @@ class CorrectionParams(StepParams):
 
 
 def correction_source(store: TranscriptStore, recording_id: int) -> Version:
-    """The version a correction starts from: the newest ``original`` or ``edited`` one, so that a re-run
-    after a person's edit keeps the edit (and a re-run transcription since then starts from Whisper again).
+    """The version a correction starts from: the newest ``original``, ``translation`` or ``edited`` one, so
+    that a re-run after a person's edit keeps the edit (and a re-run transcription since then starts from
+    Whisper again).
 
     Raises:
         NotFoundError: the recording has no such version yet.

@@ -1,6 +1,7 @@
 """The transcription step: Whisper over a recording's file, its segments stored as they come.
 
-Params: ``{"recording_id", "options": TranscriptionOptions as JSON, "model": name or None}``. The task runs
+Params: ``{"recording_id", "options": TranscriptionOptions as JSON, "model": name or None}``. The version
+written is an ``original`` one, or a ``translation`` one when ``options.task`` is ``translate``. The task runs
 where the file is (``needs_media``: the data directory's ``affinity``) or on a worker that fetches it from
 the API server (:mod:`stenograph.worker.fetch`). A retry resumes after the last stored segment.
 """
@@ -56,8 +57,9 @@ class TranscriptionStep(StepBase):
         """Transcribe a recording, storing segments as they come; a retry resumes after the last stored one.
 
         Returns:
-            ``{"version_id", "segments", "language", "language_probability", "duration_s", "model",
-            "warnings", "resumed_at_s"}``.
+            ``{"version_id", "kind", "segments", "language", "language_probability", "duration_s", "model",
+            "warnings", "resumed_at_s"}``; a translation (``kind="translation"``, ``language="en"``) also
+            ``"source_language"``, the language spoken.
 
         The file is read from the data directory or, on a worker of another machine, fetched from the API
         server (``STENOGRAPH_SERVER_URL``) into ``data_dir/fetched`` and deleted when the task ends.
@@ -125,7 +127,8 @@ def _options(
 def _transcribe(
     ctx: StepContext, params: TranscriptionParams, store: TranscriptStore, recording: dict[str, Any], path: Path
 ) -> dict[str, Any]:
-    draft, stored = store.draft_version(recording["id"], ctx.task_id)
+    kind = "translation" if params.options.get("task") == "translate" else "original"
+    draft, stored = store.draft_version(recording["id"], ctx.task_id, kind)
     start_at, skip_before = resume_point(stored)
     options = _options(ctx, params, store, draft.language, bool(stored))
     transcriber = ctx.transcriber(params.model)
@@ -164,13 +167,18 @@ def _transcribe(
         "options": options.to_dict(),
         "resumed_at_s": start_at if stored else None,
     }
-    version = store.complete_version(draft, language=run.info.language, info=info)
+    language = run.info.language
+    if kind == "translation":  # English text; the language spoken is kept beside it
+        info["source_language"], language = language, "en"
+    version = store.complete_version(draft, language=language, info=info)
     ctx.report_progress(1.0, "done")
     return {
         "version_id": version.id,
+        "kind": kind,
         "segments": count,
-        "language": run.info.language,
+        "language": language,
         **{k: info[k] for k in ("language_probability", "duration_s", "model", "warnings", "resumed_at_s")},
+        **({"source_language": info["source_language"]} if kind == "translation" else {}),
     }
 
 

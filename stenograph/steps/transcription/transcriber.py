@@ -18,6 +18,9 @@ How :class:`FasterWhisperTranscriber` works:
   kept; the next window starts at the end of the last kept segment, so the words around a seam are
   transcribed once, from a window where they are whole. Resuming an interrupted run with ``start_at`` = end
   of the last stored segment is the same rule.
+* Model: an English-only model the upload did not name gives way to the multilingual one for speech in
+  another language and for translations (``options.task="translate"``); see
+  :mod:`~stenograph.steps.transcription.model_choice`.
 * Language: ``options.language``, else "en" for English-only models, else detected once, on the first
   30 s of speech that Silero VAD finds (``WhisperModel.detect_language`` on the speech chunks only, so
   leading silence or music does not decide it), then fixed for every window and channel. faster-whisper
@@ -56,7 +59,8 @@ from stenograph.steps.transcription.guards import (
     is_hallucinated,
 )
 from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
-from stenograph.steps.transcription.whisper_models import load_whisper, loaded_model_name
+from stenograph.steps.transcription.model_choice import LanguageCheck, choose_model
+from stenograph.steps.transcription.whisper_models import load_whisper
 from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
 __all__ = [
@@ -94,6 +98,8 @@ class TranscriptionOptions:
         vad: skip non-speech with Silero VAD.
         beam_size: beam width; None uses ``settings.whisper_beam_size``.
         channels: ``"mix"`` (downmix to mono) or ``"split"`` (each channel on its own).
+        task: ``"transcribe"``, or ``"translate"`` (Whisper's own translation into English; it needs a
+            multilingual model: :mod:`~stenograph.steps.transcription.model_choice`).
 
     Raises:
         PermanentError: (kind ``bad_options``) on invalid values.
@@ -106,8 +112,11 @@ class TranscriptionOptions:
     vad: bool = True
     beam_size: int | None = None
     channels: Literal["mix", "split"] = "mix"
+    task: Literal["transcribe", "translate"] = "transcribe"
 
     def __post_init__(self) -> None:
+        if self.task not in ("transcribe", "translate"):
+            raise PermanentError(f"task must be 'transcribe' or 'translate', not {self.task!r}", kind="bad_options")
         if self.channels not in ("mix", "split"):
             raise PermanentError(f"channels must be 'mix' or 'split', not {self.channels!r}", kind="bad_options")
         if self.beam_size is not None and self.beam_size < 1:
@@ -241,10 +250,19 @@ class FasterWhisperTranscriber:
         window_s: seconds of audio transcribed at a time (at least 40: a Whisper segment lasts up to 30 s).
         seam_margin_s: segments ending in the last this many seconds of a window are left to the next one.
         model: a loaded ``faster_whisper.WhisperModel`` to use instead of :func:`load_whisper` (tests).
+        language_check: what an English-only model does with other languages (:func:`choose_model`):
+            ``"switch"`` (the upload named no model: give way to the multilingual one), ``"warn"`` (the upload
+            named it: keep it, with a warning for other speech) or ``"off"`` (keep it, no check: direct use).
     """
 
     def __init__(
-        self, settings: Settings, *, window_s: float = 300.0, seam_margin_s: float = 5.0, model: Any = None
+        self,
+        settings: Settings,
+        *,
+        window_s: float = 300.0,
+        seam_margin_s: float = 5.0,
+        model: Any = None,
+        language_check: LanguageCheck = "off",
     ) -> None:
         if window_s < 40 or not 0 < seam_margin_s < window_s / 4:
             raise ValueError("window_s must be at least 40 s and seam_margin_s between 0 and window_s / 4")
@@ -252,6 +270,7 @@ class FasterWhisperTranscriber:
         self.window_s = window_s
         self.seam_margin_s = seam_margin_s
         self._model = model
+        self.language_check: LanguageCheck = language_check
 
     @property
     def model(self) -> Any:
@@ -272,22 +291,34 @@ class FasterWhisperTranscriber:
 
         Raises:
             MediaError: from :func:`probe`.
-            PermanentError: (``bad_options``) a language the model does not know.
+            PermanentError: (``bad_options``) a language the model does not know; a translation with a named
+                English-only model.
             ValueError: ``start_at`` negative.
         """
         if start_at < 0:
             raise ValueError("start_at must not be negative")
         media = probe(path)
-        model = self.model
         options = _fitting_hotwords(options)
         warnings: list[str] = []
-        language = self._initial_language(model, options)
         if options.channels == "split" and media.channels > 1:
             labels: list[str | None] = list(channel_labels(media.channels))
             channels: list[int | None] = list(range(media.channels))
         else:
             labels, channels = [None], [None]
         buffers = [_AudioBuffer(path, ch, start_at, warnings) for ch in channels]
+        choice = choose_model(
+            self.settings,
+            self.model,
+            check=self.language_check,
+            language=options.language,
+            task=options.task,
+            first_audio=lambda: buffers[0].window(start_at, self.window_s)[1],
+            warnings=warnings,
+        )
+        model = choice.model
+        language = self._initial_language(model, dataclasses.replace(options, language=choice.language))
+        if choice.detected is not None and choice.detected == language.code:
+            language.probability = choice.probability
         # Detect the language now when the first window has speech, so info is complete for the caller.
         first_window = buffers[0].window(start_at, self.window_s) if language.code is None else None
         if first_window is not None:
@@ -296,7 +327,7 @@ class FasterWhisperTranscriber:
             language=language.code,
             language_probability=language.probability,
             duration_s=media.duration_s,
-            model=loaded_model_name(self.settings),
+            model=choice.name,
             warnings=warnings,
         )
 
@@ -388,6 +419,7 @@ class FasterWhisperTranscriber:
                 vad_filter=options.vad,
                 no_speech_threshold=settings.no_speech_threshold,
                 log_prob_threshold=settings.logprob_threshold,
+                task=options.task,
             )
             last_kept_end: float | None = None
             next_start: float | None = None

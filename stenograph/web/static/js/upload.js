@@ -35,6 +35,7 @@ export const UploadPage = {
       glossary: "",
       template: "",
       channels: "mix",
+      task: "transcribe",
     });
     const items = ref([]); // {id, name, size, progress, state: queued|uploading|done|error, error, recordings}
     const dragging = ref(false);
@@ -51,6 +52,7 @@ export const UploadPage = {
       const f = { steps: stepsValue.value, channels: options.channels };
       if (options.language) f.language = options.language;
       if (options.model.trim()) f.model = options.model.trim();
+      if (options.task === "translate") f.task = "translate";
       const glossary = options.glossary
         .split(/[,\n]/)
         .map((s) => s.trim())
@@ -359,6 +361,14 @@ export const UploadPage = {
             <option value="tiny.en"></option>
             <option value="base"></option>
           </datalist>
+        </div>
+        <div class="field">
+          <label for="opt-task">Task</label>
+          <select id="opt-task" v-model="options.task" data-testid="opt-task" aria-describedby="task-hint">
+            <option value="transcribe">Transcribe</option>
+            <option value="translate">Translate to English</option>
+          </select>
+          <p id="task-hint" class="muted small">Whisper's own translation, kept as its own version; needs a multilingual model.</p>
         </div>
         <div class="field">
           <label for="opt-channels">Channels</label>

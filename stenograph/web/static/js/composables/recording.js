@@ -131,6 +131,7 @@ export function useTranscript(recording) {
       versions.value.some((v) => v.kind === "corrected") ||
       !!(transcript.value && transcript.value.version && transcript.value.version.kind === "corrected"),
   );
+  const hasTranslation = computed(() => versions.value.some((v) => v.kind === "translation"));
   const allSegments = computed(() => (transcript.value && transcript.value.segments) || []);
   const filter = ref(""); // a speaker label: only its segments are shown
   const has = (k) => k !== null && k !== undefined && k !== "";
@@ -260,8 +261,8 @@ export function useTranscript(recording) {
   });
 
   return reactive({
-    transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, segments, labels,
-    speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
+    transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, hasTranslation, segments,
+    labels, speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
     allSegments, filter, labelOf, speakers, diarized, talk, colourOf, mergeSpeakers, moveSegment,
   });
 }

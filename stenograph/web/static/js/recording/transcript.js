@@ -103,6 +103,7 @@ export const RecordingTranscript = {
       <div class="view-switch" role="group" aria-label="Transcript version" v-if="tr.hasTranscript">
         <button type="button" class="btn btn-small" :aria-pressed="tr.view === 'latest'" @click="tr.view = 'latest'" data-testid="view-latest">Latest</button>
         <button type="button" class="btn btn-small" :aria-pressed="tr.view === 'original'" @click="tr.view = 'original'" data-testid="view-original">Original</button>
+        <button v-if="tr.hasTranslation" type="button" class="btn btn-small" :aria-pressed="tr.view === 'translation'" @click="tr.view = 'translation'" data-testid="view-translation">Translation</button>
         <button v-if="tr.hasCorrected" type="button" class="btn btn-small" :aria-pressed="tr.view === 'corrected'" @click="tr.view = 'corrected'" data-testid="view-corrected">Corrected</button>
         <button v-if="tr.hasCorrected || tr.versions.length > 1" type="button" class="btn btn-small" :aria-pressed="tr.view === 'compare'" @click="tr.view = 'compare'" data-testid="view-compare"
                 title="Original against the latest version">Compare</button>
