@@ -31,6 +31,8 @@ BUDGET = [
     "The weather is nice.",
     "So the budget is decided: marketing up, engineering flat.",
 ]
+#: BUDGET with the owner the scripted summaries name (a name nobody says is dropped by the guard).
+BUDGET_ANNA = [*BUDGET, "Anna, please send the budget to finance."]
 
 
 def summary_json(**fields: Any) -> str:
@@ -116,7 +118,7 @@ def test_no_speech_never_invents(texts: list[str]) -> None:
 # --- with an LLM ----------------------------------------------------------------------------------
 def test_llm_summary_single_call() -> None:
     llm = ScriptedLLM([summary_json()])
-    result = summarize(llm, make_segments(BUDGET), language="en")
+    result = summarize(llm, make_segments(BUDGET_ANNA), language="en")
     assert len(llm.calls) == 1
     user = llm.calls[0].messages[-1]["content"]
     assert "[00:05] The budget for marketing grows by ten percent." in user
