@@ -5,6 +5,7 @@ rejected, and the process's peak resident memory (VmHWM: the Whisper model too, 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -41,6 +42,12 @@ def _peak_rss_mib() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _show(results: dict[str, Any]) -> None:
+    """Print the figures so far (a long run cut short still leaves them in its log), with the load."""
+    results["load_average_1min"] = os.getloadavg()[0]
+    print("llm figures so far:", json.dumps(results, default=str), flush=True)
 
 
 def _model_path(folder: Path) -> tuple[str, Path]:
@@ -91,11 +98,13 @@ def run(quick: bool = False) -> dict[str, Any]:
         try:
             results.update(_speeds(client))
             results["tokens_per_second_free_text"] = results["tokens_per_second_generation"]
+            _show(results)
             started = time.monotonic()
             corrected = correct_segments(client, segments, language="en", context_tokens=4096)
             results["correction_seconds_per_transcript_minute"] = (time.monotonic() - started) / minutes
             results["correction_accepted"] = corrected.stats.accepted
             results["correction_rejected"] = corrected.stats.rejected_by_reason
+            _show(results)
             started = time.monotonic()
             try:
                 summary = summarize(client, corrected.segments, language="en", context_tokens=4096)
@@ -105,6 +114,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             except Exception as exc:  # the weak model may not fit the schema: that is a figure too
                 results["summary_outcome"] = f"{type(exc).__name__}: {str(exc)[:120]}"
             results["summary_seconds_per_transcript_minute"] = (time.monotonic() - started) / minutes
+            _show(results)
             started = time.monotonic()
             schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
             answer = client.chat(
