@@ -145,8 +145,8 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
     def respond(messages: Any, _schema: Any) -> str:
         user = messages[-1]["content"]
         if user.startswith("These are summaries"):
-            return summary_json(title="Whole", key_points=[{"text": "merged", "timestamp": "05:00"}])
-        return summary_json(title="Part", key_points=[{"text": "partial", "timestamp": "00:10"}])
+            return summary_json(title="Budget whole", key_points=[{"text": "merged", "timestamp": "05:00"}])
+        return summary_json(title="Budget part", key_points=[{"text": "partial", "timestamp": "00:10"}])
 
     llm = ScriptedLLM(responder=respond, context_tokens=1600, enforce_context=True)
     progress: list[float] = []
@@ -159,7 +159,7 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
         assert f"[{format_timestamp(segment.start)}] {segment.text}" in seen
     assert all(call.answer is not None for call in llm.calls)  # every prompt fitted
     assert "- [00:10] partial" in reduce_calls[0].messages[-1]["content"]
-    assert result.title == "Whole" and result.key_points[0].timestamp_s == 300.0
+    assert result.title == "Budget whole" and result.key_points[0].timestamp_s == 300.0
     assert result.stats["chunks"] == len(map_calls)
     assert progress[-1] == 1.0
 

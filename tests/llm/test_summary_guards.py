@@ -97,3 +97,26 @@ def test_speaker_names_count_as_said() -> None:
     )
     assert repaired["action_items"][0]["owner"] == "Priya" and not report
     assert unsaid_names("We asked Priya and Tom about it.", {"tom"}) == ["Priya"]
+
+
+def test_a_title_and_summary_sentences_about_what_nobody_said_are_replaced() -> None:
+    """Issue 12 ("a topic never said"), as measured on the JFK clip: the title named another president."""
+    jfk = [
+        "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    ]
+    llm = ScriptedLLM(
+        [
+            answer(
+                title="A speech by President Franklin D. Roosevelt on the Great Depression",
+                summary="Roosevelt spoke about the Depression. He asks what you can do for your country.",
+                key_points=[{"text": "Ask what you can do for your country.", "timestamp": "00:00"}],
+                decisions=[],
+                action_items=[],
+            )
+        ]
+    )
+    result = summarize(llm, make_segments(jfk), language="en")
+    assert result.title == "Meeting notes"
+    assert result.summary == "He asks what you can do for your country."
+    assert result.stats["guard"]["unsupported_title"].startswith("A speech by President Franklin")
+    assert "Depression" in result.stats["guard"]["unsaid_names"]

@@ -12,7 +12,9 @@
 * **Names nobody said.** An action item's owner must be named in the transcript (or the speaker names);
   otherwise the owner is dropped (the item stays, unowned). Capitalised words inside any other field
   that look like a person's name (:func:`unsaid_names`) and that neither the transcript nor the speaker
-  names contain drop that item (the title and summary are kept, the name reported).
+  names contain drop that item; a title of which fewer than half the content words were said
+  (:func:`supported`, the issue's support rule) becomes the template's title; a summary sentence
+  holding one is dropped (an emptied summary is rebuilt from the key points).
 
 What was repaired goes into the result's ``stats["guard"]``.
 """
@@ -25,7 +27,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ECHO_RATIO", "GuardReport", "echoes_template", "fragments", "repair_summary", "unsaid_names"]
+__all__ = [
+    "ECHO_RATIO",
+    "GuardReport",
+    "echoes_template",
+    "fragments",
+    "repair_summary",
+    "supported",
+    "unsaid_names",
+]
 
 #: Word-level similarity from which a field counts as a copy of a template fragment.
 ECHO_RATIO = 0.8
@@ -120,8 +130,8 @@ def echoes_template(text: str, template_fragments: Sequence[Sequence[str]]) -> b
 
 
 def unsaid_names(text: str, known: set[str]) -> list[str]:
-    """Capitalised words of ``text`` after its first word that look like names and are not in ``known``
-    (case-folded words of the transcript and speaker names)."""
+    """Capitalised words of ``text`` that look like names and are not in ``known`` (case-folded words of
+    the transcript and speaker names). A sentence's first word is skipped: any word may open a sentence."""
     names = []
     for match in _CAPITALISED.finditer(text):
         word = match.group(1)
@@ -140,12 +150,26 @@ class GuardReport:
     echoed: list[str] = field(default_factory=list)
     owners_dropped: list[str] = field(default_factory=list)
     unsaid_names: list[str] = field(default_factory=list)
+    #: A title replaced because fewer than half its content words were said (:func:`supported`).
+    unsupported_title: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"echoed": self.echoed, "owners_dropped": self.owners_dropped, "unsaid_names": self.unsaid_names}
+        return {
+            "echoed": self.echoed,
+            "owners_dropped": self.owners_dropped,
+            "unsaid_names": self.unsaid_names,
+            "unsupported_title": self.unsupported_title,
+        }
 
     def __bool__(self) -> bool:
-        return bool(self.echoed or self.owners_dropped or self.unsaid_names)
+        return bool(self.echoed or self.owners_dropped or self.unsaid_names or self.unsupported_title)
+
+
+def supported(text: str, known: set[str]) -> bool:
+    """Whether at least half of ``text``'s content words (longer than three letters, not
+    :data:`_NOT_NAMES`) are words of ``known``; a text without content words is supported."""
+    content = [word for word in _words(text) if len(word) > 3 and word not in _NOT_NAMES]
+    return not content or 2 * sum(word in known for word in content) >= len(content)
 
 
 def _first_sentence(text: str) -> str:
@@ -208,6 +232,9 @@ def repair_summary(
     if echoes_template(str(data["title"]), echo):
         report.echoed.append("title")
         out["title"] = template_title
+    elif not supported(str(data["title"]), known):
+        report.unsupported_title = str(data["title"])
+        out["title"] = template_title
     out["key_points"] = _keep(list(data["key_points"]), lambda p: str(p["text"]), "key_points", check, report)
     out["decisions"] = _keep(list(data["decisions"]), str, "decisions", check, report)
     items = [dict(a) for a in data["action_items"]]
@@ -218,9 +245,15 @@ def repair_summary(
             report.owners_dropped.append(owner)
             item["owner"] = ""
     out["action_items"] = items
-    if echoes_template(str(data["summary"]), echo):
+    summary = str(data["summary"])
+    if echoes_template(summary, echo):
         report.echoed.append("summary")
-        out["summary"] = " ".join(_first_sentence(str(p["text"])) for p in out["key_points"][:2])
+        summary = ""
     else:
-        report.unsaid_names.extend(unsaid_names(str(data["summary"]), known))
+        sentences = re.split(r"(?<=[.!?])\s+", summary.strip())
+        kept = [sentence for sentence in sentences if check(sentence) is None]
+        summary = " ".join(kept) if len(kept) < len(sentences) else summary
+    if not summary.strip():
+        summary = " ".join(_first_sentence(str(p["text"])) for p in out["key_points"][:2])
+    out["summary"] = summary
     return out, report
