@@ -234,3 +234,8 @@ def test_ordinary_corrections_are_not_taken_for_moves() -> None:
     fixes = {0: "The budget for the quarter", 1: "is fine by me.", 2: "The budget for travel, too."}
     violations = span_violations(originals, fixes)
     assert violations.borrowed == set() and violations.dropped == set()
+
+
+def test_a_fix_next_to_a_neighbour_ending_with_the_same_word_is_kept() -> None:
+    originals = [(0, "we talked about the"), (1, "the plan for monday"), (2, "plan it well")]
+    assert span_violations(originals, {1: "the plans for Monday"}) == span_violations(originals, {})

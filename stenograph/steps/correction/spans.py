@@ -42,6 +42,9 @@ FAR_RUN_WORDS = 3
 
 #: Words a proposal may add in one place (``gonna`` → ``going to``); more are made up.
 INVENTED_RUN_WORDS = 2
+#: Positions at each end of a proposal where an added word alike the neighbour's boundary word counts as
+#: taken from it (``Price. Priceq design`` after a segment "Price.").
+EDGE_WORDS = 2
 #: Character similarity (:meth:`difflib.SequenceMatcher.ratio`) from which two words count as one.
 ALIKE_RATIO = 0.8
 
@@ -110,26 +113,32 @@ def _takes_from(original: list[str], proposed: list[str], previous: list[str], f
     """Which neighbours (``"previous"``, ``"following"``) the proposal took words from.
 
     The proposal is aligned with the three originals in a row (previous, own, following): a matched
-    block in a neighbour's part, of two words or holding the word at the boundary, was taken from it.
+    block in a neighbour's part, of two words or holding the word at the boundary, and not wholly
+    aligned with the segment's own original, was taken from it.
     Words corrected while moved escape that alignment, so an added word at the proposal's edge alike
     the neighbour's boundary word counts too, as does an added two-word run the neighbour holds.
     """
     taken = set()
+    own_matcher = difflib.SequenceMatcher(None, original, proposed, autojunk=False)
+    aligned = {b + k for _a, b, size in own_matcher.get_matching_blocks() for k in range(size)}
     around = [*previous, *original, *following]
     own_start, own_end = len(previous), len(previous) + len(original)
     matcher = difflib.SequenceMatcher(None, around, proposed, autojunk=False)
     for block in matcher.get_matching_blocks():
         end = block.a + block.size
-        if not block.size:
-            continue
+        if not block.size or all(block.b + k in aligned for k in range(block.size)):
+            continue  # words the proposal's own original explains
         if block.a < own_start and (min(end, own_start) - block.a >= 2 or end >= own_start):
             taken.add("previous")
         if end > own_end and (end - max(block.a, own_end) >= 2 or block.a <= own_end):
             taken.add("following")
     runs, leading, trailing = _additions(original, proposed)
-    if previous and any(_alike(word, previous[-1]) for word in leading) and original[:1] != leading[:1]:
+    edge = EDGE_WORDS
+    head = [*leading, *(proposed[j] for j in range(min(edge, len(proposed))) if j not in aligned)]
+    tail = [*trailing, *(proposed[j] for j in range(max(0, len(proposed) - edge), len(proposed)) if j not in aligned)]
+    if previous and any(_alike(word, previous[-1]) for word in head) and original[:1] != leading[:1]:
         taken.add("previous")
-    if following and any(_alike(word, following[0]) for word in trailing) and original[-1:] != trailing[-1:]:
+    if following and any(_alike(word, following[0]) for word in tail) and original[-1:] != trailing[-1:]:
         taken.add("following")
     for run in runs:
         if _shares_run(run, previous, original, 2):
