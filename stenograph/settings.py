@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     )
     llm_gguf_path: str | None = Field(default=None, description="Local GGUF file for the embedded engine.")
     llm_context_tokens: int | None = Field(default=None, ge=256, description="Override the model's context size.")
+    llm_default_model: bool = Field(
+        default=True,
+        description="In auto (and embedded without llm_gguf_path), use the packaged default model "
+        "(Qwen2.5-Coder-1.5B-Instruct) when it and llama-cpp-python are installed; `make run LLM=none` sets false.",
+    )
     ollama_url: str = "http://127.0.0.1:11434"
     correction_max_edit_ratio: float = Field(
         default=0.35,

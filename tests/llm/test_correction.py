@@ -70,7 +70,7 @@ def test_guard_rejects_emptied_and_too_large_edits() -> None:
     stats = CorrectionStats()
     accepted = guard_chunk(
         chunk,
-        [(0, ""), (1, "four five six seven eight"), (2, "Seven, eight."), (3, "nine ten")],
+        [(0, ""), (1, "quite other words"), (2, "Seven, eight."), (3, "nine ten")],
         0.35,
         stats,
     )

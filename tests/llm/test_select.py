@@ -15,6 +15,12 @@ from stenograph.settings import build_settings
 from tests.llm.helpers import load_fixture
 
 
+@pytest.fixture(autouse=True)
+def _no_default_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared venv may hold the default model: these tests decide for themselves whether it is there."""
+    monkeypatch.setattr("stenograph.llm.select.default_model_available", lambda: False)
+
+
 def ollama(up: bool, tags: object | None = None) -> httpx.Client:
     def handler(request: httpx.Request) -> httpx.Response:
         if not up:
@@ -106,3 +112,22 @@ def test_the_demonstration_model_is_picked_by_name(tmp_path: Path) -> None:
     assert choice.kind == "embedded" and choice.model == "gemma-3-270m"
     assert choice.endpoint is not None and Path(choice.endpoint).is_file()
     assert "weak" in choice.reason
+
+
+def test_auto_takes_the_default_model_after_servers_and_ollama(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from stenograph.llm.qwen import QWEN_FILE_NAME, QWEN_MODEL_NAME
+
+    monkeypatch.setattr("stenograph.llm.select.default_model_available", lambda: True)
+    settings = build_settings(data_dir=tmp_path)
+    choice = choose_llm(settings, http_client=ollama(up=False))
+    assert (choice.kind, choice.model) == ("embedded", QWEN_MODEL_NAME)
+    assert choice.endpoint == str(settings.models_dir / QWEN_FILE_NAME)
+    assert not Path(choice.endpoint).exists()  # choosing assembles nothing
+    assert describe(settings, http_client=ollama(up=False))["model"] == QWEN_MODEL_NAME
+    assert choose_llm(settings, http_client=ollama(up=True)).kind == "ollama"
+    server = build_settings(data_dir=tmp_path, llm_base_url="http://127.0.0.1:8080/v1", llm_model="m")
+    assert choose_llm(server, http_client=ollama(up=False)).kind == "openai"
+    explicit = build_settings(data_dir=tmp_path, llm="embedded")
+    assert choose_llm(explicit).model == QWEN_MODEL_NAME
+    off = build_settings(data_dir=tmp_path, llm_default_model=False)
+    assert choose_llm(off, http_client=ollama(up=False)).kind == "none"

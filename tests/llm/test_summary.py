@@ -31,6 +31,8 @@ BUDGET = [
     "The weather is nice.",
     "So the budget is decided: marketing up, engineering flat.",
 ]
+#: BUDGET with the owner the scripted summaries name (a name nobody says is dropped by the guard).
+BUDGET_ANNA = [*BUDGET, "Anna, please send the budget to finance."]
 
 
 def summary_json(**fields: Any) -> str:
@@ -116,7 +118,7 @@ def test_no_speech_never_invents(texts: list[str]) -> None:
 # --- with an LLM ----------------------------------------------------------------------------------
 def test_llm_summary_single_call() -> None:
     llm = ScriptedLLM([summary_json()])
-    result = summarize(llm, make_segments(BUDGET), language="en")
+    result = summarize(llm, make_segments(BUDGET_ANNA), language="en")
     assert len(llm.calls) == 1
     user = llm.calls[0].messages[-1]["content"]
     assert "[00:05] The budget for marketing grows by ten percent." in user
@@ -143,8 +145,8 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
     def respond(messages: Any, _schema: Any) -> str:
         user = messages[-1]["content"]
         if user.startswith("These are summaries"):
-            return summary_json(title="Whole", key_points=[{"text": "merged", "timestamp": "05:00"}])
-        return summary_json(title="Part", key_points=[{"text": "partial", "timestamp": "00:10"}])
+            return summary_json(title="Budget whole", key_points=[{"text": "merged", "timestamp": "05:00"}])
+        return summary_json(title="Budget part", key_points=[{"text": "partial", "timestamp": "00:10"}])
 
     llm = ScriptedLLM(responder=respond, context_tokens=1600, enforce_context=True)
     progress: list[float] = []
@@ -157,7 +159,7 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
         assert f"[{format_timestamp(segment.start)}] {segment.text}" in seen
     assert all(call.answer is not None for call in llm.calls)  # every prompt fitted
     assert "- [00:10] partial" in reduce_calls[0].messages[-1]["content"]
-    assert result.title == "Whole" and result.key_points[0].timestamp_s == 300.0
+    assert result.title == "Budget whole" and result.key_points[0].timestamp_s == 300.0
     assert result.stats["chunks"] == len(map_calls)
     assert progress[-1] == 1.0
 

@@ -8,8 +8,11 @@ With an LLM (:func:`correct_segments` given a client):
 2. The model answers ``{"segments": [{"id", "text"}]}`` (JSON schema :data:`CORRECTION_SCHEMA`): the
    corrected text of each segment by id, so every segment keeps its index, start and end.
 3. The guard (:func:`guard_chunk`) keeps the original text of a segment when the proposal is missing
-   (the model merged or dropped it), duplicated, empties it, or changes more than ``max_edit_ratio`` of
-   its characters (:func:`edit_ratio`); it ignores proposals for unknown ids (invented segments). When
+   (the model merged or dropped it), duplicated, empties it, takes words from another segment or drops
+   some of its own (:mod:`stenograph.steps.correction.spans`: then a neighbour that gave or took the
+   words keeps its original too, so no span is doubled or lost), or changes more than
+   ``max_edit_ratio`` of its characters (:func:`edit_ratio`); it ignores proposals for unknown ids
+   (invented segments). When
    more than half of a chunk's segments are rejected, the whole chunk is distrusted and kept as it was
    (``chunk_unreliable``): a model that is wrong that often is guessing. A weak model is thus harmless.
 4. A malformed answer gets one repair prompt (:func:`stenograph.llm.structured.chat_json`); if that
@@ -38,6 +41,7 @@ from stenograph.llm.base import ChatMessage, LLMClient, LLMDescription
 from stenograph.llm.errors import LLMContextOverflow, LLMOutputError
 from stenograph.llm.structured import JsonAnswer, chat_json, schema_prompt
 from stenograph.steps.correction.glossary import apply_glossary
+from stenograph.steps.correction.spans import span_violations
 from stenograph.transcript.languages import display_name
 from stenograph.transcript.types import Segment
 
@@ -87,7 +91,7 @@ CORRECTION_SCHEMA: dict[str, Any] = {
 Progress = Callable[[float, str], None]
 Rejection = Literal[
     "missing", "unknown_id", "duplicate_id", "emptied", "edit_ratio", "chunk_unreliable", "malformed",
-    "too_long",
+    "too_long", "neighbour_words", "drops_words", "adds_words",
 ]  # fmt: skip
 
 
@@ -190,10 +194,14 @@ def guard_chunk(
     proposals: Sequence[tuple[int, str]],
     max_edit_ratio: float,
     stats: CorrectionStats,
+    *,
+    before: str = "",
+    after: str = "",
 ) -> dict[int, str]:
     """Decide which proposals to apply to ``chunk``; returns ``{segment index: new text}``.
 
-    Counts every decision in ``stats`` (see the module doc for the rules).
+    ``before``/``after`` are the original texts of the segments just outside the chunk (a proposal
+    must not take their words either). Counts every decision in ``stats`` (see the module doc).
     """
     by_id: dict[int, list[str]] = {}
     known = {segment.index for segment in chunk}
@@ -202,6 +210,8 @@ def guard_chunk(
             stats.reject("unknown_id")
             continue
         by_id.setdefault(seg_id, []).append(text)
+    single = {seg_id: texts[0] for seg_id, texts in by_id.items() if len(texts) == 1}
+    spans = span_violations([(seg.index, seg.text) for seg in chunk], single, before=before, after=after)
     accepted: dict[int, str] = {}
     rejected = 0
     for segment in chunk:
@@ -218,6 +228,12 @@ def guard_chunk(
             stats.proposed += 1
             if not texts[0].strip():
                 reason = "emptied"
+            elif segment.index in spans.borrowed:
+                reason = "neighbour_words"
+            elif segment.index in spans.dropped:
+                reason = "drops_words"
+            elif segment.index in spans.invented:
+                reason = "adds_words"
             elif edit_ratio(segment.text, texts[0]) > max_edit_ratio:
                 reason = "edit_ratio"
         if reason is not None:
@@ -381,7 +397,9 @@ def correct_segments(
             stats.reject("malformed", count)
         else:
             _count_answer(stats, answer)
-            texts.update(guard_chunk(chunk, answer.value, max_edit_ratio, stats))
+            before = segments[position - 1].text if position > 0 else ""
+            after = segments[position + count].text if position + count < len(segments) else ""
+            texts.update(guard_chunk(chunk, answer.value, max_edit_ratio, stats, before=before, after=after))
         stats.chunks += 1
         position += count
         if on_progress:

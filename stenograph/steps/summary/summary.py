@@ -9,7 +9,8 @@ left. Nothing is truncated: a context-overflow error halves the chunk budget and
 prompt that cannot fit at all, an answer that does not match the schema after one repair prompt, or a
 server that stays unreachable: any failure of the model gives the extractive summary below instead, with
 ``fallback`` (and the summary's text) saying what went wrong; a summary never fails because of its model.
-Key-point timestamps are snapped to the nearest segment start.
+Key-point timestamps are snapped to the nearest segment start. Template text returned as content, and
+names nobody in the recording said, are repaired or dropped (:mod:`stenograph.steps.summary.guards`).
 
 Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
 transcript's most central segments by TextRank (:mod:`stenograph.steps.summary.extractive`), quoted with
@@ -36,6 +37,7 @@ from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.structured import chat_json, schema_prompt
 from stenograph.steps.summary.extractive import select_key_segments
+from stenograph.steps.summary.guards import repair_summary
 from stenograph.transcript.languages import display_name
 from stenograph.transcript.types import Segment
 
@@ -518,6 +520,12 @@ def _with_llm(
             break
         except LLMContextOverflow:
             budget //= 2
+    data, report = repair_summary(
+        data,
+        template_title=chosen.title,
+        instructions=[chosen.instructions, system],
+        transcript=[segment.text for segment in spoken],
+    )
     starts = [segment.start for segment in spoken]
     owner = [(str(item["text"]).strip(), str(item["owner"]).strip() or None) for item in data["action_items"]]
     result = SummaryResult(
@@ -536,6 +544,8 @@ def _with_llm(
         language=language,
         stats={"llm_calls": run.calls, "llm_seconds": round(run.seconds, 3), "chunks": chunks},
     )
+    if report:
+        result.stats["guard"] = report.to_dict()
     result.markdown = render_markdown(result)
     if on_progress:
         on_progress(1.0, "summary written")
