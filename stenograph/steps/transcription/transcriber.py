@@ -55,6 +55,7 @@ from stenograph.steps.transcription.guards import (
     collapse_word_repetitions,
     is_hallucinated,
 )
+from stenograph.steps.transcription.retiming import RETIME_OVER_S, retime
 from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
 from stenograph.steps.transcription.whisper_models import load_whisper, loaded_model_name
 from stenograph.transcript.types import Segment, TranscriptInfo, Word
@@ -391,7 +392,11 @@ class FasterWhisperTranscriber:
             )
             last_kept_end: float | None = None
             next_start: float | None = None
-            for produced in raw:
+            restart_at: float | None = None
+            for produced in _whisper_timed(model, raw, audio, options, language.code, settings):
+                if getattr(produced, "restart", False):
+                    restart_at = window_start + produced.start
+                    break
                 segment = self._convert(produced, window_start, window_end, label, options)
                 if segment.end > cutoff:
                     next_start = segment.start
@@ -403,6 +408,9 @@ class FasterWhisperTranscriber:
                 if should_stop():
                     run.stopped = True
                     return
+            if restart_at is not None and restart_at > position + 1.0:
+                position = restart_at
+                continue
             if last:
                 return
             if last_kept_end is not None:
@@ -457,6 +465,25 @@ class FasterWhisperTranscriber:
             return dataclasses.replace(segment, text=text) if text != segment.text else segment
         collapsed = collapse_repetitions(text, max_repeats)
         return dataclasses.replace(segment, text=collapsed) if collapsed != segment.text else segment
+
+
+def _whisper_timed(
+    model: Any,
+    raw: Iterable[Any],
+    audio: npt.NDArray[np.float32],
+    options: TranscriptionOptions,
+    language: str | None,
+    settings: Settings,
+) -> Iterator[Any]:
+    """faster-whisper's segments, each longer than :data:`RETIME_OVER_S` cut at Whisper's own boundaries
+    (:func:`stenograph.steps.transcription.retiming.retime`: a prompt or hotwords made the decoder stop
+    emitting timestamps)."""
+    beam_size = options.beam_size or settings.whisper_beam_size
+    for produced in raw:
+        if produced.end - produced.start > RETIME_OVER_S:
+            yield from retime(model, audio, produced, language=language, beam_size=beam_size, vad=options.vad)
+        else:
+            yield produced
 
 
 def _fitting_hotwords(options: TranscriptionOptions) -> TranscriptionOptions:
