@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def split_text(text: str, plain_texts: Sequence[str]) -> list[str]:
         position += len(piece)
         cuts.append(max(cuts[-1], _map_index(blocks, position, len(words))))
     cuts.append(len(words))
-    return [" ".join(words[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [" ".join(words[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
 def retime(
@@ -169,4 +170,3 @@ def _is_open(model: Any, segment: Any) -> bool:
         return False
     end_of_text = tokenizer.token_to_id("<|endoftext|>")
     return end_of_text is not None and int(tokens[-1]) < int(end_of_text)
-

@@ -55,8 +55,8 @@ from stenograph.steps.transcription.guards import (
     collapse_word_repetitions,
     is_hallucinated,
 )
-from stenograph.steps.transcription.retiming import RETIME_OVER_S, retime
 from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
+from stenograph.steps.transcription.retiming import RETIME_OVER_S, retime
 from stenograph.steps.transcription.whisper_models import load_whisper, loaded_model_name
 from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
