@@ -38,6 +38,7 @@ SECTIONS = {
     "transcription": "bench.transcription_bench",
     "memory": "bench.memory_bench",
     "llm": "bench.llm_bench",
+    "invented_words": "bench.invented_words_bench",
 }
 #: Sections of the quick mode when none is named (memory and llm take minutes at any scale).
 QUICK_SECTIONS = ["queue", "transcription"]

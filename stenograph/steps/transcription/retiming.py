@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RETIME_OVER_S", "Decoded", "retime"]
+__all__ = ["RETIME_OVER_S", "Decoded", "decoded", "retime", "split_text"]
 
 #: Segments longer than this (seconds) are re-timed. Whisper's own segments are phrases of 2-10 s.
 RETIME_OVER_S = 12.0
@@ -53,6 +53,7 @@ class Decoded:
     no_speech_prob: float
     compression_ratio: float
     words: Sequence[Any] | None
+    tokens: Sequence[int] = ()
     #: Set on a last, unfinished piece: decoding should start again at ``start``, from its audio.
     restart: bool = False
 
@@ -93,36 +94,46 @@ def split_text(text: str, plain_texts: Sequence[str]) -> list[str]:
     return [" ".join(words[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
-def retime(
-    model: Any,
-    audio: npt.NDArray[np.float32],
-    segment: Any,
-    *,
-    language: str | None,
-    beam_size: int,
-    vad: bool,
-) -> list[Decoded]:
-    """``segment`` (decoded from ``audio``, times from its start) cut at the boundaries an unconditioned
-    decode of its audio finds; ``[segment]`` as it is when that decode finds one segment or fewer, or when
-    the conditioned text cannot be shared out (no word of it faces a piece).
-
-    Args:
-        model: a ``faster_whisper.WhisperModel``.
-        audio: 16 kHz mono samples the segment was decoded from.
-        segment: a faster-whisper ``Segment`` (or :class:`Decoded`).
-        language, beam_size, vad: as for the first decode.
-    """
-    own = Decoded(
-        segment.start,
-        segment.end,
+def decoded(segment: Any) -> Decoded:
+    """A faster-whisper ``Segment`` as :class:`Decoded`."""
+    return Decoded(
+        float(segment.start),
+        float(segment.end),
         segment.text,
         float(segment.avg_logprob),
         float(segment.no_speech_prob),
         float(getattr(segment, "compression_ratio", 0.0)),
         segment.words,
+        tuple(getattr(segment, "tokens", ()) or ()),
     )
-    first = max(0, round(segment.start * _SAMPLE_RATE))
-    last = min(len(audio), round((segment.end + _TAIL_S) * _SAMPLE_RATE))
+
+
+def retime(
+    model: Any,
+    audio: npt.NDArray[np.float32],
+    segments: Sequence[Any],
+    *,
+    language: str | None,
+    beam_size: int,
+    vad: bool,
+) -> list[Decoded]:
+    """The text of ``segments`` (consecutive, decoded from ``audio``, times from its start) cut at the
+    boundaries an unconditioned decode of their audio finds. ``segments`` as they are when that decode finds
+    one segment or fewer.
+
+    When the last of ``segments`` has no closing timestamp (:func:`_is_open`), the last piece is returned
+    with ``restart=True`` and ``start`` where decoding should start again.
+
+    Args:
+        model: a ``faster_whisper.WhisperModel``.
+        audio: 16 kHz mono samples the segments were decoded from.
+        segments: faster-whisper ``Segment`` objects (or :class:`Decoded`), at least one.
+        language, beam_size, vad: as for the first decode.
+    """
+    group = [decoded(segment) for segment in segments]
+    begin, finish = group[0].start, group[-1].end
+    first = max(0, round(begin * _SAMPLE_RATE))
+    last = min(len(audio), round((finish + _TAIL_S) * _SAMPLE_RATE))
     raw, _ = model.transcribe(
         audio[first:last],
         language=language,
@@ -132,29 +143,37 @@ def retime(
         without_timestamps=False,
     )
     offset = first / _SAMPLE_RATE
-    plain = [(offset + p.start, offset + p.end, p.text) for p in raw if p.start + offset < segment.end - 0.2]
+    plain = [(offset + p.start, offset + p.end, p.text) for p in raw if p.start + offset < finish - 0.2]
     if len(plain) < 2:
-        return [own]
-    texts = split_text(segment.text, [text for _, _, text in plain])
+        return group
+    texts = split_text(" ".join(piece.text for piece in group), [text for _, _, text in plain])
+    words: list[Any] | None = None
+    if all(piece.words is not None for piece in group):
+        words = [word for piece in group for word in piece.words or ()]
     pieces: list[Decoded] = []
-    words = list(segment.words) if segment.words is not None else None
     used = 0
     for number, ((start, end, _), text) in enumerate(zip(plain, texts, strict=True)):
         if not text:
             continue
-        start = segment.start if not pieces else start
-        end = segment.end if number == len(plain) - 1 else min(end, segment.end)
         mine: list[Any] | None = None
         if words is not None:
             count = len(text.split())
             mine, used = words[used : used + count], used + count
-        pieces.append(dataclasses.replace(own, start=start, end=end, text=" " + text, words=mine))
-    if words is not None and pieces and used < len(words):
-        tail = pieces[-1]
-        pieces[-1] = dataclasses.replace(tail, words=[*(tail.words or []), *words[used:]])
+        pieces.append(
+            dataclasses.replace(
+                group[0],
+                start=begin if not pieces else start,
+                end=finish if number == len(plain) - 1 else min(end, finish),
+                text=" " + text,
+                words=mine,
+            )
+        )
     if not pieces:
-        return [own]
-    if _is_open(model, segment) and len(pieces) > 1:
+        return group
+    if words is not None and used < len(words):
+        pieces[-1] = dataclasses.replace(pieces[-1], words=[*(pieces[-1].words or []), *words[used:]])
+    pieces[-1] = dataclasses.replace(pieces[-1], end=finish)
+    if _is_open(model, group[-1]) and len(pieces) > 1:
         # No closing timestamp: the decoder ran to the end of its 30 s input, maybe inside a word, and
         # faster-whisper would go on from there. Keep the whole pieces and start again after them.
         return [*pieces[:-1], dataclasses.replace(pieces[-1], restart=True, start=pieces[-2].end)]
