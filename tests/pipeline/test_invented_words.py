@@ -59,3 +59,12 @@ def test_short_cuts_of_speech_give_no_invented_words(corpus: Path, tiny_model: A
     assert figures["max_words_per_second"] <= 4.0, (figures, outputs)
     assert figures["precision_1_2s"] >= 0.7, (figures, outputs)
     assert figures["yield_1_2s"] >= 0.5, (figures, outputs)
+
+
+def test_fast_short_phrase_inside_the_audio_is_kept() -> None:
+    # "in his power to do for them." lasts 1.44 s in the middle of a 7 s clip: Whisper timed it, it is real.
+    said = [Word(5.52 + i * 0.24, 5.76 + i * 0.24, f" w{i}", 0.9) for i in range(6)]
+    segment = Segment(1, 5.52, 6.96, "".join(w.word for w in said).strip(), words=tuple(said))
+    assert invented_text_guard(segment, audio_start=0.0, audio_end=20.0) is segment
+    assert invented_text_guard(segment, audio_start=0.0, audio_end=7.1) is segment  # at the end of a clip too
+    assert len(trim_invented_words(said, audio_end=7.0)) == 5  # as the whole audio: 4 words a second

@@ -406,7 +406,7 @@ class FasterWhisperTranscriber:
                     next_start = segment.start
                     break
                 last_kept_end = segment.end
-                guarded = self.guard(segment, audio_end=window_end)
+                guarded = self.guard(segment, audio_start=window_start, audio_end=window_end)
                 if guarded is not None:
                     yield guarded if options.word_timestamps else dataclasses.replace(guarded, words=None)
                 if should_stop():
@@ -454,16 +454,16 @@ class FasterWhisperTranscriber:
             channel=label,
         )
 
-    def guard(self, segment: Segment, *, audio_end: float = float("inf")) -> Segment | None:
+    def guard(self, segment: Segment, *, audio_start: float = 0.0, audio_end: float = float("inf")) -> Segment | None:
         """Apply the in-segment guards: None when the segment is empty, judged made up over silence
-        (:func:`is_hallucinated`) or left empty by :func:`invented_text_guard` (``audio_end``: where the audio
-        decoded ends, seconds), else the segment with invented words removed and looping phrases collapsed
-        (text and words)."""
+        (:func:`is_hallucinated`) or left empty by :func:`invented_text_guard` (``audio_start``,
+        ``audio_end``: where the audio decoded starts and ends, seconds), else the segment with invented words
+        removed and looping phrases collapsed (text and words)."""
         settings = self.settings
         text = segment.text.strip()
         if not text or is_hallucinated(segment, settings.no_speech_threshold, settings.logprob_threshold):
             return None
-        trimmed = invented_text_guard(segment, audio_end=audio_end)
+        trimmed = invented_text_guard(segment, audio_start=audio_start, audio_end=audio_end)
         if trimmed is None:
             return None
         segment, text = trimmed, trimmed.text.strip()
