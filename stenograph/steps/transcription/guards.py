@@ -55,6 +55,8 @@ EDGE_MIN_PROBABILITY = 0.1
 #: In short speech (a segment under :data:`SHORT_SPAN_S` spanning about all the audio), words less probable
 #: than this are dropped (on 0.2-2 s cuts, most such words were not in the reference).
 SHORT_MIN_PROBABILITY = 0.3
+#: The span counted for short speech is at least this (seconds), or the whole audio when shorter.
+SHORT_SPEECH_FLOOR_S = 0.3
 #: A segment starting or ending this close (seconds) to the audio's start or end is at its edge.
 EDGE_S = 1.0
 #: Words shorter than this (seconds) at a segment's end are squeezed in after the speech.
@@ -209,7 +211,7 @@ def _allowed_words(span_s: float, whole: bool) -> int:
 
 
 def trim_invented_words(
-    words: Sequence[Word], *, audio_end: float, at_edge: bool = True, whole: bool = True
+    words: Sequence[Word], *, audio_end: float, at_edge: bool = True, whole: bool = True, min_span_s: float = 0.0
 ) -> list[Word]:
     """``words`` (one segment's, in order, absolute seconds) without the ones the audio cannot hold.
 
@@ -217,7 +219,8 @@ def trim_invented_words(
     segment; when ``at_edge`` (the segment touches the start or the end of the audio), a first or last word
     under :data:`EDGE_MIN_PROBABILITY`; in short speech (``whole`` and under :data:`SHORT_SPAN_S`), every
     word under :data:`SHORT_MIN_PROBABILITY`; then, while more words remain than :func:`_allowed_words` of the
-    span from the first word's start to the last's end (clipped to ``audio_end``), the least probable one.
+    span (from the first word's start to the last's end clipped to ``audio_end``, at least ``min_span_s``),
+    the least probable one.
     The :data:`MAX_WORDS_PER_SECOND` cap holds when ``whole`` (the segment spans about all the audio: short
     speech); elsewhere Whisper's own timestamps bound the segment, and short fast phrases are real ("in his
     power to do for them." in 1.4 s at the end of a 7 s clip): only :data:`LONG_MAX_WORDS_PER_SECOND` holds.
@@ -234,7 +237,7 @@ def trim_invented_words(
         kept = [w for w in kept if w.probability >= SHORT_MIN_PROBABILITY]
     if not kept:
         return []
-    allowed = _allowed_words(min(kept[-1].end, audio_end) - kept[0].start, whole)
+    allowed = _allowed_words(max(min(kept[-1].end, audio_end) - kept[0].start, min_span_s), whole)
     while len(kept) > allowed:
         kept.pop(min(range(len(kept)), key=lambda i: kept[i].probability))
     return kept
@@ -249,7 +252,11 @@ def invented_text_guard(
     at_start, at_end = segment.start <= audio_start + edge_s, segment.end >= audio_end - edge_s
     at_edge = at_start or at_end
     if segment.words is not None:
-        words = trim_invented_words(segment.words, audio_end=audio_end, at_edge=at_edge, whole=at_start & at_end)
+        # Word timings of short speech are tight ("Yes." timed 0-0.24 s in a 0.6 s clip): the span counted is
+        # at least SHORT_SPEECH_FLOOR_S, or the whole audio when shorter.
+        whole = at_start and at_end
+        floor = min(audio_end - audio_start, SHORT_SPEECH_FLOOR_S) if whole else 0.0
+        words = trim_invented_words(segment.words, audio_end=audio_end, at_edge=at_edge, whole=whole, min_span_s=floor)
         if not words:
             return None
         if len(words) == len(segment.words):
