@@ -39,6 +39,7 @@ SECTIONS = {
     "memory": "bench.memory_bench",
     "llm": "bench.llm_bench",
     "language": "bench.language_bench",
+    "invented_words": "bench.invented_words_bench",
 }
 #: Sections of the quick mode when none is named (memory and llm take minutes at any scale).
 QUICK_SECTIONS = ["queue", "transcription"]

@@ -56,10 +56,12 @@ from stenograph.steps.transcription.guards import (
     RepeatedSegmentFilter,
     collapse_repetitions,
     collapse_word_repetitions,
+    invented_text_guard,
     is_hallucinated,
 )
 from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
 from stenograph.steps.transcription.model_choice import LanguageCheck, choose_model
+from stenograph.steps.transcription.retiming import RETIME_OVER_S, retime
 from stenograph.steps.transcription.whisper_models import load_whisper
 from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
@@ -78,6 +80,8 @@ SAMPLE_RATE = 16000
 DECODE_CHUNK_S = 30.0
 #: A window whose peak stays below this (-60 dBFS) holds nothing audible and is skipped.
 SILENCE_PEAK = 10 ** (-60 / 20)
+#: Windows of at most this many seconds are decoded with word timings, for the invented-words guard.
+WORDS_FOR_GUARD_S = 30.0
 #: Speech (seconds) used for language detection: one Whisper input.
 LANGUAGE_DETECTION_S = 30.0
 
@@ -415,7 +419,8 @@ class FasterWhisperTranscriber:
                 beam_size=options.beam_size or settings.whisper_beam_size,
                 initial_prompt=options.initial_prompt or None,
                 hotwords=", ".join(options.hotwords) or None,
-                word_timestamps=options.word_timestamps,
+                # Short audio is timed word by word anyway: the invented-words guard reads word timings.
+                word_timestamps=options.word_timestamps or len(audio) <= WORDS_FOR_GUARD_S * SAMPLE_RATE,
                 vad_filter=options.vad,
                 no_speech_threshold=settings.no_speech_threshold,
                 log_prob_threshold=settings.logprob_threshold,
@@ -423,18 +428,25 @@ class FasterWhisperTranscriber:
             )
             last_kept_end: float | None = None
             next_start: float | None = None
-            for produced in raw:
+            restart_at: float | None = None
+            for produced in _whisper_timed(model, raw, audio, options, language.code, settings):
+                if getattr(produced, "restart", False):
+                    restart_at = window_start + produced.start
+                    break
                 segment = self._convert(produced, window_start, window_end, label, options)
                 if segment.end > cutoff:
                     next_start = segment.start
                     break
                 last_kept_end = segment.end
-                guarded = self.guard(segment)
+                guarded = self.guard(segment, audio_start=window_start, audio_end=window_end)
                 if guarded is not None:
-                    yield guarded
+                    yield guarded if options.word_timestamps else dataclasses.replace(guarded, words=None)
                 if should_stop():
                     run.stopped = True
                     return
+            if restart_at is not None and restart_at > position + 1.0:
+                position = restart_at
+                continue
             if last:
                 return
             if last_kept_end is not None:
@@ -453,7 +465,7 @@ class FasterWhisperTranscriber:
         options: TranscriptionOptions,
     ) -> Segment:
         words: tuple[Word, ...] | None = None
-        if options.word_timestamps and produced.words is not None:
+        if produced.words is not None:
             words = tuple(
                 Word(
                     start=round(offset + w.start, 3),
@@ -474,13 +486,19 @@ class FasterWhisperTranscriber:
             channel=label,
         )
 
-    def guard(self, segment: Segment) -> Segment | None:
-        """Apply the in-segment guards: None when the segment is empty or judged made up over silence
-        (:func:`is_hallucinated`), else the segment with looping phrases collapsed (text and words)."""
+    def guard(self, segment: Segment, *, audio_start: float = 0.0, audio_end: float = float("inf")) -> Segment | None:
+        """Apply the in-segment guards: None when the segment is empty, judged made up over silence
+        (:func:`is_hallucinated`) or left empty by :func:`invented_text_guard` (``audio_start``,
+        ``audio_end``: where the audio decoded starts and ends, seconds), else the segment with invented words
+        removed and looping phrases collapsed (text and words)."""
         settings = self.settings
         text = segment.text.strip()
         if not text or is_hallucinated(segment, settings.no_speech_threshold, settings.logprob_threshold):
             return None
+        trimmed = invented_text_guard(segment, audio_start=audio_start, audio_end=audio_end)
+        if trimmed is None:
+            return None
+        segment, text = trimmed, trimmed.text.strip()
         max_repeats = settings.repetition_max_repeats
         if segment.words:
             words = collapse_word_repetitions(segment.words, max_repeats)
@@ -489,6 +507,29 @@ class FasterWhisperTranscriber:
             return dataclasses.replace(segment, text=text) if text != segment.text else segment
         collapsed = collapse_repetitions(text, max_repeats)
         return dataclasses.replace(segment, text=collapsed) if collapsed != segment.text else segment
+
+
+def _whisper_timed(
+    model: Any,
+    raw: Iterable[Any],
+    audio: npt.NDArray[np.float32],
+    options: TranscriptionOptions,
+    language: str | None,
+    settings: Settings,
+) -> Iterator[Any]:
+    """faster-whisper's segments, each longer than :data:`RETIME_OVER_S` cut at Whisper's own boundaries
+    (:func:`stenograph.steps.transcription.retiming.retime`: a prompt or hotwords made the decoder stop
+    emitting timestamps).
+
+    Re-timing every 30 s decode of a conditioned run was tried and dropped: an unconditioned decode that
+    starts a fraction of a second away from the plain run's start cuts elsewhere too (tiny.en, measured).
+    """
+    beam_size = options.beam_size or settings.whisper_beam_size
+    for produced in raw:
+        if produced.end - produced.start > RETIME_OVER_S:
+            yield from retime(model, audio, [produced], language=language, beam_size=beam_size, vad=options.vad)
+        else:
+            yield produced
 
 
 def _fitting_hotwords(options: TranscriptionOptions) -> TranscriptionOptions:
