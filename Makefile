@@ -45,7 +45,7 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench]'
 	touch $@
 
-# `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm);
+# `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm,diarization);
 # `make bench QUICK=1` the quick mode (about 2 minutes). See docs/benchmarks.md.
 bench: system-deps install-dev $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench                        # every section (queue, transcription, memory, llm)
+    python -m bench                        # every section (queue, transcription, memory, llm, diarization)
     python -m bench --only queue           # one part (make bench ONLY=queue); a comma list for several
     python -m bench --quick                # the quick mode (make bench QUICK=1): queue and transcription
                                            # at a small scale, about 2 minutes
@@ -38,6 +38,7 @@ SECTIONS = {
     "transcription": "bench.transcription_bench",
     "memory": "bench.memory_bench",
     "llm": "bench.llm_bench",
+    "diarization": "bench.diarization_bench",
 }
 #: Sections of the quick mode when none is named (memory and llm take minutes at any scale).
 QUICK_SECTIONS = ["queue", "transcription"]

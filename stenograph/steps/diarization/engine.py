@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
 
 from stenograph.errors import TaskCancelled
 from stenograph.steps.diarization.clustering import cluster_embeddings, normalise
@@ -109,6 +110,29 @@ def _runs(active: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
+def _distinct_in_each_window(
+    owners: list[tuple[int, int]], labels: npt.NDArray[np.int64], embeddings: FloatArray
+) -> npt.NDArray[np.int64]:
+    """Give the local speakers of one window distinct global speakers: per window, the assignment of its
+    embeddings to cluster centroids that maximises their total cosine similarity (Hungarian algorithm), as
+    pyannote's ``SpeakerDiarization.assign_embeddings`` with ``constrained_assignment=True``."""
+    clusters = int(labels.max()) + 1
+    if clusters < 2:
+        return labels
+    points = normalise(embeddings)
+    centroids = normalise(np.stack([points[labels == c].mean(axis=0) for c in range(clusters)]))
+    similarity = points @ centroids.T
+    rows_of: dict[int, list[int]] = {}
+    for row, (window, _) in enumerate(owners):
+        rows_of.setdefault(window, []).append(row)
+    out = labels.copy()
+    for rows in rows_of.values():
+        if 2 <= len(rows) <= clusters:
+            picked, assigned = linear_sum_assignment(-similarity[rows])
+            out[np.asarray(rows)[picked]] = assigned
+    return out
+
+
 class PyannoteGe2eDiarizer:
     """A :class:`~stenograph.steps.diarization.diarizer.Diarizer`: see the module's docstring for the algorithm.
 
@@ -171,6 +195,7 @@ class PyannoteGe2eDiarizer:
             min_speakers=min_speakers or 1,
             max_speakers=max_speakers,
         )
+        labels = _distinct_in_each_window(windows.owners, labels, embeddings)
         if on_progress is not None:
             on_progress(0.95, "speakers clustered")
         result = self._reconstruct(windows, labels, embeddings, len(audio))
@@ -263,7 +288,7 @@ class PyannoteGe2eDiarizer:
             score[span] += local
         covered = np.maximum(cover, 1)[:, None]
         score /= covered
-        speaking = np.minimum(np.rint(count / covered[:, 0]), n_clusters).astype(np.int64)
+        speaking = np.minimum(np.floor(count / covered[:, 0] + 0.5), n_clusters).astype(np.int64)
         ranks = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1, kind="stable")
         active = (ranks < speaking[:, None]) & (score > 0)
         last_frame = (samples - FRAME_SPAN) // FRAME_STEP + 1
