@@ -110,24 +110,39 @@ def build_conversation(corpus: Path, speakers: int, seed: int, turns_per_speaker
         plan.append((voice, source[cursor[voice] : cursor[voice] + length]))
         cursor[voice] += length
         last = voice
+    speech_of = [speech_segments(piece) for _, piece in plan]
+    for attempt in range(100):  # placements from the same seed until the overlap share is 5-10 %
+        starts = _placement(plan, random.Random(seed * 1000 + attempt))
+        reference = sorted(
+            (start / RATE + a, start / RATE + b, voice)
+            for start, (voice, _), segments in zip(starts, plan, speech_of, strict=True)
+            for a, b in segments
+        )
+        if 0.05 <= overlap_share(reference) <= 0.10:
+            break
+    mix = np.zeros(max(s + len(p) for s, (_, p) in zip(starts, plan, strict=True)) + RATE // 2, dtype=np.float32)
+    for start, (_, piece) in zip(starts, plan, strict=True):
+        mix[start : start + len(piece)] += piece
+    return Conversation(f"{speakers}spk-seed{seed}", np.clip(mix, -1, 1), reference)
+
+
+def _placement(plan: list[tuple[str, FloatArray]], rng: random.Random) -> list[int]:
+    """Start samples of the planned turns: pauses of 0.2-1.2 s, and some turns starting up to 1 s before the
+    previous one ends (about one per 10–25 s of speech)."""
     speech = sum(len(piece) for _, piece in plan) / RATE
-    overlaps = set(rng.sample(range(1, len(plan)), min(len(plan) - 1, max(1, round(0.075 * speech / 1.0)))))
+    overlaps = set(rng.sample(range(1, len(plan)), min(len(plan) - 1, max(1, round(rng.uniform(0.04, 0.11) * speech)))))
     starts: list[int] = []
     position = int(0.5 * RATE)
     for index, (_, piece) in enumerate(plan):
         if index:
             previous = starts[-1] + len(plan[index - 1][1])
             if index in overlaps:
-                position = previous - int(min(1.0, len(piece) / RATE / 3, len(plan[index - 1][1]) / RATE / 3) * RATE)
+                span = min(rng.uniform(0.3, 1.4), len(piece) / RATE / 3, len(plan[index - 1][1]) / RATE / 3)
+                position = previous - int(span * RATE)
             else:
                 position = previous + int(rng.uniform(0.2, 1.2) * RATE)
         starts.append(position)
-    mix = np.zeros(max(s + len(p) for s, (_, p) in zip(starts, plan, strict=True)) + RATE // 2, dtype=np.float32)
-    reference: list[Segment] = []
-    for start, (voice, piece) in zip(starts, plan, strict=True):
-        mix[start : start + len(piece)] += piece
-        reference.extend((a, b, voice) for a, b in speech_segments(piece, start / RATE))
-    return Conversation(f"{speakers}spk-seed{seed}", np.clip(mix, -1, 1), sorted(reference))
+    return starts
 
 
 def stereo_conversation(corpus: Path) -> Conversation:

@@ -1,6 +1,6 @@
 """Clustering (window, local speaker) embeddings into global speakers.
 
-Agglomerative hierarchical clustering on cosine distance (average linkage, scipy), as in pyannote.audio 3.x's
+Agglomerative hierarchical clustering on cosine distance (complete linkage, scipy), as in pyannote.audio 3.x's
 ``AgglomerativeClustering`` (``pyannote/audio/pipelines/clustering.py``: a linkage tree cut at a distance
 threshold, or at a fixed number of clusters; clusters smaller than a minimum size are then merged into the
 nearest large one). Memory stays bounded on long recordings: at most ``max_points`` embeddings (those backed by
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import pdist, squareform
 
 __all__ = ["cluster_embeddings", "normalise"]
 
@@ -22,7 +23,8 @@ IntArray = npt.NDArray[np.int64]
 def normalise(rows: FloatArray) -> FloatArray:
     """Rows divided by their L2 norm (zero rows stay zero)."""
     norms = np.linalg.norm(rows, axis=-1, keepdims=True)
-    return (rows / np.maximum(norms, 1e-8)).astype(np.float32)
+    out: FloatArray = (rows / np.maximum(norms, 1e-8)).astype(np.float32)
+    return out
 
 
 def _cut(tree: npt.NDArray[np.float64], n: int, threshold: float, low: int, high: int) -> IntArray:
@@ -35,17 +37,18 @@ def _cut(tree: npt.NDArray[np.float64], n: int, threshold: float, low: int, high
     return dense.astype(np.int64)
 
 
-def _merge_small(points: FloatArray, labels: IntArray, min_size: int, low: int) -> IntArray:
-    """Give members of clusters under ``min_size`` to the nearest large cluster (keeping at least ``low``)."""
-    sizes = np.bincount(labels)
-    order = np.argsort(-sizes)
-    large = [c for c in order if sizes[c] >= min_size]
+def _merge_small(points: FloatArray, labels: IntArray, weights: FloatArray, fraction: float, low: int) -> IntArray:
+    """Give members of clusters holding under ``fraction`` of the total ``weights`` (speech) to the nearest
+    larger cluster by centroid cosine (keeping at least ``low`` clusters)."""
+    share = np.bincount(labels, weights=weights) / max(float(weights.sum()), 1e-9)
+    order = np.argsort(-share)
+    large = [int(c) for c in order if share[c] >= fraction]
     for c in order:
         if len(large) >= low:
             break
-        if c not in large:
-            large.append(c)
-    if not large or len(large) == len(sizes):
+        if int(c) not in large:
+            large.append(int(c))
+    if not large or len(large) == len(share):
         return labels
     centroids = normalise(np.stack([points[labels == c].mean(axis=0) for c in large]))
     out = labels.copy()
@@ -64,16 +67,20 @@ def cluster_embeddings(
     min_speakers: int = 1,
     max_speakers: int | None = None,
     max_points: int = 2000,
-    min_cluster_fraction: float = 0.05,
+    min_cluster_fraction: float = 0.03,
+    groups: npt.NDArray[np.int64] | None = None,
 ) -> IntArray:
     """Cluster ``embeddings`` (shape ``(n, d)``) into speakers; ``weights`` (shape ``(n,)``, e.g. seconds of
     speech behind each embedding) choose which to keep when ``n > max_points``.
 
     Args:
-        threshold: cosine distance (1 - cosine similarity) at which the average-linkage tree is cut.
+        threshold: cosine distance (1 - cosine similarity) at which the complete-linkage tree is cut.
         num_speakers: the exact count (else found, within ``min_speakers``..``max_speakers``).
-        min_cluster_fraction: clusters holding less than this fraction of the embeddings (and fewer than 3)
-            are merged into the nearest larger one, unless that would leave fewer than ``min_speakers``.
+        min_cluster_fraction: clusters holding less than this fraction of the speech (``weights``) are merged
+            into the nearest larger one, unless that would leave fewer than ``min_speakers``.
+        groups: shape ``(n,)``; embeddings of one group (one window's local speakers, which the segmentation
+            model already told apart) cannot link: their distance is set to the maximum, 2, so with complete
+            linkage no cluster under the threshold holds two of them.
 
     Returns:
         labels 0..k-1, shape ``(n,)``.
@@ -91,14 +98,20 @@ def cluster_embeddings(
         return np.zeros(1, dtype=np.int64)
     points = normalise(embeddings)
     chosen = np.arange(n) if n <= max_points else np.sort(np.argsort(-weights, kind="stable")[:max_points])
-    tree = linkage(points[chosen], method="average", metric="cosine")
+    distances = squareform(pdist(points[chosen].astype(np.float64), metric="cosine"), checks=False)
+    if groups is not None:
+        chosen_groups = groups[chosen]
+        same = chosen_groups[:, None] == chosen_groups[None, :]
+        np.fill_diagonal(same, False)
+        distances[same] = 2.0
+    tree = linkage(squareform(np.clip(distances, 0.0, 2.0), checks=False), method="complete")
     sub = _cut(tree, len(chosen), threshold, low, high)
-    min_size = min(3, max(1, int(np.ceil(min_cluster_fraction * len(chosen)))))
     if num_speakers is None:
-        sub = _merge_small(points[chosen], sub, min_size, low)
+        sub = _merge_small(points[chosen], sub, weights[chosen].astype(np.float32), min_cluster_fraction, low)
     if len(chosen) == n:
         return sub
     centroids = normalise(np.stack([points[chosen][sub == c].mean(axis=0) for c in range(int(sub.max()) + 1)]))
     labels = np.argmax(points @ centroids.T, axis=1).astype(np.int64)
     labels[chosen] = sub
-    return labels
+    result: IntArray = labels
+    return result

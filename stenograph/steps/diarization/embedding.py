@@ -81,7 +81,8 @@ def _raise_volume(wav: FloatArray) -> FloatArray:
     change_db = TARGET_DBFS - 20 * np.log10(rms)
     if change_db <= 0:
         return wav
-    return (wav * (10 ** (change_db / 20))).astype(np.float32)
+    louder: FloatArray = (wav * (10 ** (change_db / 20))).astype(np.float32)
+    return louder
 
 
 def _partials(mel: FloatArray, max_partials: int) -> list[FloatArray]:
@@ -102,7 +103,7 @@ class Ge2eEncoder:
         max_partials: at most this many 1.6 s partials per clip (bounds the cost of long clips).
     """
 
-    def __init__(self, weights: Path, *, threads: int = 2, max_partials: int = 3) -> None:
+    def __init__(self, weights: Path, *, threads: int = 2, max_partials: int = 2) -> None:
         import torch
 
         torch.set_num_threads(max(1, threads))
@@ -133,4 +134,5 @@ class Ge2eEncoder:
         raw = raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-8)
         sums = np.zeros((len(clips), EMBEDDING_SIZE), dtype=np.float32)
         np.add.at(sums, np.array(owners), raw)
-        return (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-8)).astype(np.float32)
+        out: FloatArray = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-8)).astype(np.float32)
+        return out
