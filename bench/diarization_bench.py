@@ -12,6 +12,11 @@ Figures:
 - ``peak_rss_mib_1h`` / ``_3h`` (quick: 5 and 15 minutes): the child process's peak resident memory, the
   float32 audio array included, and ``peak_beyond_audio_mib_*`` without it; goal: 3 h peak <= 1.2 x 1 h peak.
 
+- ``profile_*``: the voice-profile threshold chosen on 5 s pieces of the German and Spanish readings (midway
+  between the 5th percentile of same-speaker similarities and the highest other-speaker one), then false and
+  missed matches over all pairs of the other corpus voices' first 5 s (the LJ and the Sense and Sensibility
+  pairs are the same-speaker ones). Goal: both matched, no false match.
+
 The long recordings are conversations (seeds 100...) joined one after the other until the length is reached.
 """
 
@@ -71,6 +76,57 @@ def der_figures(models_dir: Path, per_count: int) -> dict[str, Any]:
     return figures
 
 
+def profile_figures(models_dir: Path) -> dict[str, Any]:
+    """The profile threshold and the false / missed matches it gives (see the module's docstring)."""
+    import itertools
+
+    from stenograph.steps.diarization.embedding import Ge2eEncoder
+    from stenograph.steps.diarization.models import assemble_models
+    from tests.diarization.conversations import decode, trim
+
+    encoder = Ge2eEncoder(assemble_models(models_dir).embedding, max_partials=4)
+    rate = 16_000
+
+    def pieces(name: str) -> list[np.ndarray]:
+        audio = trim(decode(corpus_dir() / name))
+        return [audio[i : i + 5 * rate] for i in range(0, len(audio) - 5 * rate + 1, 5 * rate)]
+
+    german, spanish = pieces("aeneas-de.mp3"), pieces("aeneas-es.mp3")
+    vectors = encoder.embed(german + spanish)
+    similarity = vectors @ vectors.T
+    n, cut = len(vectors), len(german)
+    same = [similarity[i, j] for i in range(n) for j in range(i + 1, n) if (i < cut) == (j < cut)]
+    other = [similarity[i, j] for i in range(cut) for j in range(cut, n)]
+    threshold = float((np.percentile(same, 5) + max(other)) / 2)
+    clips = {
+        "jfk": "jfk.wav",
+        "librispeech": "librispeech-1995-1837-0001.wav",
+        "timit": "LDC93S1.wav",
+        "lj_1": "LJ001-0001.wav",
+        "lj_7": "LJ001-0007.wav",
+        "sense_870": "sense_and_sensibility_01_austen_64kb-0870.wav",
+        "sense_920": "sense_and_sensibility_01_austen_64kb-0920.wav",
+        "mandarin": "aishell-BAC009S0724W0121.wav",
+        "russian": "deepspeech-ru.wav",
+    }
+    found = encoder.embed([trim(decode(corpus_dir() / name))[: 5 * rate] for name in clips.values()])
+    false = missed = 0
+    names = list(clips)
+    for (i, a), (j, b) in itertools.combinations(enumerate(names), 2):
+        matched = float(found[i] @ found[j]) >= threshold
+        same_voice = a.split("_")[0] == b.split("_")[0]
+        missed += same_voice and not matched
+        false += matched and not same_voice
+    return {
+        "profile_threshold": round(threshold, 3),
+        "profile_same_p5": round(float(np.percentile(same, 5)), 3),
+        "profile_other_max": round(float(max(other)), 3),
+        "profile_false_matches": false,
+        "profile_missed_matches": missed,
+        "profile_pairs": len(names) * (len(names) - 1) // 2,
+    }
+
+
 def long_recording(seconds: float) -> np.ndarray:
     """Conversations (seeds 100, 101...) joined until ``seconds`` of audio, float32 16 kHz."""
     from tests.diarization.conversations import build_conversation
@@ -117,6 +173,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         models_dir = Path(folder)
         figures = der_figures(models_dir, 3 if quick else 10)
+        figures.update(profile_figures(models_dir))
         short, long = (300.0, 900.0) if quick else (3600.0, 10800.0)
         one, three = _run_child(short, models_dir), _run_child(long, models_dir)
     label = ("5min", "15min") if quick else ("1h", "3h")

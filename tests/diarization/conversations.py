@@ -65,7 +65,7 @@ def decode(path: Path) -> FloatArray:
     return np.asarray(decode_audio(str(path), sampling_rate=RATE), dtype=np.float32)
 
 
-def _trim(audio: FloatArray) -> FloatArray:
+def trim(audio: FloatArray) -> FloatArray:
     """``audio`` without its leading and trailing non-speech (Silero VAD), at -20 dBFS RMS."""
     speech = speech_segments(audio)
     if speech:
@@ -79,7 +79,7 @@ def voice_audio(corpus: Path, voice: str) -> FloatArray:
     """All of ``voice``'s clips joined (each trimmed, 0.3 s of silence between them)."""
     pieces: list[FloatArray] = []
     for name in VOICES[voice]:
-        pieces.extend([_trim(decode(corpus / name)), np.zeros(int(0.3 * RATE), dtype=np.float32)])
+        pieces.extend([trim(decode(corpus / name)), np.zeros(int(0.3 * RATE), dtype=np.float32)])
     return np.concatenate(pieces[:-1])
 
 
