@@ -188,6 +188,8 @@ class PyannoteGe2eDiarizer:
         windows = self._local(audio, on_progress, should_stop)
         if not windows.embeddings:
             return empty
+        if should_stop is not None and should_stop():
+            raise TaskCancelled("diarization cancelled")
         embeddings = np.stack(windows.embeddings)
         labels = cluster_embeddings(
             embeddings,
