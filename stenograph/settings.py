@@ -190,6 +190,12 @@ class Settings(BaseSettings):
         "(docs/diarization.md).",
     )
 
+    speaker_profiles: bool = Field(
+        default=True,
+        description="Keep a named speaker's voice as a profile and label matching voices in later recordings "
+        "(docs/speaker-profiles.md). False keeps no profiles at all: voices are personal data.",
+    )
+
     # --- webhooks (docs/webhooks.md) ----------------------------------------------------------
     webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from stenograph.api.auth import FailureLimiter, install_auth
 from stenograph.api.docs import install_docs
 from stenograph.api.errors import install_error_handlers
-from stenograph.api.routes import ask, openai_compat, recordings, system, tasks, transcripts, webhooks
+from stenograph.api.routes import ask, openai_compat, profiles, recordings, system, tasks, transcripts, webhooks
 from stenograph.api.security import HostPolicy, SecurityMiddleware, install_log_redaction
 from stenograph.service import Stenograph
 from stenograph.settings import Settings
@@ -56,6 +56,7 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(ask.router)
     app.include_router(webhooks.router)
+    app.include_router(profiles.router)
     if (STATIC_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

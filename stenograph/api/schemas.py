@@ -6,7 +6,8 @@ always answered. Times are ISO 8601 in UTC with a ``Z`` suffix.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -435,3 +436,33 @@ class OpenAIError(BaseModel):
 
     error: OpenAIErrorDetail
     detail: ErrorDetail
+
+
+class SpeakerProfilePublic(BaseModel):
+    """A voice profile (docs/speaker-profiles.md): its name and how many voice embeddings (from how many
+    recordings) it holds; the embeddings themselves never leave the server."""
+
+    id: int
+    name: str
+    embeddings: int = Field(description="How many voice embeddings it holds.")
+    recordings: int = Field(description="From how many recordings they came.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SpeakerProfileList(BaseModel):
+    data: list[SpeakerProfilePublic]
+    count: int
+    enabled: bool = Field(description="STENOGRAPH_SPEAKER_PROFILES: false keeps no profiles.")
+
+
+class SpeakerProfileRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SpeakerProfileMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(ge=1, description="The profile that keeps every voice; this one is deleted.")

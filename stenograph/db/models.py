@@ -252,6 +252,34 @@ class Diarization(Base):
     embeddings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class SpeakerProfile(Base):
+    """A named person's voice kept for later recordings (revision 0013): docs/speaker-profiles.md."""
+
+    __tablename__ = "speaker_profiles"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpeakerProfileEmbedding(Base):
+    """One voice embedding of a profile: a diarized label's embedding in one diarization (revision 0013)."""
+
+    __tablename__ = "speaker_profile_embeddings"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    profile_id: Mapped[int] = mapped_column(Integer, ForeignKey("speaker_profiles.id", ondelete="CASCADE"), index=True)
+    #: Where it came from (no foreign key: a deleted recording leaves a named voice in its profile).
+    recording_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    diarization_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label: Mapped[str] = mapped_column(String(64))
+    embedding: Mapped[list[float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Summary(Base):
     """A summary of a transcript version (Markdown plus structured fields)."""
 

@@ -9,6 +9,7 @@ from stenograph.queue.wakeup import workers_notifier
 from stenograph.recordings.store import TranscriptStore
 from stenograph.service.ask import AskUseCases
 from stenograph.service.database import open_database
+from stenograph.service.profiles import ProfileUseCases
 from stenograph.service.recordings import RecordingUseCases
 from stenograph.service.system import SystemUseCases
 from stenograph.service.tasks import TaskUseCases
@@ -18,12 +19,20 @@ from stenograph.settings import Settings
 from stenograph.steps.base import finish_hooks
 
 
-class Stenograph(RecordingUseCases, TranscriptUseCases, TaskUseCases, SystemUseCases, AskUseCases, WebhookUseCases):
+class Stenograph(
+    RecordingUseCases,
+    TranscriptUseCases,
+    TaskUseCases,
+    SystemUseCases,
+    AskUseCases,
+    WebhookUseCases,
+    ProfileUseCases,
+):
     """Owns the engine, the task queue and the recordings store built from ``settings``, and offers the use
     cases: recordings (:mod:`~stenograph.service.recordings`), transcripts, summaries and the glossary
     (:mod:`~stenograph.service.transcripts`), tasks and workers (:mod:`~stenograph.service.tasks`), health,
     metrics and the LLM (:mod:`~stenograph.service.system`), questions (:mod:`~stenograph.service.ask`),
-    webhooks (:mod:`~stenograph.service.webhooks`).
+    webhooks (:mod:`~stenograph.service.webhooks`), voice profiles (:mod:`~stenograph.service.profiles`).
 
     Args:
         settings: the settings.

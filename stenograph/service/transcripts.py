@@ -16,6 +16,7 @@ from stenograph.recordings.store import Version
 from stenograph.recordings.text_input import clean_text
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
+from stenograph.service.profiles import VoiceLearning
 from stenograph.service.views import DiffRow, DiffView, GlossaryView, SummaryView, TranscriptView
 from stenograph.steps.correction.glossary import check_glossary
 from stenograph.transcript.align import align_by_time
@@ -168,7 +169,10 @@ class TranscriptUseCases(ServiceBase):
                     f"a speaker label has at most {MAX_SPEAKER_LABEL_CHARS} characters and a name at most "
                     f"{MAX_SPEAKER_NAME_CHARS} ({label[:20]!r}: {len(label)} and {len(name)})",
                 )
-        return self.store.set_speakers(recording_id, kept)
+        before = dict(self.store.recording(recording_id).get("speakers") or {})
+        saved = self.store.set_speakers(recording_id, kept)
+        VoiceLearning(self, recording_id).renamed(before, kept)  # voice profiles (docs/speaker-profiles.md)
+        return saved
 
     def merge_speakers(self, recording_id: int, source: str, into: str) -> TranscriptView:
         """Give every segment of speaker ``source`` the speaker ``into`` (two labels of one person): a new
@@ -188,7 +192,9 @@ class TranscriptUseCases(ServiceBase):
             if not any(_label_of(s) == label for s in segments):
                 raise ServiceError("not_found", "not_found", f"the transcript has no speaker {label!r}")
         merged = [dataclasses.replace(s, speaker_label=into) if _label_of(s) == source else s for s in segments]
-        return self._edited(recording_id, latest, merged, {"merged_speakers": [source, into]})
+        view = self._edited(recording_id, latest, merged, {"merged_speakers": [source, into]})
+        self._voice_joined(recording_id, source, into)
+        return view
 
     def move_segment(self, recording_id: int, index: int, speaker: str) -> TranscriptView:
         """Give segment ``index`` the speaker ``speaker`` (an existing label or a new one): a new ``edited``
@@ -204,7 +210,16 @@ class TranscriptUseCases(ServiceBase):
         if not any(s.index == index for s in segments):
             raise ServiceError("not_found", "not_found", f"the transcript has no segment {index}")
         moved = [dataclasses.replace(s, speaker_label=label) if s.index == index else s for s in segments]
-        return self._edited(recording_id, latest, moved, {"moved_segment": index, "to_speaker": label})
+        view = self._edited(recording_id, latest, moved, {"moved_segment": index, "to_speaker": label})
+        source = next(_label_of(s) for s in segments if s.index == index)
+        if source and source != label and not any(_label_of(s) == source for s in moved):
+            self._voice_joined(recording_id, source, label)  # its last segment moved: the whole voice did
+        return view
+
+    def _voice_joined(self, recording_id: int, source: str, into: str) -> None:
+        """Voice profiles learn that ``source``'s voice is ``into``'s person (docs/speaker-profiles.md)."""
+        names = dict(self.store.recording(recording_id).get("speakers") or {})
+        VoiceLearning(self, recording_id).joined(source, into, names)
 
     def _edited(
         self, recording_id: int, latest: Version, segments: list[Segment], extra: dict[str, Any]

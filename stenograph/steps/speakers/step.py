@@ -3,18 +3,23 @@
 
 Params: ``{"recording_id"}``. It requires the transcription and the diarization (it starts once both have
 completed, and fails with either); the correction and the summary run after it whatever its outcome. The
-assignment itself is the pure :func:`~stenograph.steps.speakers.assign.assign_speakers`.
+assignment itself is the pure :func:`~stenograph.steps.speakers.assign.assign_speakers`. With
+``STENOGRAPH_SPEAKER_PROFILES`` on, voices matching a profile are then named after it
+(:func:`~stenograph.steps.speakers.profiles.match_profiles`, docs/speaker-profiles.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, StrictInt
 
 from stenograph.errors import NotFoundError, PermanentError
 from stenograph.queue.context import TaskContext
 from stenograph.steps.base import StepBase, StepContext, StepParams, run_step
+
+if TYPE_CHECKING:
+    from stenograph.steps.speakers.assign import Assignment
 
 __all__ = ["KIND", "STEP", "SpeakersParams", "SpeakersStep", "run_speakers"]
 
@@ -35,7 +40,8 @@ class SpeakersStep(StepBase):
         """Assign speakers to the newest transcript version into a new ``speakers`` version.
 
         Returns:
-            ``{"version_id", "speakers": ["Speaker 1", ...], "segments", "splits", "overlaps", "diarization_id"}``;
+            ``{"version_id", "speakers": ["Speaker 1", ...], "segments", "splits", "overlaps", "diarization_id",
+            "profiles": {"Speaker 1": {"profile_id", "name", "confidence"}}}`` (``profiles``: the voices matched);
             for ``channels=split`` (each channel is a speaker) ``{"version_id": None, "skipped": reason}``.
 
         Raises:
@@ -66,9 +72,14 @@ class SpeakersStep(StepBase):
             "speakers": assignment.speakers,
             "labels": assignment.labels,
         }
+        matches = _match_profiles(ctx, assignment, diarization)
+        if matches:
+            info["profiles"] = matches
         version = store.create_version(
             recording["id"], KIND, assignment.segments, task_id=ctx.task_id, language=source.language, info=info
         )
+        if matches:
+            _name_matched(ctx, recording["id"], diarization["id"], assignment, diarization, matches)
         ctx.report_progress(1.0, "done")
         return {
             "version_id": version.id,
@@ -77,7 +88,51 @@ class SpeakersStep(StepBase):
             "splits": len(assignment.segments) - len(segments),
             "overlaps": sum(1 for s in assignment.segments if s.overlap),
             "diarization_id": diarization["id"],
+            "profiles": matches,
         }
+
+
+def _match_profiles(ctx: StepContext, assignment: Assignment, diarization: dict[str, Any]) -> dict[str, Any]:
+    """``{"Speaker 1": {"profile_id", "name", "confidence"}}`` for the speakers whose voice matches a profile
+    (empty with profiles off, or without embeddings)."""
+    from stenograph.recordings.profiles import ProfileStore
+    from stenograph.steps.speakers.profiles import match_profiles
+
+    embeddings = diarization.get("embeddings") or {}
+    voices = {name: embeddings[label] for name, label in assignment.labels.items() if embeddings.get(label)}
+    if not ctx.settings.speaker_profiles or not voices:
+        return {}
+    profiles = ProfileStore(ctx.store.engine).voices()
+    found = match_profiles(voices, profiles, ctx.settings.diarization_profile_threshold)
+    return {
+        speaker: {"profile_id": m.profile_id, "name": m.name, "confidence": m.confidence}
+        for speaker, m in found.items()
+    }
+
+
+def _name_matched(
+    ctx: StepContext,
+    recording_id: int,
+    diarization_id: int,
+    assignment: Assignment,
+    diarization: dict[str, Any],
+    matches: dict[str, Any],
+) -> None:
+    """Name the matched speakers after their profiles (a name a person gave is kept) and keep each matched
+    voice in its profile, so that a person's correction can move it (:meth:`ProfileStore.learn`)."""
+    from stenograph.recordings.profiles import ProfileStore, VoiceKey
+
+    names = dict(ctx.recording(recording_id).get("speakers") or {})
+    for speaker, match in matches.items():
+        names.setdefault(speaker, match["name"])
+    ctx.store.set_speakers(recording_id, names)
+    profiles = ProfileStore(ctx.store.engine)
+    for speaker, match in matches.items():
+        if names.get(speaker) != match["name"]:
+            continue  # a person named this speaker otherwise: their name wins, the profile learns nothing
+        label = assignment.labels[speaker]
+        key = VoiceKey(recording_id, diarization_id, label)
+        profiles.learn(match["name"], key, diarization["embeddings"][label])
 
 
 STEP = SpeakersStep()
