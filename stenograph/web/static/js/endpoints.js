@@ -67,6 +67,10 @@ export const endpoints = {
   webhook: (id) => `/webhooks/${enc(id)}`,
   webhookDeliveries: (id) => `/webhooks/${enc(id)}/deliveries`,
   webhookTest: (id) => `/webhooks/${enc(id)}/test`,
+  /** GET the voice profiles; PATCH {name} or DELETE one; POST {into} to merge one into another. */
+  speakerProfiles: () => "/speaker-profiles",
+  speakerProfile: (id) => `/speaker-profiles/${enc(id)}`,
+  speakerProfileMerge: (id) => `/speaker-profiles/${enc(id)}/merge`,
 };
 
 /** The request that performs a task action named by the server in task.actions, or null for an unknown one. */

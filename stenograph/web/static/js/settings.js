@@ -1,14 +1,15 @@
 // Settings page: which language model the correction and summary steps use (with a plain warning when
-// transcript text would leave this machine), and the global glossary (PUT /glossary).
+// transcript text would leave this machine), the global glossary (PUT /glossary), voice profiles and webhooks.
 
 import { api, endpoints } from "./api.js";
 import { notify } from "./util.js";
+import { ProfilesSection } from "./profiles.js";
 import { WebhooksSection } from "./webhooks.js";
 
 const { ref, onMounted } = Vue;
 
 export const SettingsPage = {
-  components: { WebhooksSection },
+  components: { ProfilesSection, WebhooksSection },
   setup() {
     const llm = ref(null);
     const llmError = ref("");
@@ -79,6 +80,7 @@ export const SettingsPage = {
       <p v-if="fromSettings.length" class="muted small">Also from STENOGRAPH_GLOSSARY: {{ fromSettings.join(', ') }}</p>
       <p><button type="button" class="btn" :disabled="saving || !loaded" @click="saveGlossary" data-testid="glossary-save">Save glossary</button></p>
     </section>
+    <profiles-section></profiles-section>
     <webhooks-section></webhooks-section>
   </div>`,
 };
