@@ -22,7 +22,7 @@ from stenograph.recordings.profiles import ProfileStore
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings, build_settings
 from stenograph.steps.base import StepContext, run_step
-from stenograph.steps.diarization.diarizer import SpeakerTurn
+from stenograph.steps.diarization.diarizer import Diarizer, SpeakerTurn
 from stenograph.steps.diarization.fake import ScriptedDiarizer
 from stenograph.steps.registry import get_step
 from stenograph.transcript.types import Segment, Word
@@ -61,25 +61,21 @@ def parts(client: TestClient) -> tuple[TaskQueue, TranscriptStore, ProfileStore]
     return service.queue, TranscriptStore(service.engine), ProfileStore(service.engine)
 
 
-def run_claimed(client: TestClient, settings: Settings, record: TaskRecord, embeddings: dict[str, list[float]]) -> None:
+def run_claimed(client: TestClient, settings: Settings, record: TaskRecord, diarizer: Diarizer) -> None:
     queue, store, _ = parts(client)
     task = FakeTask(settings, task_id=record.id, task_type=record.type, attempt=record.attempts)
     if record.type == "transcription":
-        store.create_version(
-            record.params["recording_id"], "original", SEGMENTS, task_id=record.id, language="en", info={}
-        )
+        recording_id = record.params["recording_id"]
+        store.create_version(recording_id, "original", SEGMENTS, task_id=record.id, language="en", info={})
         result: dict[str, Any] = {}
     else:
-        diarizer = ScriptedDiarizer(TURNS, embeddings=embeddings)
         ctx = StepContext(task, store=store, diarizer=lambda _s: diarizer)
         result = run_step(get_step(record.type), ctx, record.params)
     queue.complete(record.id, "w", record.attempts, result)
 
 
-def diarized(client: TestClient, audio: AudioFactory, settings: Settings, b: list[float], a: list[float]) -> int:
-    """A recording run through transcription, diarization and speakers: "Speaker 1" has voice ``b``,
-    "Speaker 2" voice ``a``."""
-    speech = audio.make("wav_s16_16k").read_bytes()
+def diarized_file(client: TestClient, settings: Settings, speech: bytes, diarizer: Diarizer) -> int:
+    """A recording of ``speech`` run through transcription (``SEGMENTS``), diarization (``diarizer``) and speakers."""
     response = client.post(
         "/recordings", files=[("file", ("talk.wav", speech))], data={"steps": "transcription,diarization,speakers"}
     )
@@ -87,8 +83,14 @@ def diarized(client: TestClient, audio: AudioFactory, settings: Settings, b: lis
     queue = parts(client)[0]
     for _ in range(2):
         while (record := queue.claim("w")) is not None:
-            run_claimed(client, settings, record, {"B": b, "A": a})
+            run_claimed(client, settings, record, diarizer)
     return int(response.json()["data"][0]["id"])
+
+
+def diarized(client: TestClient, audio: AudioFactory, settings: Settings, b: list[float], a: list[float]) -> int:
+    """A recording whose "Speaker 1" has voice ``b`` and "Speaker 2" voice ``a`` (the ScriptedDiarizer's)."""
+    speech = audio.make("wav_s16_16k").read_bytes()
+    return diarized_file(client, settings, speech, ScriptedDiarizer(TURNS, embeddings={"B": b, "A": a}))
 
 
 def rename(client: TestClient, recording_id: int, names: dict[str, str]) -> None:
