@@ -226,7 +226,8 @@ class TranscriptUseCases(ServiceBase):
     ) -> TranscriptView:
         row = self.store.recording(recording_id)
         keep = ("duration_s", "model", "language_probability", "warnings", "speakers", "labels")
-        info = {k: v for k, v in latest.info.items() if k in keep}
+        keep_profiles = ("diarization_id", "profiles")  # voice profiles read them (docs/speaker-profiles.md)
+        info = {k: v for k, v in latest.info.items() if k in keep or k in keep_profiles}
         info.update(extra, edited_from=latest.number)
         version = self.store.create_version(
             recording_id, "edited", segments, task_id=None, language=latest.language, info=info

@@ -1,5 +1,6 @@
-"""The Settings page's voice profiles: listed with their counts, renamed, merged and deleted (its voice with it).
-The profiles are written into the server's database here, as a rename of a diarized speaker would write them."""
+"""The Settings page's voice profiles: listed with their counts, renamed, merged and deleted (its voice with it);
+the recording page's speakers panel showing a profile's match. The profiles and versions are written into the
+server's database here, as a rename of a diarized speaker and the speakers step would write them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from playwright.sync_api import expect
 
 from stenograph.db import create_db_engine
 from stenograph.recordings.profiles import ProfileStore, VoiceKey
+from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import build_settings
 
 from .conftest import Server, Watched
+from .test_speakers_page import SPEAKERS, diarized
+
+__all__ = ["diarized"]  # the fixture: a transcribed recording with a speakers version
+
+MATCH = {"profile_id": 1, "name": "Page Eve", "confidence": 0.9134}
 
 pytestmark = pytest.mark.web
 
@@ -49,4 +56,28 @@ def test_settings_page_renames_merges_and_deletes_voice_profiles(web: Watched, v
     expect(page.locator('[data-testid="profile"][data-name="Page Ann"]')).to_have_count(0)
     assert voices.embeddings(ann_id) == []  # its voice is gone with it
     assert {p["name"] for p in voices.profiles() if p["name"].startswith("Page ")} == {"Page Dana Scully"}
+    assert web.errors_except() == []
+
+
+def test_a_speaker_named_from_a_profile_shows_the_match(web: Watched, server: Server, diarized: int) -> None:
+    """The speakers panel shows a voice profile's match beside the speaker it named, and not once renamed."""
+    engine = create_db_engine(build_settings(data_dir=server.data_dir))
+    try:
+        store = TranscriptStore(engine)
+        info = {"speakers": ["Speaker 1", "Speaker 2"], "profiles": {"Speaker 1": MATCH}}
+        store.create_version(diarized, "speakers", SPEAKERS, task_id=None, language="en", info=info)
+        store.set_speakers(diarized, {"Speaker 1": "Page Eve"})
+    finally:
+        engine.dispose()
+    page = web.page
+    web.goto(f"#/recordings/{diarized}")
+    expect(page.get_by_test_id("segment-speaker").nth(0)).to_contain_text("Page Eve")
+    page.get_by_test_id("speakers-toggle").click()
+    row = page.locator('[data-testid="speaker-row"][data-label="Speaker 1"]')
+    expect(row.get_by_test_id("profile-match")).to_contain_text("voice profile match 0.91")
+    expect(
+        page.locator('[data-testid="speaker-row"][data-label="Speaker 2"] [data-testid="profile-match"]')
+    ).to_have_count(0)
+    page.get_by_test_id("speaker-Speaker 1").fill("Page Ann")
+    expect(row.get_by_test_id("profile-match")).to_have_count(0)  # no longer the profile's name
     assert web.errors_except() == []

@@ -157,6 +157,11 @@ export function useTranscript(recording) {
     return [...s];
   });
   const diarized = computed(() => allSegments.value.some((seg) => has(seg.speaker_label)));
+  /** Speakers named from a voice profile: {label: {profile_id, name, confidence}} (docs/speaker-profiles.md). */
+  const profileMatches = computed(() => {
+    const info = transcript.value && transcript.value.version && transcript.value.version.info;
+    return (info && info.profiles) || {};
+  });
   const talk = computed(() => talkTimes(allSegments.value, labelOf));
   function colourOf(seg) {
     return speakerClass(speakers.value.indexOf(labelOf(seg)));
@@ -263,7 +268,7 @@ export function useTranscript(recording) {
   return reactive({
     transcript, error, versions, view, diff, speakerNames, hasTranscript, hasCorrected, hasTranslation, segments,
     labels, speakerOf, loadTranscript, loadVersions, loadDiff, saveSegment, saveSpeakers,
-    allSegments, filter, labelOf, speakers, diarized, talk, colourOf, mergeSpeakers, moveSegment,
+    allSegments, filter, labelOf, speakers, diarized, talk, colourOf, mergeSpeakers, moveSegment, profileMatches,
   });
 }
 

@@ -1,5 +1,6 @@
 // The speakers panel: each speaker (or channel) in its colour with its talk time, renamed inline (names
-// apply to every version) and merged into another speaker (a new version, timestamps kept).
+// apply to every version) and merged into another speaker (a new version, timestamps kept); a speaker named
+// from a voice profile shows the match's confidence.
 
 import { formatDuration, notify, speakerClass } from "../util.js";
 
@@ -40,14 +41,21 @@ export const SpeakerNames = {
     }
     const colour = (l) => speakerClass(props.transcript.speakers.indexOf(l));
     const talkOf = (l) => formatDuration(props.transcript.talk[l] || 0);
-    return { state, save, merge, colour, talkOf };
+    /** The voice profile that named ``l``, while ``l`` still has that name. */
+    const matchOf = (l) => {
+      const m = props.transcript.profileMatches[l];
+      return m && props.transcript.speakerNames[l] === m.name ? m : null;
+    };
+    return { state, save, merge, colour, talkOf, matchOf };
   },
   template: `
     <form id="speakers-form" class="speakers-form" @submit.prevent="save" data-testid="speakers-form">
       <div class="field speaker-row" v-for="l in transcript.labels" :key="l" data-testid="speaker-row" :data-label="l">
         <div>
           <label :for="'spk-' + l">Name for <span :class="colour(l)">“{{ l }}”</span>
-            <span v-if="transcript.speakers.includes(l)" class="talk muted" data-testid="talk-time"> · talks {{ talkOf(l) }}</span></label>
+            <span v-if="transcript.speakers.includes(l)" class="talk muted" data-testid="talk-time"> · talks {{ talkOf(l) }}</span>
+            <span v-if="matchOf(l)" class="muted small" data-testid="profile-match"
+              :title="'Cosine similarity to the voice profile ' + matchOf(l).name"> · voice profile match {{ matchOf(l).confidence.toFixed(2) }}</span></label>
           <input :id="'spk-' + l" type="text" v-model="transcript.speakerNames[l]" autocomplete="off" :data-testid="'speaker-' + l">
         </div>
         <template v-if="transcript.speakers.includes(l) && transcript.speakers.length > 1">
