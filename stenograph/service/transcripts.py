@@ -151,7 +151,8 @@ class TranscriptUseCases(ServiceBase):
         return TranscriptView(recording_id, row["name"], version, self.store.segments(version.id))
 
     def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
-        """Name channels or speakers; control characters are removed, empty labels or names dropped.
+        """Name channels or speakers; control characters are removed, empty labels or names dropped. The voice
+        profiles learn the diarized speakers whose name changed (:class:`~stenograph.service.profiles.VoiceLearning`).
 
         Raises:
             ServiceError: (invalid) more than :data:`MAX_SPEAKERS` names, a label over

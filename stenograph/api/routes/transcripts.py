@@ -113,7 +113,8 @@ def edit_segment(
 @router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers", response_model=Speakers)
 def set_speakers(recording_id: IdPath, body: Speakers, service: ServiceDep) -> Speakers:
     """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments.
-    Control characters (NUL included) are removed from labels and names; empty ones are dropped."""
+    Control characters (NUL included) are removed from labels and names; empty ones are dropped. A diarized
+    speaker whose name changed has its voice kept in the voice profile of that name (docs/speaker-profiles.md)."""
     return Speakers(names=service.set_speakers(recording_id, body.names))
 
 
