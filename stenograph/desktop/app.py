@@ -1,0 +1,144 @@
+"""``stenograph desktop``: the API and the workers of ``serve`` behind a native window (pywebview over Qt).
+
+One process per data directory serves (:mod:`stenograph.instance`): a launch that finds the lock held opens
+a window on the server that holds it and starts nothing. Closing the window (its close button, the tray's
+Quit, SIGTERM or SIGINT) stops the API and then the workers through their graceful stage, as Ctrl-C stops
+``serve``: running tasks get ``shutdown_grace_seconds``, none stays ``running``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from stenograph.desktop.bridge import DesktopApi
+from stenograph.desktop.status import StatusPoller
+from stenograph.instance import acquire, running_url
+from stenograph.settings import Settings
+
+#: Seconds to wait for the API to listen (migrations run first), or for a running server's address.
+START_TIMEOUT = 120.0
+TITLE = "Stenograph"
+_WAKEUP: list[socket.socket] = []
+
+
+def _qt_environment() -> None:
+    """Qt WebEngine's Chromium refuses to run as root without ``--no-sandbox`` (containers, CI)."""
+    if os.geteuid() == 0:
+        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+        if "--no-sandbox" not in flags:
+            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
+
+
+def _close_on_signals(close: Callable[[], None]) -> None:
+    """SIGTERM/SIGINT close the window. Qt's event loop runs no Python between events, so the signal is
+    seen through :func:`signal.set_wakeup_fd` by a thread, which calls ``close`` (thread-safe in pywebview)."""
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    _WAKEUP.extend((reader, writer))  # alive as long as the process
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        pass  # runs after the event loop returns; the wakeup byte did the work
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while data := reader.recv(1):
+            name = signal.Signals(data[0]).name
+            print(f"[Supervisor] {name}: closing the window, stopping the API and the workers", flush=True)
+            close()
+
+    threading.Thread(target=watch, name="desktop-signals", daemon=True).start()
+
+
+def _wait_for_url(settings: Settings) -> str | None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        url = running_url(settings.data_dir)
+        if url:
+            return url
+        threading.Event().wait(0.2)
+    return None
+
+
+def open_window(url: str, settings: Settings, with_tray: bool) -> None:
+    """Show the web app at ``url`` in a native window until it is closed (blocks in the Qt event loop).
+
+    ``with_tray``: also the tray icon (running/pending counts, Open/Quit) and pipeline notifications.
+    """
+    _qt_environment()
+    import webview
+    from PyQt6.QtWidgets import QApplication
+
+    from stenograph.desktop.tray import build_tray
+
+    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    client = httpx.Client(base_url=url, headers=headers, timeout=30)
+    api = DesktopApi(client, open_dialog=webview.OPEN_DIALOG, save_dialog=webview.SAVE_DIALOG)
+    window = webview.create_window(TITLE, f"{url}/#/processing", js_api=api, width=1200, height=800)
+    api.attach(window)
+    _close_on_signals(window.destroy)
+    qt_app = QApplication.instance() or QApplication([TITLE])
+    qt_app.setApplicationName("stenograph")
+    poller: StatusPoller | None = None
+    if with_tray:
+
+        def bring_forward() -> None:
+            window.restore()
+            window.show()
+
+        tray = build_tray(on_open=bring_forward, on_quit=window.destroy)
+        poller = StatusPoller(client, tray)
+        threading.Thread(target=poller.run, name="desktop-status", daemon=True).start()
+    try:
+        webview.start(gui="qt", private_mode=False, storage_path=str(settings.data_dir / "desktop-webview"))
+    finally:
+        if poller is not None:
+            poller.stop()
+        client.close()
+
+
+def run_desktop(settings: Settings, window: Callable[[str, Settings, bool], Any] = open_window) -> int:
+    """The ``desktop`` command: the exit status (0 when everything stopped cleanly).
+
+    Raises:
+        The errors of :data:`stenograph.service.database.DATABASE_ERRORS` (the database cannot be used).
+    """
+    from stenograph.serving import Service
+
+    lock = acquire(settings.data_dir)
+    if lock is None:
+        url = _wait_for_url(settings)
+        if url is None:
+            print(f"another Stenograph holds {settings.data_dir} but publishes no address", flush=True)
+            return 2
+        print(f"Stenograph already runs on {url}: opening a window on it", flush=True)
+        window(url, settings, False)
+        return 0
+    try:
+        service = Service(settings)
+        service.start()
+        if not service.wait_started(START_TIMEOUT):
+            service.stop()
+            service.join()
+            return 1
+        lock.publish(service.url)
+        print(f"Stenograph on {service.url} (data in {settings.data_dir}) in a desktop window", flush=True)
+        try:
+            window(service.url, settings, True)
+        finally:
+            print("[Supervisor] window closed: stopping the API and the workers", flush=True)
+            service.stop()
+        return service.join()
+    finally:
+        lock.release()
