@@ -38,46 +38,70 @@ def _qt_environment() -> None:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
 
 
-def _close_on_signals(close: Callable[[], None]) -> None:
-    """SIGTERM/SIGINT close the window. Qt's event loop runs no Python between events, so the signal is
-    seen through :func:`signal.set_wakeup_fd` by a thread, which calls ``close`` (thread-safe in pywebview)."""
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-    _WAKEUP.extend((reader, writer))  # alive as long as the process
+class Closer:
+    """What SIGTERM/SIGINT do: close the window once it is shown, or keep it from opening.
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        pass  # runs after the event loop returns; the wakeup byte did the work
+    Qt's event loop runs no Python between events, so a signal is seen through :func:`signal.set_wakeup_fd`
+    by a thread, which calls the window's ``destroy`` (thread-safe in pywebview). Install in the main thread.
+    """
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._target: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        _WAKEUP.extend((reader, writer))  # alive as long as the process
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, args=(reader,), name="desktop-signals", daemon=True).start()
 
-    def watch() -> None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.requested.set()  # runs in the main thread when Python gets control (before or after the window)
+
+    def _watch(self, reader: socket.socket) -> None:
         while data := reader.recv(1):
             name = signal.Signals(data[0]).name
             print(f"[Supervisor] {name}: closing the window, stopping the API and the workers", flush=True)
-            close()
+            self.close()
 
-    threading.Thread(target=watch, name="desktop-signals", daemon=True).start()
+    def close(self) -> None:
+        """Close the window (now if shown, else as soon as it is)."""
+        with self._lock:
+            self.requested.set()
+            target = self._target
+        if target is not None:
+            target()
+
+    def attach(self, target: Callable[[], None]) -> None:
+        """The window is shown: ``target`` closes it (called at once when a close was already asked)."""
+        with self._lock:
+            self._target = target
+        if self.requested.is_set():
+            target()
 
 
-def _wait_for_url(settings: Settings) -> str | None:
+def _wait_for_url(settings: Settings, closer: Closer) -> str | None:
+    """The running server's address (its holder may still be starting), None after START_TIMEOUT or a signal."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         url = running_url(settings.data_dir)
         if url:
             return url
-        threading.Event().wait(0.2)
+        if closer.requested.wait(0.2):
+            return None
     return None
 
 
-def open_window(url: str, settings: Settings, with_tray: bool) -> None:
+def open_window(url: str, settings: Settings, with_tray: bool, closer: Closer) -> None:
     """Show the web app at ``url`` in a native window until it is closed (blocks in the Qt event loop).
 
     ``with_tray``: also the tray icon (running/pending counts, Open/Quit) and pipeline notifications.
     """
     _qt_environment()
     import webview
+    from PyQt6 import QtWebEngineWidgets  # noqa: F401 - must load before the QApplication exists
     from PyQt6.QtWidgets import QApplication
 
     from stenograph.desktop.tray import build_tray
@@ -87,7 +111,7 @@ def open_window(url: str, settings: Settings, with_tray: bool) -> None:
     api = DesktopApi(client, open_dialog=webview.OPEN_DIALOG, save_dialog=webview.SAVE_DIALOG)
     window = webview.create_window(TITLE, f"{url}/#/processing", js_api=api, width=1200, height=800)
     api.attach(window)
-    _close_on_signals(window.destroy)
+    window.events.shown += lambda: closer.attach(window.destroy)
     qt_app = QApplication.instance() or QApplication([TITLE])
     qt_app.setApplicationName("stenograph")
     poller: StatusPoller | None = None
@@ -108,7 +132,7 @@ def open_window(url: str, settings: Settings, with_tray: bool) -> None:
         client.close()
 
 
-def run_desktop(settings: Settings, window: Callable[[str, Settings, bool], Any] = open_window) -> int:
+def run_desktop(settings: Settings, window: Callable[[str, Settings, bool, Closer], Any] = open_window) -> int:
     """The ``desktop`` command: the exit status (0 when everything stopped cleanly).
 
     Raises:
@@ -116,14 +140,16 @@ def run_desktop(settings: Settings, window: Callable[[str, Settings, bool], Any]
     """
     from stenograph.serving import Service
 
+    closer = Closer()
     lock = acquire(settings.data_dir)
     if lock is None:
-        url = _wait_for_url(settings)
+        url = _wait_for_url(settings, closer)
         if url is None:
             print(f"another Stenograph holds {settings.data_dir} but publishes no address", flush=True)
             return 2
         print(f"Stenograph already runs on {url}: opening a window on it", flush=True)
-        window(url, settings, False)
+        if not closer.requested.is_set():
+            window(url, settings, False, closer)
         return 0
     try:
         service = Service(settings)
@@ -135,10 +161,12 @@ def run_desktop(settings: Settings, window: Callable[[str, Settings, bool], Any]
         lock.publish(service.url)
         print(f"Stenograph on {service.url} (data in {settings.data_dir}) in a desktop window", flush=True)
         try:
-            window(service.url, settings, True)
+            if not closer.requested.is_set():
+                window(service.url, settings, True, closer)
         finally:
             print("[Supervisor] window closed: stopping the API and the workers", flush=True)
             service.stop()
-        return service.join()
+            status = service.join()
+        return status
     finally:
         lock.release()
