@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -109,7 +110,9 @@ def open_window(url: str, settings: Settings, with_tray: bool, closer: Closer) -
     headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
     client = httpx.Client(base_url=url, headers=headers, timeout=30)
     api = DesktopApi(client, open_dialog=webview.OPEN_DIALOG, save_dialog=webview.SAVE_DIALOG)
-    window = webview.create_window(TITLE, f"{url}/#/processing", js_api=api, width=1200, height=800)
+    # With a token, the sign-in link sets the session cookie and redirects to / (the fragment is kept).
+    sign_in = f"?token={quote(settings.api_token)}" if settings.api_token else ""
+    window = webview.create_window(TITLE, f"{url}/{sign_in}#/processing", js_api=api, width=1200, height=800)
     api.attach(window)
     window.events.shown += lambda: closer.attach(window.destroy)
     qt_app = QApplication.instance() or QApplication([TITLE])
