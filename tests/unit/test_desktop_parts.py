@@ -102,10 +102,10 @@ def test_qt_tray_passes_the_text_to_the_tray_icon_or_the_fallback() -> None:
         def __init__(self) -> None:
             self.calls: list[tuple[str, ...]] = []
 
-        def setToolTip(self, text: str) -> None:  # noqa: N802 - Qt's name
+        def setToolTip(self, text: str) -> None:
             self.calls.append(("tooltip", text))
 
-        def showMessage(self, title: str, body: str) -> None:  # noqa: N802 - Qt's name
+        def showMessage(self, title: str, body: str) -> None:
             self.calls.append(("message", title, body))
 
     icon = FakeIcon()
