@@ -185,3 +185,27 @@ def test_install_writes_a_desktop_entry_with_an_icon(tmp_path: Path) -> None:
     assert lines["Exec"].endswith(" desktop")
     icon = Path(lines["Icon"])
     assert icon.is_file() and icon.read_text().startswith("<svg")
+
+
+def test_a_launch_on_a_held_data_directory_opens_on_the_running_server(tmp_path: Path) -> None:
+    import signal
+
+    from stenograph.desktop.app import run_desktop
+    from stenograph.settings import build_settings
+
+    settings = build_settings(data_dir=tmp_path / "data", llm="none")
+    holder = acquire(settings.data_dir)  # as `serve` holds it
+    assert holder is not None
+    holder.publish("http://127.0.0.1:8456")
+    opened: list[tuple[str, bool]] = []
+    saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        status = run_desktop(settings, window=lambda url, _s, tray, _c: opened.append((url, tray)))
+    finally:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
+        holder.release()
+    assert status == 0
+    assert opened == [("http://127.0.0.1:8456", False)]  # a window on it, no tray, no server of its own
+    assert not (settings.data_dir / "stenograph.db").exists()
