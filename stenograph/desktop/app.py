@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from stenograph.desktop.bridge import DesktopApi
+from stenograph.desktop.forward import ForwardListener, ask_forward, listen
 from stenograph.desktop.status import StatusPoller
 from stenograph.instance import acquire, running_url
 from stenograph.settings import Settings
@@ -118,6 +119,7 @@ def open_window(url: str, settings: Settings, with_tray: bool, closer: Closer) -
     qt_app = QApplication.instance() or QApplication([TITLE])
     qt_app.setApplicationName("stenograph")
     poller: StatusPoller | None = None
+    listener: ForwardListener | None = None
     if with_tray:
 
         def bring_forward() -> None:
@@ -127,11 +129,14 @@ def open_window(url: str, settings: Settings, with_tray: bool, closer: Closer) -
         tray = build_tray(on_open=bring_forward, on_quit=window.destroy)
         poller = StatusPoller(client, tray)
         threading.Thread(target=poller.run, name="desktop-status", daemon=True).start()
+        listener = listen(settings.data_dir, bring_forward)
     try:
         webview.start(gui="qt", private_mode=False, storage_path=str(settings.data_dir / "desktop-webview"))
     finally:
         if poller is not None:
             poller.stop()
+        if listener is not None:
+            listener.close()
         client.close()
 
 
@@ -150,6 +155,9 @@ def run_desktop(settings: Settings, window: Callable[[str, Settings, bool, Close
         if url is None:
             print(f"another Stenograph holds {settings.data_dir} but publishes no address", flush=True)
             return 2
+        if ask_forward(settings.data_dir):
+            print(f"Stenograph already runs on {url}: brought its window forward", flush=True)
+            return 0
         print(f"Stenograph already runs on {url}: opening a window on it", flush=True)
         if not closer.requested.is_set():
             window(url, settings, False, closer)

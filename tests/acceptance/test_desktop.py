@@ -111,16 +111,17 @@ def test_desktop_window_upload_second_launch_and_close(
         steps = wait_for(finished, timeout=180, what="the pipeline")
         assert set(steps.values()) == {"completed"}, steps
 
-        # A second launch opens a window on this server and starts none; `serve` is refused.
+        # A second launch brings the first window forward and starts no server; `serve` is refused.
         second_log = tmp_path / "second.log"
         second = launch(settings, display, free_port(), second_log)
         try:
-            wait_for(lambda: "already runs on" in second_log.read_text(), timeout=60, what="the second launch")
-            assert f"http://127.0.0.1:{port}" in second_log.read_text()
-            assert "[Worker]" not in second_log.read_text()
-            assert len([w for w in client.get("/workers").json()["data"] if w["live"]]) == 1
+            assert second.wait(120) == 0, second_log.read_text()
         finally:
-            assert stop_process(second, timeout=60) == 0
+            stop_process(second, timeout=30)
+        assert f"already runs on http://127.0.0.1:{port}: brought its window forward" in second_log.read_text()
+        assert "another launch asked for the window" in output()
+        assert "[Worker]" not in second_log.read_text()
+        assert len([w for w in client.get("/workers").json()["data"] if w["live"]]) == 1
         serve = subprocess.run(
             [*_python(), "-m", "stenograph.cli", "serve", "--port", str(free_port())],
             env=_env(settings),

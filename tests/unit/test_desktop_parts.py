@@ -209,3 +209,21 @@ def test_a_launch_on_a_held_data_directory_opens_on_the_running_server(tmp_path:
     assert status == 0
     assert opened == [("http://127.0.0.1:8456", False)]  # a window on it, no tray, no server of its own
     assert not (settings.data_dir / "stenograph.db").exists()
+
+
+def test_a_second_launch_asks_the_first_window_to_come_forward(tmp_path: Path) -> None:
+    import threading
+
+    from stenograph.desktop.forward import ask_forward, listen
+
+    raised = threading.Event()
+    assert ask_forward(tmp_path) is False  # nobody listens (a `serve` holder): open a window instead
+    listener = listen(tmp_path, raised.set)
+    assert listener is not None
+    try:
+        assert ask_forward(tmp_path) is True
+        assert raised.is_set()
+    finally:
+        listener.close()
+    assert not (tmp_path / "desktop.sock").exists()
+    assert ask_forward(tmp_path) is False
