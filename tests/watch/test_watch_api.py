@@ -103,7 +103,7 @@ def test_a_real_worker_transcribes_a_dropped_file_and_its_subtitles_appear_in_th
     inbox.mkdir()
     folders = json.dumps([{"path": str(inbox), "steps": ["transcription"], "language": "en"}])
     settings: Settings = make_settings(**QUICK, watch_dirs=folders, export_dir=str(out), export_formats="srt,txt")
-    with TestClient(create_app(settings), base_url="http://localhost") as client, running_workers(settings, tmp_path):
+    with TestClient(create_app(settings), base_url="http://localhost"), running_workers(settings, tmp_path):
         copy_in_chunks(audio.make("wav_s16_16k"), inbox / "dictation.wav")
         wait_for(lambda: (out / "dictation.txt").exists(), timeout=240, interval=0.2, what="the export")
     heard = set((out / "dictation.txt").read_text(encoding="utf-8").lower().replace(".", " ").split())
