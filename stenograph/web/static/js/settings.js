@@ -4,11 +4,12 @@
 import { api, endpoints } from "./api.js";
 import { notify } from "./util.js";
 import { WebhooksSection } from "./webhooks.js";
+import { WatchFoldersSection } from "./watch.js";
 
 const { ref, onMounted } = Vue;
 
 export const SettingsPage = {
-  components: { WebhooksSection },
+  components: { WebhooksSection, WatchFoldersSection },
   setup() {
     const llm = ref(null);
     const llmError = ref("");
@@ -80,5 +81,6 @@ export const SettingsPage = {
       <p><button type="button" class="btn" :disabled="saving || !loaded" @click="saveGlossary" data-testid="glossary-save">Save glossary</button></p>
     </section>
     <webhooks-section></webhooks-section>
+    <watch-folders-section></watch-folders-section>
   </div>`,
 };
