@@ -97,14 +97,20 @@ class KnownFiles:
             ).mappings()
             return [_known(row) for row in rows]
 
-    def exported(self, ids: Sequence[int], error: str | None = None) -> None:
-        """Mark rows exported (``error``: why nothing or not all could be written)."""
+    def claim_export(self, row_id: int) -> bool:
+        """Mark a row exported now; False when another process did first (so outputs are written once)."""
         with self.engine.begin() as conn:
-            conn.execute(
+            result = conn.execute(
                 update(WatchedFile)
-                .where(WatchedFile.id.in_(list(ids)))
-                .values(exported_at=datetime.now(UTC), export_error=error)
+                .where(WatchedFile.id == row_id, WatchedFile.exported_at.is_(None))
+                .values(exported_at=datetime.now(UTC))
             )
+            return bool(result.rowcount == 1)
+
+    def export_failed(self, row_id: int, error: str) -> None:
+        """Record why some outputs of an exported row could not be written."""
+        with self.engine.begin() as conn:
+            conn.execute(update(WatchedFile).where(WatchedFile.id == row_id).values(export_error=error))
 
     def all(self) -> list[Known]:
         """Every row, oldest first."""

@@ -267,10 +267,12 @@ class FolderWatcher:
             steps = [t for t in tasks.get(row.recording_id, []) if t.type in PIPELINE_STEPS]
             if any(t.status not in FINISHED for t in steps):
                 continue
+            if not self.known.claim_export(row.id):
+                continue
             error = export_recording(self.service, row) if steps else "the recording was deleted"
             if error:
                 log.warning("export of %s: %s", row.path, error)
-            self.known.exported([row.id], error)
+                self.known.export_failed(row.id, error)
             done.append(row.recording_id)
         return done
 

@@ -240,6 +240,6 @@ def test_a_data_directory_of_revision_0010_upgrades_in_place_to_watched_files(tm
     assert known.claim("ab" * 32, 10, "/in", "/in/old.wav") and not known.claim("ab" * 32, 10, "/in", "/in/x.wav")
     known.settle("ab" * 32, "submitted", recording_id=1)
     [row] = known.unexported()
-    known.exported([row.id])
+    assert known.claim_export(row.id) and not known.claim_export(row.id)
     assert known.unexported() == [] and known.all()[0].recording_id == 1
     engine.dispose()
