@@ -128,9 +128,22 @@ class FolderWatcher:
             self.start()
 
     def _start_observer(self) -> Any:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        """watchdog's inotify observer (or ``PollingObserver`` with ``watch_polling``) waking the scans; the
+        polling one when inotify cannot start (its watch limit reached: ``fs.inotify.max_user_watches``)."""
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
+
+        polling = PollingObserver(timeout=self.settings.watch_scan_seconds)
+        if self.settings.watch_polling:
+            return self._schedule(polling)
+        try:
+            return self._schedule(Observer())
+        except OSError as exc:
+            log.warning("inotify cannot watch the folders (%s): polling them instead", exc)
+            return self._schedule(polling)
+
+    def _schedule(self, observer: Any) -> Any:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
         wake = self._wake
 
@@ -138,15 +151,12 @@ class FolderWatcher:
             def on_any_event(self, event: FileSystemEvent) -> None:
                 wake.set()
 
-        observer = (
-            PollingObserver(timeout=self.settings.watch_scan_seconds) if self.settings.watch_polling else Observer()
-        )
         for folder in self.folders:
             if folder.path.is_dir():
                 observer.schedule(Waker(), str(folder.path), recursive=True)
             else:
                 log.warning(
-                    "watched folder %s does not exist (scanned again every %gs)",
+                    "watched folder %s does not exist yet: scanned every %gs",
                     folder.path,
                     self.settings.watch_scan_seconds,
                 )

@@ -109,3 +109,20 @@ def test_a_real_worker_transcribes_a_dropped_file_and_its_subtitles_appear_in_th
     heard = set((out / "dictation.txt").read_text(encoding="utf-8").lower().replace(".", " ").split())
     assert len({"quick", "brown", "fox", "lazy", "dog"} & heard) >= 3, heard
     assert "-->" in (out / "dictation.srt").read_text(encoding="utf-8")
+
+
+def test_inotify_that_cannot_start_falls_back_to_polling(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audio: AudioFactory
+) -> None:
+    from watchdog.observers import Observer
+
+    def limit_reached(_self: object) -> None:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(Observer, "start", limit_reached)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    client = make_client(watch_dirs=str(inbox))
+    assert type(client.app.state.watch.watcher._observer).__name__ == "PollingObserver"
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "late.wav")
+    wait_for(lambda: [r["name"] for r in recordings(client)] == ["late.wav"], timeout=30, what="the file")
