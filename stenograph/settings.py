@@ -28,6 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from stenograph.steps.registry import TASK_TYPES, choosable_steps, pipeline_steps
+from stenograph.watch.config import EXPORT_FORMATS, WatchFolder, parse_folders
 
 #: Steps an upload may run: the registered pipeline steps (:mod:`stenograph.steps.registry`), in pipeline order.
 PIPELINE_STEPS: tuple[str, ...] = pipeline_steps()
@@ -216,7 +217,51 @@ class Settings(BaseSettings):
         "resolution and on every redirect).",
     )
 
-    @field_validator("pipeline_steps", "glossary", "task_types", "allowed_hosts", "webhook_urls", mode="before")
+    # --- watched folders and auto-export (docs/watch-folders.md) -----------------------------
+    watch_dirs: Annotated[list[WatchFolder], NoDecode] = Field(
+        default_factory=list,
+        description="Folders whose new media files are transcribed, comma separated paths, or JSON: "
+        '[{"path": "/in", "steps": ["transcription"], "language": "de", "template": "lecture"}].',
+    )
+    watch_stable_seconds: float = Field(
+        default=2.0, ge=0, description="A file is taken once its size and mtime stayed the same this long."
+    )
+    watch_scan_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds between scans of the watched folders (events wake a scan sooner)."
+    )
+    watch_polling: bool = Field(
+        default=False, description="Watch by polling (network drives) instead of inotify events."
+    )
+    export_dir: Path | None = Field(
+        default=None, description="Folder the outputs of watched files go to; default beside the source."
+    )
+    export_formats: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["srt", "txt", "md"],
+        description="Formats exported, comma separated, of txt, srt, vtt, json and md (the summary).",
+    )
+    export_overwrite: bool = Field(
+        default=False, description='Overwrite an existing file of the same name (else a " (2)" suffix).'
+    )
+
+    @field_validator("watch_dirs", mode="before")
+    @classmethod
+    def _watch_dirs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return parse_folders(value) if isinstance(value, list) else value
+
+    @field_validator("export_formats")
+    @classmethod
+    def _export_formats(cls, value: list[str]) -> list[str]:
+        unknown = [fmt for fmt in value if fmt not in EXPORT_FORMATS]
+        if unknown:
+            raise ValueError(f"unknown export formats {unknown}; allowed: {', '.join(EXPORT_FORMATS)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator(
+        "pipeline_steps", "glossary", "task_types", "allowed_hosts", "webhook_urls", "export_formats", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -15,9 +15,11 @@ from stenograph.api.auth import FailureLimiter, install_auth
 from stenograph.api.docs import install_docs
 from stenograph.api.errors import install_error_handlers
 from stenograph.api.routes import ask, openai_compat, profiles, recordings, system, tasks, transcripts, webhooks
+from stenograph.api.routes import watch as watch_routes
 from stenograph.api.security import HostPolicy, SecurityMiddleware, install_log_redaction
 from stenograph.service import Stenograph
 from stenograph.settings import Settings
+from stenograph.watch.watcher import WatchControl
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -31,10 +33,13 @@ def create_app(
     rules of :mod:`stenograph.api.security` wrap everything, auth included.
     """
     service = Stenograph(settings, migrate=migrate)
+    watch = WatchControl(service)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watch.start()  # only when watched folders are configured (docs/watch-folders.md)
         yield
+        watch.stop()
         service.close()
 
     app = FastAPI(
@@ -46,6 +51,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.stenograph = service
+    app.state.watch = watch
     install_error_handlers(app)
     install_auth(app, settings.api_token, FailureLimiter(clock=auth_clock))
     install_docs(app)
@@ -57,6 +63,7 @@ def create_app(
     app.include_router(ask.router)
     app.include_router(webhooks.router)
     app.include_router(profiles.router)
+    app.include_router(watch_routes.router)
     if (STATIC_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -253,7 +254,7 @@ class Diarization(Base):
 
 
 class SpeakerProfile(Base):
-    """A named person's voice kept for later recordings (revision 0013): docs/speaker-profiles.md."""
+    """A named person's voice kept for later recordings (revision 0011): docs/speaker-profiles.md."""
 
     __tablename__ = "speaker_profiles"
     __table_args__ = NEVER_REUSE_IDS
@@ -265,7 +266,7 @@ class SpeakerProfile(Base):
 
 
 class SpeakerProfileEmbedding(Base):
-    """One voice embedding of a profile: a diarized label's embedding in one diarization (revision 0013)."""
+    """One voice embedding of a profile: a diarized label's embedding in one diarization (revision 0011)."""
 
     __tablename__ = "speaker_profile_embeddings"
     __table_args__ = NEVER_REUSE_IDS
@@ -348,6 +349,28 @@ class WebhookDelivery(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WatchedFile(Base):
+    """A file taken from a watched folder, known by the SHA-256 of its content (revision 0012,
+    docs/watch-folders.md). ``status``: ``taking`` (being submitted), ``submitted`` (``recording_id`` made) or
+    ``skipped`` (not media: ``reason`` says why). ``exported_at``: its outputs were written (or could not be:
+    ``export_error``)."""
+
+    __tablename__ = "watched_files"
+    __table_args__ = (Index("ix_watched_files_unexported", "status", "exported_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    folder: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recording_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    export_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 tasks_table = cast(Table, Task.__table__)
 #: Status tests written as SQL literals, so that SQLite uses the partial indexes on ``tasks`` (a bound
 #: parameter does not match an index's WHERE clause).
@@ -359,3 +382,4 @@ workers_table = cast(Table, Worker.__table__)
 webhook_endpoints_table = cast(Table, WebhookEndpoint.__table__)
 webhook_deliveries_table = cast(Table, WebhookDelivery.__table__)
 recordings_table = cast(Table, Recording.__table__)
+watched_files_table = cast(Table, WatchedFile.__table__)

@@ -14,6 +14,7 @@ from stenograph.service.recordings import RecordingUseCases
 from stenograph.service.system import SystemUseCases
 from stenograph.service.tasks import TaskUseCases
 from stenograph.service.transcripts import TranscriptUseCases
+from stenograph.service.watch import WatchUseCases
 from stenograph.service.webhooks import WebhookUseCases
 from stenograph.settings import Settings
 from stenograph.steps.base import finish_hooks
@@ -27,12 +28,14 @@ class Stenograph(
     AskUseCases,
     WebhookUseCases,
     ProfileUseCases,
+    WatchUseCases,
 ):
     """Owns the engine, the task queue and the recordings store built from ``settings``, and offers the use
     cases: recordings (:mod:`~stenograph.service.recordings`), transcripts, summaries and the glossary
     (:mod:`~stenograph.service.transcripts`), tasks and workers (:mod:`~stenograph.service.tasks`), health,
     metrics and the LLM (:mod:`~stenograph.service.system`), questions (:mod:`~stenograph.service.ask`),
-    webhooks (:mod:`~stenograph.service.webhooks`), voice profiles (:mod:`~stenograph.service.profiles`).
+    webhooks (:mod:`~stenograph.service.webhooks`), voice profiles (:mod:`~stenograph.service.profiles`),
+    watched folders (:mod:`~stenograph.service.watch`).
 
     Args:
         settings: the settings.

@@ -212,3 +212,34 @@ def test_a_data_directory_of_revision_0006_upgrades_in_place_to_webhooks_and_sou
         )
     assert hooks.deliveries(endpoint["id"])[0]["message_id"] == message_id.lower() and delivery_id == 1
     engine.dispose()
+
+
+def test_a_data_directory_of_revision_0010_upgrades_in_place_to_watched_files(tmp_path: Path) -> None:
+    """Revision 0012 (watched folders): an existing recording and the stored glossary are kept, and a
+    watched file can be claimed, submitted as that recording and exported."""
+    from alembic import command
+
+    from stenograph.recordings.store import TranscriptStore
+    from stenograph.watch.known import KnownFiles
+
+    settings = build_settings(data_dir=tmp_path / "data")
+    engine = create_db_engine(settings)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0010")
+        conn.exec_driver_sql(
+            "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
+            "VALUES (1, 'old.wav', 'abc', 10, '2026-11-30 12:00:00.000000', '{}', '{}', '{}')"
+        )
+        conn.exec_driver_sql("INSERT INTO app_settings (key, value) VALUES ('glossary', '[\"Stenograph\"]')")
+    upgrade(engine, lock_dir=settings.data_dir)
+    store = TranscriptStore(engine)
+    assert store.recording(1)["name"] == "old.wav" and store.glossary() == ["Stenograph"]
+    known = KnownFiles(engine)
+    assert known.claim("ab" * 32, 10, "/in", "/in/old.wav") and not known.claim("ab" * 32, 10, "/in", "/in/x.wav")
+    known.settle("ab" * 32, "submitted", recording_id=1)
+    [row] = known.unexported()
+    assert known.claim_export(row.id) and not known.claim_export(row.id)
+    assert known.unexported() == [] and known.all()[0].recording_id == 1
+    engine.dispose()

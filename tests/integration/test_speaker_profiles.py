@@ -220,7 +220,7 @@ def test_profiles_are_renamed_and_merged(client: TestClient, audio: AudioFactory
 
 
 def test_a_data_directory_of_revision_0010_upgrades_in_place_to_profiles(tmp_path: Path) -> None:
-    """Revision 0013: an existing recording and its diarization are kept, and profiles can be written."""
+    """Revision 0011: an existing recording and its diarization are kept, and profiles can be written."""
     from alembic import command
 
     settings = build_settings(data_dir=tmp_path / "data")

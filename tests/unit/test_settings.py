@@ -177,3 +177,26 @@ def test_a_token_must_be_printable_ascii() -> None:
         with pytest.raises(ValidationError, match="printable ASCII"):
             build_settings(api_token=token)
     assert build_settings(api_token="0123456789abcdef").api_token == "0123456789abcdef"
+
+
+def test_watch_and_export_settings_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STENOGRAPH_WATCH_DIRS", "/in/a, /in/b")
+    monkeypatch.setenv("STENOGRAPH_EXPORT_DIR", "/out")
+    monkeypatch.setenv("STENOGRAPH_EXPORT_FORMATS", "vtt,json,md")
+    monkeypatch.setenv("STENOGRAPH_EXPORT_OVERWRITE", "true")
+    monkeypatch.setenv("STENOGRAPH_WATCH_POLLING", "true")
+    monkeypatch.setenv("STENOGRAPH_WATCH_STABLE_SECONDS", "4")
+    settings = build_settings()
+    assert [str(folder.path) for folder in settings.watch_dirs] == ["/in/a", "/in/b"]
+    assert settings.export_dir == Path("/out") and settings.export_formats == ["vtt", "json", "md"]
+    assert settings.export_overwrite and settings.watch_polling and settings.watch_stable_seconds == 4.0
+    monkeypatch.setenv("STENOGRAPH_WATCH_DIRS", '[{"path": "/in/de", "steps": "transcription", "language": "de"}]')
+    [folder] = build_settings().watch_dirs
+    assert folder.options() == {"steps": ["transcription"], "language": "de"}
+    monkeypatch.setenv("STENOGRAPH_WATCH_DIRS", "relative/dir")
+    with pytest.raises(ValidationError, match="absolute"):
+        build_settings()
+    monkeypatch.delenv("STENOGRAPH_WATCH_DIRS")
+    monkeypatch.setenv("STENOGRAPH_EXPORT_FORMATS", "srt,docx")
+    with pytest.raises(ValidationError, match="docx"):
+        build_settings()

@@ -85,6 +85,8 @@ def running_server(**env_extra: str) -> Iterator[Server]:
         **os.environ,
         "STENOGRAPH_DATA_DIR": str(data_dir),
         "STENOGRAPH_CONCURRENCY": os.environ.get("STENOGRAPH_WEB_TEST_CONCURRENCY", "2"),
+        # The same server whether or not `make run` installed the default LLM into this venv.
+        "STENOGRAPH_LLM_DEFAULT_MODEL": "false",
     }
     env.pop("STENOGRAPH_API_TOKEN", None)
     env.update(env_extra)

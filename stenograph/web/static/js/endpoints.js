@@ -22,6 +22,7 @@ export const endpoints = {
   workers: () => "/workers",
   llmSettings: () => "/settings/llm",
   glossary: () => "/glossary",
+  watchFolders: () => "/watch-folders",
 
   /** GET the task list: {status, type, recording_id, limit, offset}. */
   tasks: (params) => `/tasks${query(params)}`,

@@ -5,11 +5,12 @@ import { api, endpoints } from "./api.js";
 import { notify } from "./util.js";
 import { ProfilesSection } from "./profiles.js";
 import { WebhooksSection } from "./webhooks.js";
+import { WatchFoldersSection } from "./watch.js";
 
 const { ref, onMounted } = Vue;
 
 export const SettingsPage = {
-  components: { ProfilesSection, WebhooksSection },
+  components: { ProfilesSection, WebhooksSection, WatchFoldersSection },
   setup() {
     const llm = ref(null);
     const llmError = ref("");
@@ -82,5 +83,6 @@ export const SettingsPage = {
     </section>
     <profiles-section></profiles-section>
     <webhooks-section></webhooks-section>
+    <watch-folders-section></watch-folders-section>
   </div>`,
 };

@@ -5,7 +5,7 @@
   from one diarized label of one diarization (``recording_id``, ``diarization_id``, ``label``; no foreign
   keys to them: deleting a recording keeps the named voice, deleting the profile deletes its embeddings).
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 from stenograph.db.models import UTCDateTime
 
-revision: str = "0013"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,176 @@
+"""Watched folders in the test's process (docs/watch-folders.md): a file is taken once it stopped growing,
+once per content (renames, moves and restarts take nothing twice; changed content is taken again), a file
+that is not media is skipped for good, and the outputs are exported atomically without overwriting."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stenograph.service import Stenograph
+from stenograph.watch.export import write_atomically
+from tests.audio_factory import AudioFactory
+from tests.watch.conftest import Clock, new_watcher, run_tasks, settle
+
+
+def names(service: Stenograph) -> list[str]:
+    recordings, _count = service.list_recordings(limit=100)
+    return sorted(recording.name for recording in recordings)
+
+
+def test_a_file_copied_in_slowly_is_taken_once_it_stopped_growing(
+    service: Stenograph, inbox: Path, audio: AudioFactory
+) -> None:
+    speech = audio.make("wav_s16_16k").read_bytes()
+    clock, watcher = Clock(), new_watcher(service, Clock())
+    watcher.clock = clock
+    target = inbox / "talk.wav"
+    with target.open("wb") as out:
+        for start in range(0, len(speech), 8192):
+            out.write(speech[start : start + 8192])
+            out.flush()
+            assert watcher.scan() is True  # still settling: growing files are never read
+            clock.now += 1.0  # less than the 2 s stability interval between two chunks
+    assert names(service) == []
+    settle(watcher, clock)
+    recordings, _ = service.list_recordings()
+    assert [(r.name, r.size_bytes) for r in recordings] == [("talk.wav", len(speech))]
+    settle(watcher, clock)
+    assert names(service) == ["talk.wav"]
+
+
+def test_two_files_at_once_become_two_recordings(service: Stenograph, inbox: Path, audio: AudioFactory) -> None:
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "one.wav")
+    shutil.copyfile(audio.make("mp3_44k"), inbox / "two.mp3")
+    clock = Clock()
+    settle(new_watcher(service, clock), clock)
+    assert names(service) == ["one.wav", "two.mp3"]
+
+
+def test_a_restart_in_the_middle_takes_nothing_twice_and_misses_nothing(
+    service: Stenograph, inbox: Path, audio: AudioFactory
+) -> None:
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "before.wav")
+    clock = Clock()
+    first = new_watcher(service, clock)
+    settle(first, clock)
+    assert names(service) == ["before.wav"]
+    # Stenograph stops; a file arrives meanwhile; a new process (no memory of the first) scans at start.
+    shutil.copyfile(audio.make("mp3_44k"), inbox / "while-stopped.mp3")
+    second = new_watcher(service, clock)
+    settle(second, clock)
+    assert names(service) == ["before.wav", "while-stopped.mp3"]
+
+
+def test_a_file_that_is_not_media_is_logged_and_skipped_for_good(
+    service: Stenograph, inbox: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (inbox / "notes.wav").write_bytes(b"not audio at all, only text " * 100)
+    clock = Clock()
+    with caplog.at_level(logging.WARNING, logger="stenograph.watch"):
+        settle(new_watcher(service, clock), clock)
+    assert names(service) == []
+    assert any("notes.wav: skipped" in message for message in caplog.messages)
+    [row] = service.watched_files()
+    assert row.status == "skipped" and row.recording_id is None and row.reason
+    assert list(service.settings.uploads_dir.glob("*")) == []  # its copy is removed
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="stenograph.watch"):
+        settle(new_watcher(service, clock), clock)  # after a restart as well: not tried again
+    assert not [m for m in caplog.messages if "notes.wav" in m]
+    assert len(service.watched_files()) == 1
+
+
+def test_a_file_renamed_or_moved_inside_the_folder_is_not_taken_again(
+    service: Stenograph, inbox: Path, audio: AudioFactory
+) -> None:
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "a.wav")
+    clock = Clock()
+    watcher = new_watcher(service, clock)
+    settle(watcher, clock)
+    (inbox / "archive").mkdir()
+    os.rename(inbox / "a.wav", inbox / "archive" / "renamed.wav")
+    settle(watcher, clock)
+    assert names(service) == ["a.wav"]
+    [row] = service.watched_files()
+    assert row.path == str(inbox / "archive" / "renamed.wav")
+
+
+def test_a_file_whose_content_changes_is_taken_again_as_a_new_recording(
+    service: Stenograph, inbox: Path, audio: AudioFactory
+) -> None:
+    target = inbox / "memo.wav"
+    shutil.copyfile(audio.speech_wav("first memo of the day", name="first"), target)
+    clock = Clock()
+    watcher = new_watcher(service, clock)
+    settle(watcher, clock)
+    shutil.copyfile(audio.speech_wav("second memo, another content", name="second"), target)
+    settle(watcher, clock)
+    assert names(service) == ["memo.wav", "memo.wav"]
+    assert [row.status for row in service.watched_files()] == ["submitted", "submitted"]
+
+
+def test_outputs_are_exported_beside_the_source_without_overwriting_a_persons_file(
+    service: Stenograph, inbox: Path, audio: AudioFactory
+) -> None:
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "meeting.wav")
+    (inbox / "meeting.txt").write_text("my own notes", encoding="utf-8")
+    clock = Clock()
+    watcher = new_watcher(service, clock)
+    settle(watcher, clock)
+    assert watcher.export_finished() == []  # the pipeline has not ended yet
+    assert sorted(t.type for t in run_tasks(service)) == ["summary", "transcription"]
+    [recording_id] = watcher.export_finished()
+    assert (inbox / "meeting.txt").read_text(encoding="utf-8") == "my own notes"
+    assert "good morning" in (inbox / "meeting (2).txt").read_text(encoding="utf-8")
+    assert "00:00:00,000 --> " in (inbox / "meeting.srt").read_text(encoding="utf-8")
+    assert (inbox / "meeting.md").read_text(encoding="utf-8") == service.summary(recording_id).markdown
+    assert not [p for p in inbox.iterdir() if p.name.startswith(".")]  # no temporary file left
+    assert watcher.export_finished() == []  # exported once
+    settle(watcher, clock)  # the exports in the watched folder are not taken as recordings
+    assert names(service) == ["meeting.wav"]
+
+
+def test_export_folder_formats_and_overwrite(
+    make_settings: object, inbox: Path, tmp_path: Path, audio: AudioFactory
+) -> None:
+    out = tmp_path / "exports"
+    settings = make_settings(  # type: ignore[operator]
+        watch_dirs=[str(inbox)], export_dir=str(out), export_formats="vtt,json", export_overwrite=True
+    )
+    out.mkdir()
+    (out / "call.vtt").write_text("old", encoding="utf-8")
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "call.wav")
+    with Stenograph(settings) as service:
+        clock = Clock()
+        watcher = new_watcher(service, clock)
+        settle(watcher, clock)
+        run_tasks(service)
+        watcher.export_finished()
+    assert sorted(p.name for p in out.iterdir()) == ["call.json", "call.vtt"]
+    assert (out / "call.vtt").read_text(encoding="utf-8").startswith("WEBVTT")
+    assert sorted(p.name for p in inbox.iterdir()) == ["call.wav"]
+
+
+def test_an_export_that_fails_midway_leaves_neither_a_partial_file_nor_a_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(tmp_path, "talk", ".srt", "1\n00:00:00,000 --> 00:00:01,000\nhi\n", overwrite=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_names_taken_get_the_next_free_suffix(tmp_path: Path) -> None:
+    (tmp_path / "talk.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "talk (2).txt").write_text("mine too", encoding="utf-8")
+    written = write_atomically(tmp_path, "talk", ".txt", "transcript", overwrite=False)
+    assert written.name == "talk (3).txt" and written.read_text(encoding="utf-8") == "transcript"
+    assert (tmp_path / "talk.txt").read_text(encoding="utf-8") == "mine"
