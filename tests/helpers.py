@@ -10,14 +10,49 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from stenograph.settings import Settings
+from sqlalchemy import Connection, Engine
+
+from stenograph.settings import Settings, build_settings
 from stenograph.supervisor import settings_environment
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class OldDatabase:
+    """A data directory's database held at an old revision: its settings, engine and open connection."""
+
+    settings: Settings
+    engine: Engine
+    conn: Connection
+
+
+@contextlib.contextmanager
+def database_at_revision(data_dir: Path, revision: str) -> Iterator[OldDatabase]:
+    """A new SQLite database in ``data_dir`` upgraded only to Alembic ``revision``, for inserting old rows.
+
+    The body writes rows through ``old.conn`` (one transaction); when it ends without an error the rows are
+    committed and the database is upgraded to head the way the server does it (``stenograph.db.upgrade``), so
+    the test then checks ``old.engine``. The test disposes of the engine.
+    """
+    from alembic import command
+
+    from stenograph.db import create_db_engine, upgrade
+    from stenograph.db.migrate import alembic_config
+
+    settings = build_settings(data_dir=data_dir)
+    engine = create_db_engine(settings)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        yield OldDatabase(settings, engine, conn)
+    upgrade(engine, lock_dir=settings.data_dir)
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> T:

@@ -15,8 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
-from stenograph.db import create_db_engine, upgrade
-from stenograph.db.migrate import alembic_config
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings, build_settings
@@ -26,6 +24,7 @@ from stenograph.steps.diarization.fake import ScriptedDiarizer
 from stenograph.steps.registry import get_step
 from stenograph.transcript.types import Segment, Word
 from tests.audio_factory import AudioFactory
+from tests.helpers import database_at_revision
 from tests.steps.conftest import FakeTask
 
 ALL = "transcription,diarization,speakers,correction,summary"
@@ -223,30 +222,23 @@ def test_a_rerun_diarization_with_a_speaker_count_queues_speakers_after_it(
 
 def test_a_data_directory_of_revision_0006_upgrades_in_place(tmp_path: Path) -> None:
     """Segments written before diarization keep their text and get no speaker and no overlap."""
-    from alembic import command
-
-    settings = build_settings(data_dir=tmp_path / "data")
-    engine = create_db_engine(settings)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0006")
+    with database_at_revision(tmp_path / "data", "0006") as old:
         now = "2026-12-01 12:00:00.000000"
-        conn.exec_driver_sql(
+        old.conn.exec_driver_sql(
             "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
             "VALUES (1, 'a.wav', 'x', 1, ?, '{}', '{}', '{\"left\": \"Ann\"}')",
             (now,),
         )
-        conn.exec_driver_sql(
+        old.conn.exec_driver_sql(
             "INSERT INTO transcript_versions (id, recording_id, number, kind, complete, created_at, info, text) "
             "VALUES (1, 1, 1, 'original', 1, ?, '{}', 'hi')",
             (now,),
         )
-        conn.exec_driver_sql(
+        old.conn.exec_driver_sql(
             'INSERT INTO segments (id, version_id, idx, start, "end", text, avg_logprob, no_speech_prob, channel) '
             "VALUES (1, 1, 0, 0.0, 1.0, 'hi', 0.0, 0.0, 'left')"
         )
-    upgrade(engine, lock_dir=settings.data_dir)
+    engine = old.engine
     store = TranscriptStore(engine)
     [segment] = store.segments(1)
     assert (segment.text, segment.channel, segment.speaker, segment.speaker_label, segment.overlap) == (

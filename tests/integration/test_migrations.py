@@ -21,7 +21,7 @@ from stenograph.db.migrate import alembic_config
 from stenograph.db.models import Base
 from stenograph.settings import Settings, build_settings
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.helpers import REPO
+from tests.helpers import REPO, database_at_revision
 
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -152,25 +152,18 @@ def test_processes_upgrading_an_empty_postgres_database_at_once_all_succeed(
 def test_a_data_directory_of_revision_0005_upgrades_in_place(tmp_path: Path) -> None:
     """A database written before task dependency edges: its ``depends_on`` links become required edges,
     so a pending dependant still waits for its dependency, and the queue reads it as before."""
-    from alembic import command
-
     from stenograph.queue import TaskQueue
 
-    settings = build_settings(data_dir=tmp_path / "data")
-    engine = create_db_engine(settings)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0005")
+    with database_at_revision(tmp_path / "data", "0005") as old:
         now = "2026-11-30 12:00:00.000000"
         for task_id, depends_on in ((1, None), (2, 1)):
-            conn.exec_driver_sql(
+            old.conn.exec_driver_sql(
                 "INSERT INTO tasks (id, type, status, priority, params, attempts, max_attempts, run_after, created_at, "
                 "updated_at, progress, cancel_requested, depends_on) VALUES (?, 'summary', 'pending', 0, '{}', 0, 3, "
                 "?, ?, ?, 0.0, 0, ?)",
                 (task_id, now, now, now, depends_on),
             )
-    upgrade(engine, lock_dir=settings.data_dir)
+    engine, settings = old.engine, old.settings
     queue = TaskQueue(engine, settings)
     first = queue.claim("w")
     assert first is not None and first.id == 1
@@ -184,22 +177,15 @@ def test_a_data_directory_of_revision_0005_upgrades_in_place(tmp_path: Path) -> 
 def test_a_data_directory_of_revision_0006_upgrades_in_place_to_webhooks_and_sources(tmp_path: Path) -> None:
     """Revisions 0009 (webhooks) and 0010 (an import's source): an existing recording is kept, with no
     source (an upload), and endpoints and deliveries can be written."""
-    from alembic import command
-
     from stenograph.recordings.store import TranscriptStore
     from stenograph.webhooks.store import WebhookStore
 
-    settings = build_settings(data_dir=tmp_path / "data")
-    engine = create_db_engine(settings)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0006")
-        conn.exec_driver_sql(
+    with database_at_revision(tmp_path / "data", "0006") as old:
+        old.conn.exec_driver_sql(
             "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
             "VALUES (1, 'old.wav', 'abc', 10, '2026-11-30 12:00:00.000000', '{}', '{}', '{}')"
         )
-    upgrade(engine, lock_dir=settings.data_dir)
+    engine = old.engine
     recording = TranscriptStore(engine).recording(1)
     assert recording["name"] == "old.wav" and recording["source_url"] is None and recording["source_title"] is None
     hooks = WebhookStore(engine)
@@ -217,23 +203,16 @@ def test_a_data_directory_of_revision_0006_upgrades_in_place_to_webhooks_and_sou
 def test_a_data_directory_of_revision_0010_upgrades_in_place_to_watched_files(tmp_path: Path) -> None:
     """Revision 0012 (watched folders): an existing recording and the stored glossary are kept, and a
     watched file can be claimed, submitted as that recording and exported."""
-    from alembic import command
-
     from stenograph.recordings.store import TranscriptStore
     from stenograph.watch.known import KnownFiles
 
-    settings = build_settings(data_dir=tmp_path / "data")
-    engine = create_db_engine(settings)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0010")
-        conn.exec_driver_sql(
+    with database_at_revision(tmp_path / "data", "0010") as old:
+        old.conn.exec_driver_sql(
             "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
             "VALUES (1, 'old.wav', 'abc', 10, '2026-11-30 12:00:00.000000', '{}', '{}', '{}')"
         )
-        conn.exec_driver_sql("INSERT INTO app_settings (key, value) VALUES ('glossary', '[\"Stenograph\"]')")
-    upgrade(engine, lock_dir=settings.data_dir)
+        old.conn.exec_driver_sql("INSERT INTO app_settings (key, value) VALUES ('glossary', '[\"Stenograph\"]')")
+    engine = old.engine
     store = TranscriptStore(engine)
     assert store.recording(1)["name"] == "old.wav" and store.glossary() == ["Stenograph"]
     known = KnownFiles(engine)

@@ -15,18 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stenograph.api import create_app
-from stenograph.db import create_db_engine, upgrade
-from stenograph.db.migrate import alembic_config
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.profiles import ProfileStore
 from stenograph.recordings.store import TranscriptStore
-from stenograph.settings import Settings, build_settings
+from stenograph.settings import Settings
 from stenograph.steps.base import StepContext, run_step
 from stenograph.steps.diarization.diarizer import Diarizer, SpeakerTurn
 from stenograph.steps.diarization.fake import ScriptedDiarizer
 from stenograph.steps.registry import get_step
 from stenograph.transcript.types import Segment, Word
 from tests.audio_factory import AudioFactory
+from tests.helpers import database_at_revision
 from tests.steps.conftest import FakeTask
 
 WORDS = (Word(0.0, 1.0, " good", 0.9), Word(1.0, 2.0, " morning", 0.9), Word(2.2, 3.0, " hello", 0.9))
@@ -221,19 +220,12 @@ def test_profiles_are_renamed_and_merged(client: TestClient, audio: AudioFactory
 
 def test_a_data_directory_of_revision_0010_upgrades_in_place_to_profiles(tmp_path: Path) -> None:
     """Revision 0011: an existing recording and its diarization are kept, and profiles can be written."""
-    from alembic import command
-
-    settings = build_settings(data_dir=tmp_path / "data")
-    engine = create_db_engine(settings)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0010")
-        conn.exec_driver_sql(
+    with database_at_revision(tmp_path / "data", "0010") as old:
+        old.conn.exec_driver_sql(
             "INSERT INTO recordings (id, name, stored_name, size_bytes, created_at, media, options, speakers) "
             "VALUES (1, 'old.wav', 'abc', 10, '2026-12-01 12:00:00.000000', '{}', '{}', '{\"Speaker 1\": \"Dana\"}')"
         )
-    upgrade(engine, lock_dir=settings.data_dir)
+    engine = old.engine
     store = TranscriptStore(engine)
     assert store.recording(1)["speakers"] == {"Speaker 1": "Dana"}
     diarization_id = store.save_diarization(
