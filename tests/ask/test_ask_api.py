@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from stenograph.api import create_app
 from stenograph.service import Stenograph
@@ -23,7 +21,7 @@ from stenograph.settings import Settings
 from stenograph.steps.base import INTERACTIVE_PRIORITY
 from tests.ask.fakes import StreamingLLM, honest_responder
 from tests.ask.runner import answer_one
-from tests.helpers import wait_for
+from tests.helpers import serve_app, wait_for
 from tests.steps.conftest import segments
 
 MEETING = segments(
@@ -41,19 +39,16 @@ def service(settings: Settings) -> Iterator[Stenograph]:
 
 @pytest.fixture
 def server_url(settings: Settings, service: Stenograph) -> Iterator[str]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, what="uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        listener.close()
+    with serve_app(create_app(settings)) as url:
+        yield url
+
+
+def held_answerer(service: Stenograph, settings: Settings) -> tuple[threading.Event, StreamingLLM, threading.Thread]:
+    """(gate, LLM, runner): a runner for the next ask task whose LLM answers with the "anna" segment in pieces,
+    each after the first waiting until the test sets ``gate``."""
+    gate = threading.Event()
+    llm = StreamingLLM(responder=honest_responder("anna"), gate=gate)
+    return gate, llm, answer_one(service.queue, settings, service.store, llm)
 
 
 @pytest.fixture
@@ -81,9 +76,7 @@ def sse_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
 def test_the_answer_streams_while_the_api_answers_other_requests(
     server_url: str, service: Stenograph, settings: Settings, recording_id: int
 ) -> None:
-    gate = threading.Event()
-    llm = StreamingLLM(responder=honest_responder("anna"), gate=gate)
-    runner = answer_one(service.queue, settings, service.store, llm)
+    gate, _llm, runner = held_answerer(service, settings)
     with httpx.Client(base_url=server_url, timeout=30) as client:
         created = client.post(f"/recordings/{recording_id}/ask", json={"question": "Who sends the figures?"})
         assert created.status_code == 201, created.text
@@ -111,9 +104,7 @@ def test_the_answer_streams_while_the_api_answers_other_requests(
 def test_closing_the_stream_cancels_the_question(
     server_url: str, service: Stenograph, settings: Settings, recording_id: int
 ) -> None:
-    gate = threading.Event()
-    llm = StreamingLLM(responder=honest_responder("anna"), gate=gate)
-    runner = answer_one(service.queue, settings, service.store, llm)
+    gate, llm, runner = held_answerer(service, settings)
     with httpx.Client(base_url=server_url, timeout=30) as client:
         created = client.post(f"/recordings/{recording_id}/ask", json={"question": "Who sends the figures?"}).json()
         task_id = created["task"]["id"]

@@ -6,7 +6,6 @@ an event, so the test knows the upload is inside it, with no timing threshold. S
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,30 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from stenograph.api import create_app
 from stenograph.service import recordings
 from stenograph.settings import Settings
 from tests.audio_factory import AudioFactory
-from tests.helpers import wait_for
+from tests.helpers import serve_app, wait_for
 
 
 @pytest.fixture
 def server_url(settings: Settings) -> Iterator[str]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, what="uvicorn to start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        listener.close()
+    with serve_app(create_app(settings)) as url:
+        yield url
 
 
 def hold_probe(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
