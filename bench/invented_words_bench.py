@@ -13,7 +13,6 @@ The test (``tests/pipeline/test_invented_words.py``) checks the same goals on fe
 
 from __future__ import annotations
 
-import csv
 import random
 import re
 import tempfile
@@ -26,19 +25,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.common import corpus_dir
+from bench.corpus import ENGLISH_CLIPS, english_references
 
 __all__ = ["CLIPS", "Cut", "measure", "run", "speech_cuts"]
 
-#: English clips with a single-speaker reference (as in tests/llm/wer.py).
-CLIPS = (
-    "jfk.wav",
-    "librispeech-1995-1837-0001.wav",
-    "LDC93S1.wav",
-    "LJ001-0001.wav",
-    "LJ001-0007.wav",
-    "sense_and_sensibility_01_austen_64kb-0870.wav",
-    "sense_and_sensibility_01_austen_64kb-0920.wav",
-)
+#: English clips with a single-speaker reference (:data:`bench.corpus.ENGLISH_CLIPS`, as in tests/llm/wer.py).
+CLIPS = ENGLISH_CLIPS
 SAMPLE_RATE = 16000
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -54,14 +46,6 @@ class Cut:
     reference: str
 
 
-def _references(corpus: Path) -> dict[str, str]:
-    with (corpus / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    header = rows[0]
-    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
-    return {name: table[name]["reference_text"] for name in CLIPS if name in table}
-
-
 def _write(path: Path, samples: npt.NDArray[np.float32]) -> None:
     with wave.open(str(path), "wb") as handle:
         handle.setnchannels(1)
@@ -75,7 +59,7 @@ def speech_cuts(corpus: Path, folder: Path, count: int, *, seed: int = 14) -> li
     from faster_whisper import decode_audio
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    references = _references(corpus)
+    references = english_references(corpus)
     audio = {name: decode_audio(str(corpus / name)) for name in references}
     spans = {name: get_speech_timestamps(samples, VadOptions()) for name, samples in audio.items()}
     rng = random.Random(seed)

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from bench.corpus import english_references
 from stenograph.transcript.types import Segment
-from tests.llm.wer import corpus_dir, corpus_wer, correct_all, english_references, wer_with_reference_corrections
+from tests.llm.wer import corpus_dir, corpus_wer, correct_all, wer_with_reference_corrections
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 #: The default model's acceptance test is opt-in (read at import: the tests' environment is cleaned later).

@@ -8,7 +8,6 @@ spellings such as "mister" -> "mr" unified), corpus-level (errors summed over cl
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,32 +23,11 @@ from stenograph.transcript.types import Segment
 
 _NORMALIZE = EnglishTextNormalizer()
 
-#: English clips with a single-speaker reference (stereo_diarization has two overlapping talkers;
-#: jfk.flac and the 8 kHz LDC93S1 copy repeat other clips).
-ENGLISH_CLIPS = (
-    "jfk.wav",
-    "librispeech-1995-1837-0001.wav",
-    "LDC93S1.wav",
-    "LJ001-0001.wav",
-    "LJ001-0007.wav",
-    "sense_and_sensibility_01_austen_64kb-0870.wav",
-    "sense_and_sensibility_01_austen_64kb-0920.wav",
-)
-
 
 def corpus_dir() -> Path:
     """``STENOGRAPH_CORPUS_DIR``, default ``../shared/audio`` relative to the repository root."""
     root = Path(__file__).resolve().parents[2]
     return Path(os.environ.get("STENOGRAPH_CORPUS_DIR") or root.parent / "shared" / "audio")
-
-
-def english_references(folder: Path) -> dict[str, str]:
-    """``{file name: reference text}`` of :data:`ENGLISH_CLIPS` from ``MANIFEST.tsv``."""
-    with (folder / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    header = rows[0]
-    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
-    return {name: table[name]["reference_text"] for name in ENGLISH_CLIPS if name in table}
 
 
 def text_of(segments: Sequence[Segment]) -> str:
