@@ -19,14 +19,12 @@ from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.profiles import ProfileStore
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
-from stenograph.steps.base import StepContext, run_step
 from stenograph.steps.diarization.diarizer import Diarizer, SpeakerTurn
 from stenograph.steps.diarization.fake import ScriptedDiarizer
-from stenograph.steps.registry import get_step
 from stenograph.transcript.types import Segment, Word
 from tests.audio_factory import AudioFactory
 from tests.helpers import database_at_revision
-from tests.steps.conftest import FakeTask
+from tests.steps.conftest import run_claimed_here
 
 WORDS = (Word(0.0, 1.0, " good", 0.9), Word(1.0, 2.0, " morning", 0.9), Word(2.2, 3.0, " hello", 0.9))
 SEGMENTS = [Segment(0, 0.0, 3.0, "good morning hello", words=WORDS), Segment(1, 3.0, 4.0, "bye")]
@@ -62,15 +60,7 @@ def parts(client: TestClient) -> tuple[TaskQueue, TranscriptStore, ProfileStore]
 
 def run_claimed(client: TestClient, settings: Settings, record: TaskRecord, diarizer: Diarizer) -> None:
     queue, store, _ = parts(client)
-    task = FakeTask(settings, task_id=record.id, task_type=record.type, attempt=record.attempts)
-    if record.type == "transcription":
-        recording_id = record.params["recording_id"]
-        store.create_version(recording_id, "original", SEGMENTS, task_id=record.id, language="en", info={})
-        result: dict[str, Any] = {}
-    else:
-        ctx = StepContext(task, store=store, diarizer=lambda _s: diarizer)
-        result = run_step(get_step(record.type), ctx, record.params)
-    queue.complete(record.id, "w", record.attempts, result)
+    run_claimed_here(queue, store, settings, record, segments=SEGMENTS, diarizer=diarizer)
 
 
 def diarized_file(client: TestClient, settings: Settings, speech: bytes, diarizer: Diarizer) -> int:

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import Engine
 
 from stenograph.llm.fake import ScriptedLLM
-from stenograph.queue import TaskQueue
+from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
-from stenograph.steps.base import StepContext
+from stenograph.steps.base import StepContext, run_step
+from stenograph.steps.diarization.diarizer import Diarizer
+from stenograph.steps.registry import get_step
 from stenograph.steps.transcription.fake import ScriptedTranscriber
 from stenograph.transcript.types import Segment
 
@@ -34,6 +36,29 @@ class FakeTask:
 
     def raise_if_cancelled(self) -> None:
         pass
+
+
+def run_claimed_here(
+    queue: TaskQueue,
+    store: TranscriptStore,
+    settings: Settings,
+    record: TaskRecord,
+    *,
+    segments: list[Segment],
+    diarizer: Diarizer,
+) -> None:
+    """Run a claimed task in this process and complete it, as a worker's slot would: a transcription stores
+    ``segments`` as the recording's original version; any other step runs for real, diarizing with
+    ``diarizer``."""
+    task = FakeTask(settings, task_id=record.id, task_type=record.type, attempt=record.attempts)
+    if record.type == "transcription":
+        recording_id = record.params["recording_id"]
+        store.create_version(recording_id, "original", segments, task_id=record.id, language="en", info={})
+        result: dict[str, Any] = {}
+    else:
+        ctx = StepContext(task, store=store, diarizer=lambda _s: diarizer)
+        result = run_step(get_step(record.type), ctx, record.params)
+    queue.complete(record.id, "w", record.attempts, result)
 
 
 @pytest.fixture
