@@ -8,6 +8,7 @@ from typing import Any
 from stenograph.errors import NotFoundError, TransitionError
 from stenograph.queue import TaskRecord, TaskStatus
 from stenograph.queue.states import FINISHED
+from stenograph.recordings.text_input import clean_text
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
 from stenograph.steps.submit import enqueue_step
@@ -34,11 +35,12 @@ class AskUseCases(ServiceBase):
 
         Raises:
             NotFoundError: no such recording.
-            ServiceError: (invalid) an empty or too long question.
+            ServiceError: (invalid) an empty question (nothing left once control characters and whitespace
+                are removed, ``empty_question``) or a too long one.
         """
         from stenograph.steps.ask.step import MAX_QUESTION_CHARS
 
-        text = " ".join(question.split())
+        text = " ".join(clean_text(question).split())  # control characters out first: "\x00\x01" is empty
         if not text:
             raise ServiceError("invalid", "empty_question", "the question is empty")
         if len(text) > MAX_QUESTION_CHARS:

@@ -146,3 +146,19 @@ def test_a_library_question_and_the_refusals(
         }
         assert {"ask_recording", "ask_library", "ask_events", "get_question"} <= operations
     runner.join(30)
+
+
+def test_a_question_of_control_characters_is_empty_and_one_holding_some_is_stored_clean(
+    settings: Settings, service: Stenograph, recording_id: int
+) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        for question in ("\u0000\u0001", " \u0007\t\u200b ", "   "):
+            refused = client.post(f"/recordings/{recording_id}/ask", json={"question": question})
+            assert refused.status_code == 422 and refused.json()["detail"]["code"] == "empty_question", question
+        refused = client.post("/ask", json={"question": "\u0000"})
+        assert refused.status_code == 422 and refused.json()["detail"]["code"] == "empty_question"
+        created = client.post(f"/recordings/{recording_id}/ask", json={"question": "who\u0000 sends\u0001the figures?"})
+        assert created.status_code == 201
+    assert service.queue.get(created.json()["task"]["id"]).params["question"] == "who sends the figures?"

@@ -13,8 +13,8 @@ from stenograph.errors import TaskCancelled
 from stenograph.llm.fake import ScriptedLLM
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import PIPELINE_STEPS, Settings, build_settings
-from stenograph.steps.ask.answer import NOT_FOUND
-from stenograph.steps.ask.retrieval import content_words, rank_passages, timestamp
+from stenograph.steps.ask.answer import NOT_FOUND, verify
+from stenograph.steps.ask.retrieval import Passage, content_words, rank_passages, timestamp
 from stenograph.steps.ask.step import PARTIAL_FRACTION
 from stenograph.steps.ask.step import STEP as ASK
 from stenograph.steps.base import run_step
@@ -85,7 +85,7 @@ def test_no_matching_passage_is_does_not_say_without_asking_the_model(
         ("The budget is two million dollars for the stadium [01:11].", "do not support"),
         ("The budget is forty thousand euros [09:59].", "cites passages it was not given (09:59)"),
         ("The budget is forty thousand euros [01:11] and [01:12].", "cites passages it was not given (01:12)"),
-        ("The budget is forty thousand euros.", "cites no passage"),
+        ("The budget is two million dollars for the stadium.", "cites no passage"),
     ],
 )
 def test_an_answer_its_citations_do_not_support_is_replaced(
@@ -96,6 +96,44 @@ def test_an_answer_its_citations_do_not_support_is_replaced(
     result = run_step(ASK, ctx, {"question": "What is the marketing budget?", "recording_id": recording_id})
     assert result["answer"] == NOT_FOUND and result["found"] is False
     assert why in result["reason"]
+
+
+def test_a_supported_answer_citing_no_passage_is_kept_with_its_citation_added(
+    make_context: MakeContext, store: TranscriptStore, recording_id: int
+) -> None:
+    transcribed(store, recording_id)
+    ctx, _ = make_context("ask", llm=ScriptedLLM(["The marketing budget is forty thousand euros."]))
+    result = run_step(ASK, ctx, {"question": "What is the marketing budget?", "recording_id": recording_id})
+    assert result["found"] is True and result["reason"] is None
+    assert result["answer"] == "The marketing budget is forty thousand euros. [01:11]"
+    assert [c["timestamp"] for c in result["citations"]] == ["01:11"]
+
+
+def test_an_uncited_answer_two_passages_support_cites_both(
+    make_context: MakeContext, store: TranscriptStore, recording_id: int
+) -> None:
+    transcribed(store, recording_id)
+    answer = "The office moves to the new building in march; the marketing budget is forty thousand euros."
+    ctx, _ = make_context("ask", llm=ScriptedLLM([answer]))
+    result = run_step(
+        ASK, ctx, {"question": "When is the office move and what is the budget?", "recording_id": recording_id}
+    )
+    assert result["found"] is True
+    assert result["answer"] == answer + " [00:05] [01:11]"
+    assert [c["timestamp"] for c in result["citations"]] == ["00:05", "01:11"]
+
+
+def test_an_uncited_library_answer_gets_recording_tags_and_a_pair_when_neither_passage_is_enough() -> None:
+    budget = Passage(7, "planning.wav", 2, 71.0, 78.0, "the marketing budget is forty thousand euros", score=2.0)
+    move = Passage(9, "standup.wav", 0, 5.0, 11.0, "the office move to the new building in march", score=1.0)
+    kept = verify("The budget is forty thousand euros.", [move, budget], library=True)
+    assert kept.found and kept.text == "The budget is forty thousand euros. [#7 01:11]" and kept.citations == [budget]
+    # Neither alone holds half of the words (budget forty thousand euros office building march pizza lunch
+    # tuesday): the two together do.
+    both = verify("Budget forty thousand euros; office building march; pizza lunch tuesday.", [move, budget], True)
+    assert both.found and both.text.endswith("tuesday. [#9 00:05] [#7 01:11]") and both.citations == [move, budget]
+    refused = verify("Pizza for lunch on tuesday and wednesday.", [move, budget], library=True)
+    assert not refused.found and refused.text == NOT_FOUND and "cites no passage" in (refused.reason or "")
 
 
 def test_a_library_question_cites_the_one_recording_that_answers_it(

@@ -3,9 +3,11 @@
 The model is told to answer from the passages only, to cite each fact with the passage's tag as shown
 (``[mm:ss]`` for one recording, ``[#id mm:ss]`` across the library) and to answer exactly
 :data:`NOT_FOUND` when the passages do not say. The answer is then verified, not trusted: it must cite
-at least one passage it was given and none it was not, and its content words must be supported by the
-cited passages (at least :data:`MIN_SUPPORT` of them appear in the cited passages or their neighbours);
-otherwise the answer is :data:`NOT_FOUND`, with ``reason`` saying why. Without a model, the answer is the
+no passage it was not given, and its content words must be supported by the cited passages (at least
+:data:`MIN_SUPPORT` of them appear in the cited passages or their neighbours). An answer citing no passage
+(small models often drop the tags) is kept when one or two of the passages it was given support it by the
+same rule: those passages' tags are appended to it (:func:`supporting_passages`). Otherwise the answer is
+:data:`NOT_FOUND`, with ``reason`` saying why. Without a model, the answer is the
 best passages themselves.
 """
 
@@ -20,12 +22,23 @@ from stenograph.errors import TaskCancelled
 from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.steps.ask.retrieval import Passage, content_words
 
-__all__ = ["MIN_SUPPORT", "NOT_FOUND", "Answer", "answer_question", "cite", "messages_for", "verify"]
+__all__ = [
+    "MIN_SUPPORT",
+    "NOT_FOUND",
+    "Answer",
+    "answer_question",
+    "cite",
+    "messages_for",
+    "supporting_passages",
+    "verify",
+]
 
 #: The answer when the transcript does not say.
 NOT_FOUND = "The recording does not say."
 #: The least share of an answer's content words that its cited passages must hold.
 MIN_SUPPORT = 0.5
+#: The content words of an uncited answer a second passage's own text must add to be cited too.
+_EXTRA_WORDS = 2
 #: Tokens the answer may take.
 MAX_ANSWER_TOKENS = 300
 
@@ -113,9 +126,16 @@ def verify(text: str, passages: Sequence[Passage], library: bool) -> Answer:
         return Answer(
             NOT_FOUND, found=False, reason=f"the answer was not used: it cites passages it was not given ({shown})"
         )
-    if not cited:
-        return Answer(NOT_FOUND, found=False, reason="the answer was not used: it cites no passage")
     claimed = set(content_words(_CITATION.sub(" ", stripped)))
+    if not cited:
+        cited = supporting_passages(claimed, passages)
+        if not cited:
+            return Answer(
+                NOT_FOUND,
+                found=False,
+                reason="the answer was not used: it cites no passage, and no one or two passages support it",
+            )
+        stripped = f"{stripped} {' '.join(cite(p, library) for p in cited)}"
     support = set(content_words(" ".join(p.context for p in cited)))
     if claimed and len(claimed & support) / len(claimed) < MIN_SUPPORT:
         return Answer(
@@ -125,6 +145,35 @@ def verify(text: str, passages: Sequence[Passage], library: bool) -> Answer:
             f"({len(claimed & support)} of its {len(claimed)} content words appear in them)",
         )
     return Answer(stripped, cited)
+
+
+def supporting_passages(claimed: set[str], passages: Sequence[Passage]) -> list[Passage]:
+    """The one or two passages that best support an answer citing none, in transcript order; [] when none do.
+
+    ``claimed`` is the answer's content words. The first is the passage whose :attr:`~Passage.context` holds
+    the most of them (ties: the one whose own text holds most, then the best scored). It is enough alone when
+    it holds at least :data:`MIN_SUPPORT` of them; a second passage is cited with it when its own text holds
+    at least :data:`_EXTRA_WORDS` of them that the first's own text lacks (the answer joins two passages). Short
+    of :data:`MIN_SUPPORT` alone, the pair holding the most is cited if it reaches it. An answer without content
+    words is supported by none.
+    """
+    if not claimed or not passages:
+        return []
+    contexts = [claimed & set(content_words(p.context)) for p in passages]
+    owns = [claimed & set(content_words(p.text)) for p in passages]
+    needed = MIN_SUPPORT * len(claimed)
+    first = max(range(len(passages)), key=lambda i: (len(contexts[i]), len(owns[i]), passages[i].score, -i))
+    others = [j for j in range(len(passages)) if j != first]
+    if not others:
+        return [passages[first]] if len(contexts[first]) >= needed else []
+    if len(contexts[first]) >= needed:
+        second = max(others, key=lambda j: (len(owns[j] - owns[first]), passages[j].score, -j))
+        if len(owns[second] - owns[first]) < _EXTRA_WORDS:
+            return [passages[first]]
+        return [passages[k] for k in sorted((first, second))]
+    pairs = [(i, j) for i in range(len(passages)) for j in range(i + 1, len(passages))]
+    i, j = max(pairs, key=lambda ij: (len(contexts[ij[0]] | contexts[ij[1]]), len(owns[ij[0]] | owns[ij[1]]), -ij[0]))
+    return [passages[i], passages[j]] if len(contexts[i] | contexts[j]) >= needed else []
 
 
 def _says_not_found(text: str) -> bool:
