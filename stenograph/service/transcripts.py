@@ -100,7 +100,21 @@ def _checked_label(label: str) -> str:
     return cleaned
 
 
+def _unknown_speaker(label: str) -> ServiceError:
+    return ServiceError("not_found", "unknown_speaker", f"the recording has no speaker {label[:64]!r}")
+
+
 class TranscriptUseCases(ServiceBase):
+    def known_labels(self, recording_id: int) -> set[str]:
+        """The speaker labels of a recording: the diarized labels (``Speaker 1``...) and the channels of the
+        segments of every version (drafts included). Raises NotFoundError (no recording)."""
+        self.store.recording(recording_id)
+        labels: set[str] = set()
+        for version in self.store.versions(recording_id, complete_only=False):
+            for segment in self.store.segments(version.id):
+                labels.update(x for x in (segment.speaker_label, segment.channel) if x)
+        return labels
+
     def transcript(self, recording_id: int, version: str = "latest") -> TranscriptView:
         """A version of the transcript: ``latest``, ``original``, ``corrected``, ``edited`` or a number.
 
@@ -151,12 +165,17 @@ class TranscriptUseCases(ServiceBase):
         return TranscriptView(recording_id, row["name"], version, self.store.segments(version.id))
 
     def set_speakers(self, recording_id: int, names: dict[str, str]) -> dict[str, Any]:
-        """Name channels or speakers; control characters are removed, empty labels or names dropped. The voice
-        profiles learn the diarized speakers whose name changed (:class:`~stenograph.service.profiles.VoiceLearning`).
+        """Replace the recording's whole name map by ``names`` ({label: name}): a label left out loses its name,
+        so send every name to keep. Control characters are removed, empty labels or names dropped. A label must
+        be known: a diarized label of any version, a channel (:meth:`known_labels`), or one already named. The
+        voice profiles learn the diarized speakers whose name changed
+        (:class:`~stenograph.service.profiles.VoiceLearning`).
 
         Raises:
+            NotFoundError: no recording.
             ServiceError: (invalid) more than :data:`MAX_SPEAKERS` names, a label over
-                :data:`MAX_SPEAKER_LABEL_CHARS` or a name over :data:`MAX_SPEAKER_NAME_CHARS` characters.
+                :data:`MAX_SPEAKER_LABEL_CHARS` or a name over :data:`MAX_SPEAKER_NAME_CHARS` characters;
+                (invalid, ``unknown_speaker``) a label the recording does not have.
         """
         cleaned = [(clean_text(k), clean_text(v)) for k, v in names.items()]
         kept = {k: v for k, v in cleaned if k and v}
@@ -171,6 +190,15 @@ class TranscriptUseCases(ServiceBase):
                     f"{MAX_SPEAKER_NAME_CHARS} ({label[:20]!r}: {len(label)} and {len(name)})",
                 )
         before = dict(self.store.recording(recording_id).get("speakers") or {})
+        known = self.known_labels(recording_id) | set(before)  # a name saved earlier is kept
+        unknown = sorted(set(kept) - known)
+        if unknown:
+            raise ServiceError(
+                "invalid",
+                "unknown_speaker",
+                f"the recording has no speaker or channel {unknown[0][:64]!r}: name its labels "
+                f"({', '.join(sorted(known)[:10]) or 'none yet'})",
+            )
         saved = self.store.set_speakers(recording_id, kept)
         VoiceLearning(self, recording_id).renamed(before, kept)  # voice profiles (docs/speaker-profiles.md)
         return saved
@@ -198,24 +226,42 @@ class TranscriptUseCases(ServiceBase):
         return view
 
     def move_segment(self, recording_id: int, index: int, speaker: str) -> TranscriptView:
-        """Give segment ``index`` the speaker ``speaker`` (an existing label or a new one): a new ``edited``
-        version, every timestamp kept.
+        """Give segment ``index`` the speaker ``speaker``: a label of this recording (:meth:`known_labels`) or
+        a displayed name given to exactly one label (``JFK`` for ``Speaker 1``). A new ``edited`` version,
+        every timestamp kept.
 
         Raises:
             NotFoundError: no recording or transcript.
-            ServiceError: (not_found) no segment ``index``; (invalid) an empty or too long label.
+            ServiceError: (not_found) no segment ``index``; (not_found, ``unknown_speaker``) ``speaker`` is
+                neither a label nor the name of exactly one label; (invalid) an empty or too long label.
         """
-        label = _checked_label(speaker)
+        target = _checked_label(speaker)
         latest = self.store.pick_version(recording_id, "latest")
         segments = self.store.segments(latest.id)
         if not any(s.index == index for s in segments):
             raise ServiceError("not_found", "not_found", f"the transcript has no segment {index}")
+        label = self._resolved_label(recording_id, target)
         moved = [dataclasses.replace(s, speaker_label=label) if s.index == index else s for s in segments]
         view = self._edited(recording_id, latest, moved, {"moved_segment": index, "to_speaker": label})
         source = next(_label_of(s) for s in segments if s.index == index)
         if source and source != label and not any(_label_of(s) == source for s in moved):
             self._voice_joined(recording_id, source, label)  # its last segment moved: the whole voice did
         return view
+
+    def _resolved_label(self, recording_id: int, target: str) -> str:
+        """The label ``target`` means: itself when a label, else the one label named ``target``.
+
+        Raises:
+            ServiceError: (not_found, ``unknown_speaker``) neither, or a name of several labels.
+        """
+        known = self.known_labels(recording_id)
+        if target in known:
+            return target
+        names = self.store.recording(recording_id).get("speakers") or {}
+        named = [label for label, name in names.items() if name == target and label in known]
+        if len(named) != 1:
+            raise _unknown_speaker(target)
+        return str(named[0])
 
     def _voice_joined(self, recording_id: int, source: str, into: str) -> None:
         """Voice profiles learn that ``source``'s voice is ``into``'s person (docs/speaker-profiles.md)."""

@@ -181,6 +181,46 @@ def test_rename_merge_and_move_speakers_and_the_exports(
     assert exported["segments"][0]["speaker_label"] == "Speaker 1" and exported["segments"][0]["overlap"] is False
 
 
+def test_a_segment_moves_to_a_label_or_a_displayed_name_never_to_an_unknown_speaker(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    recording_id = speakers_recording(client, audio, settings)
+    url = f"/recordings/{recording_id}"
+    assert client.put(f"{url}/speakers", json={"names": {"Speaker 1": "JFK", "Speaker 2": "Dana"}}).status_code == 200
+    invented = client.put(f"{url}/transcript/segments/2/speaker", json={"speaker": "Totally New Person"})
+    assert invented.status_code == 404 and invented.json()["detail"]["code"] == "unknown_speaker", invented.text
+    assert [v["kind"] for v in client.get(f"{url}/transcript/versions").json()["data"]] == ["original", "speakers"]
+
+    by_name = client.put(f"{url}/transcript/segments/2/speaker", json={"speaker": "JFK"})
+    assert by_name.status_code == 200, by_name.text
+    segments = by_name.json()["segments"]
+    assert [(s["speaker_label"], s["speaker"]) for s in segments] == [
+        ("Speaker 1", "JFK"),
+        ("Speaker 2", "Dana"),
+        ("Speaker 1", "JFK"),
+    ]  # moved to the label named JFK, no label "JFK" made
+
+    assert client.put(f"{url}/speakers", json={"names": {"Speaker 1": "Al", "Speaker 2": "Al"}}).status_code == 200
+    ambiguous = client.put(f"{url}/transcript/segments/1/speaker", json={"speaker": "Al"})
+    assert ambiguous.status_code == 404 and ambiguous.json()["detail"]["code"] == "unknown_speaker"
+
+
+def test_speaker_names_refuse_unknown_labels_and_a_put_replaces_the_map(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    recording_id = speakers_recording(client, audio, settings)
+    url = f"/recordings/{recording_id}"
+    unknown = client.put(f"{url}/speakers", json={"names": {"Speaker 9": "Bob"}})
+    assert unknown.status_code == 422 and unknown.json()["detail"]["code"] == "unknown_speaker", unknown.text
+    assert client.get(url).json()["speakers"] in ({}, None)  # nothing saved
+
+    assert client.put(f"{url}/speakers", json={"names": {"Speaker 1": "Ann"}}).json()["names"] == {"Speaker 1": "Ann"}
+    second = client.put(f"{url}/speakers", json={"names": {"Speaker 2": "Dana"}})
+    assert second.json()["names"] == {"Speaker 2": "Dana"}  # replaced: the documented semantics
+    both = client.put(f"{url}/speakers", json={"names": {"Speaker 1": "Ann", "Speaker 2": "Dana"}})
+    assert both.status_code == 200 and client.get(url).json()["speakers"] == {"Speaker 1": "Ann", "Speaker 2": "Dana"}
+
+
 def test_the_diff_aligns_split_segments_by_time(client: TestClient, audio: AudioFactory, settings: Settings) -> None:
     recording_id = speakers_recording(client, audio, settings)
     diff = client.get(f"/recordings/{recording_id}/transcript/diff", params={"other": "speakers"}).json()

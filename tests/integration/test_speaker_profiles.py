@@ -156,11 +156,14 @@ def test_merging_or_moving_a_wrong_match_into_a_named_speaker_moves_the_voice(
     assert (found["Dana"]["embeddings"], found["Eve"]["embeddings"]) == (1, 2)
     third = diarized(client, audio, settings, OTHER, voice(0, wobble=0.2, seed=7))
     assert client.get(f"/recordings/{third}").json()["speakers"] == {"Speaker 2": "Dana"}
-    for index in (2, 1):  # Speaker 2's segments, the last one moved last
+    rename(client, third, {"Speaker 1": "Zoe", "Speaker 2": "Dana"})
+    assert profiles(client)["Zoe"]["embeddings"] == 1
+    for index in (2, 1):  # Speaker 2's segments, the last one moved last; "Zoe" is Speaker 1's displayed name
         moved = client.put(f"/recordings/{third}/transcript/segments/{index}/speaker", json={"speaker": "Zoe"})
         assert moved.status_code == 200, moved.text
-        assert ("Zoe" in profiles(client)) is (index == 1)  # only the whole voice moved says whose it is
-    assert (profiles(client)["Dana"]["embeddings"], profiles(client)["Zoe"]["embeddings"]) == (1, 1)  # Dana lost it
+        # only the whole voice moved says whose it is
+        assert profiles(client)["Zoe"]["embeddings"] == (2 if index == 1 else 1)
+    assert (profiles(client)["Dana"]["embeddings"], profiles(client)["Zoe"]["embeddings"]) == (1, 2)  # Dana lost it
 
 
 def test_with_profiles_off_nothing_is_kept_or_matched(

@@ -113,7 +113,12 @@ def edit_segment(
 @router.put("/recordings/{recording_id}/speakers", operation_id="set_speakers", response_model=Speakers)
 def set_speakers(recording_id: IdPath, body: Speakers, service: ServiceDep) -> Speakers:
     """Name the channels or speakers (``{"names": {"left": "Alice"}}``); shown and exported with segments.
-    Control characters (NUL included) are removed from labels and names; empty ones are dropped. A diarized
+
+    Replaces the whole name map: a label left out of ``names`` loses its name, so to rename one speaker send
+    every name (``GET /recordings/{id}`` gives the current map as ``speakers``). Each label must be the
+    recording's: a diarized label of any version or a channel (or one named before); else 422
+    ``unknown_speaker``. Control characters (NUL included) are removed from labels and names; empty ones are
+    dropped. A diarized
     speaker whose name changed has its voice kept in the voice profile of that name (docs/speaker-profiles.md)."""
     return Speakers(names=service.set_speakers(recording_id, body.names))
 
@@ -144,7 +149,9 @@ class SegmentSpeaker(BaseModel):
 def move_segment(
     recording_id: IdPath, index: Annotated[int, Path(ge=0, le=2**31)], body: SegmentSpeaker, service: ServiceDep
 ) -> TranscriptPublic:
-    """Give one segment another speaker (an existing label or a new one): a new ``edited`` version."""
+    """Give one segment another speaker: a label of this recording (``Speaker 2``, a channel) or the name
+    given to exactly one label (``JFK`` for ``Speaker 1``); a new ``edited`` version. 404 ``unknown_speaker``
+    for anything else (no speaker is invented), 404 ``not_found`` for no such segment."""
     return TranscriptPublic.from_view(service.move_segment(recording_id, index, body.speaker))
 
 

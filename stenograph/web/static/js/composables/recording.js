@@ -243,8 +243,11 @@ export function useTranscript(recording) {
   }
 
   async function saveSpeakers() {
+    // The PUT replaces the whole map: send every name, also of labels this version does not show.
     const names = {};
-    for (const k of labels.value) if ((speakerNames[k] || "").trim()) names[k] = speakerNames[k].trim();
+    for (const k of new Set([...Object.keys(speakerNames), ...labels.value])) {
+      if ((speakerNames[k] || "").trim()) names[k] = speakerNames[k].trim();
+    }
     const res = await api(endpoints.recordingSpeakers(id), { method: "PUT", body: { names } });
     applyNames(res);
     await loadTranscript();
