@@ -18,6 +18,8 @@ from stenograph.settings import Settings
 #: Every operation of the API, as named since the first release (clients generate code from them).
 OPERATION_IDS = {
     "ask_recording",
+    "get_watch_folders",
+    "set_watch_folders",
     "ask_library",
     "ask_events",
     "get_question",
