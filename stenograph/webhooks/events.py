@@ -11,7 +11,10 @@ the ending is (none is lost to a crash in between). Events:
 - ``recording.failed``: every task of a recording has ended and one failed (dependants that failed with
   it included).
 
-``webhook`` tasks raise no events. The payload follows the Standard Webhooks shape
+Only pipeline tasks (:data:`stenograph.settings.PIPELINE_STEPS`) raise events and count for a recording's
+completion: the standalone steps (``webhook`` deliveries, ``ask`` questions, which carry a recording id)
+raise none, so a question asked about a recording does not look like its completion. The payload follows
+the Standard Webhooks shape
 ``{"type", "timestamp", "data"}``; ``docs/webhooks.md`` documents it.
 """
 
@@ -24,19 +27,31 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from stenograph import clock
-from stenograph.settings import Settings
+from stenograph.settings import PIPELINE_STEPS, Settings
 from stenograph.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from stenograph.queue.manager import TaskQueue
 
-__all__ = ["EVENTS", "WEBHOOK_TASK", "Target", "enqueue_event", "event_payload", "on_tasks_finished", "targets"]
+__all__ = [
+    "EVENTS",
+    "WEBHOOK_PRIORITY",
+    "WEBHOOK_TASK",
+    "Target",
+    "enqueue_event",
+    "event_payload",
+    "on_tasks_finished",
+    "targets",
+]
 
 EVENTS = ("recording.completed", "recording.failed", "task.failed")
 #: The task type of deliveries (they raise no events themselves).
 WEBHOOK_TASK = "webhook"
 #: An event type only the 'send a test event' action sends.
 TEST_EVENT = "webhook.test"
+#: Priority of ``webhook`` tasks: above pipeline tasks (0), so a free slot takes a delivery before the
+#: pipeline backlog waiting, and below interactive ones (:data:`~stenograph.steps.base.INTERACTIVE_PRIORITY`).
+WEBHOOK_PRIORITY = 500
 
 _ENDED = ("completed", "failed", "cancelled")
 
@@ -87,7 +102,8 @@ def _recording_data(
     recording = store.recording_row(conn, recording_id)
     if recording is None:
         return None
-    steps = [_step(row) for row in store.recording_steps(conn, recording_id)]
+    rows = store.recording_steps(conn, recording_id)
+    steps = [_step(row) for row in rows if row["type"] in PIPELINE_STEPS]
     return {"recording": recording, "steps": steps, "links": links(settings, recording_id)}
 
 
@@ -110,7 +126,7 @@ def on_tasks_finished(queue: TaskQueue, conn: Connection, ids: Sequence[int]) ->
     found = targets(queue.settings, store, conn)
     if not found:
         return
-    ended = [task for task in store.tasks(conn, ids) if task["type"] != WEBHOOK_TASK]
+    ended = [task for task in store.tasks(conn, ids) if task["type"] in PIPELINE_STEPS]
     events: list[tuple[str, dict[str, Any]]] = []
     for task in ended:
         if task["status"] == "failed":
@@ -150,6 +166,7 @@ def enqueue_event(
         task = queue.enqueue(
             WEBHOOK_TASK,
             {"delivery_id": delivery_id},
+            priority=WEBHOOK_PRIORITY,
             max_attempts=queue.settings.webhook_max_attempts,
             conn=conn,
         )

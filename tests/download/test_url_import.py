@@ -182,3 +182,29 @@ def test_every_redirect_is_checked_after_name_resolution(
     assert result["size_bytes"] > 1000
     with pytest.raises(PermanentError, match=r"127\.0\.0\.2 is a loopback, private or reserved address"):
         download(settings, engine, f"{site}/redirect?to=http://127.0.0.2:{port}/speech.wav")
+
+
+def test_a_host_name_too_long_for_the_idna_codec_is_a_422_refused_url(make_settings: Any) -> None:
+    """A 3000-character label (the IDNA codec raises UnicodeError on it, in name resolution too) and a name
+    over 253 characters are refused URLs, through the API as well (422 refused_url, not 500)."""
+    long_label = "http://" + "a" * 3000 + ".com/"
+    long_name = "http://" + ".".join(["a" * 60] * 5) + ".com/"
+    for url in (long_label, long_name):
+        with pytest.raises(RefusedAddress, match="host"):
+            check_url(url)
+    assert check_url("https://bücher.example/a.mp3") == "https://bücher.example/a.mp3"
+    with TestClient(create_app(make_settings()), base_url="http://localhost") as client:
+        answer = client.post("/recordings", files={"url": (None, long_label)})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["code"] == "refused_url"
+
+
+def test_a_redirect_to_a_file_url_fails_for_good_with_a_clear_message(
+    make_settings: Any, engine: Any, site: str
+) -> None:
+    settings = make_settings(url_import_allow_private=True)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with pytest.raises(PermanentError, match="refused: redirect to a file: URL") as refused:
+        download(settings, engine, f"{site}/redirect?to=file:///etc/passwd")
+    assert refused.value.kind == "refused_url" and not refused.value.retryable
+    assert not list(settings.uploads_dir.iterdir())

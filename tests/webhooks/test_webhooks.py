@@ -224,3 +224,60 @@ def test_the_queue_calls_its_finish_hooks_on_completions_and_final_failures_only
         queue.fail(twice.id, "w", attempt, kind="k", message="m", retryable=True)
     queue.cancel(queue.enqueue("summary", {}).id)
     assert seen == [[done.id], [twice.id]]
+
+
+def hooked(make_settings: Any) -> Settings:
+    settings: Settings = make_settings(webhook_urls=["http://127.0.0.1:9/hook"], webhook_secret=SECRET)
+    return settings
+
+
+def run_one(service: Stenograph, type: str, recording_id: int) -> int:
+    """Enqueue a task of ``type`` on the recording (first in line), claim and complete it; returns its id."""
+    task = service.queue.enqueue(type, sim(), recording_id=recording_id, priority=5000)
+    claimed = service.queue.claim("w")
+    assert claimed is not None and claimed.id == task.id
+    service.queue.complete(task.id, "w", claimed.attempts, {})
+    return task.id
+
+
+@pytest.mark.parametrize("standalone", ["ask", "webhook"])
+def test_a_standalone_task_with_a_recording_raises_no_event(make_settings: Any, standalone: str) -> None:
+    """A question (or any standalone-type task) about a recording raises no webhook when it ends, whether
+    it ended alone or after the recording's pipeline; it is not one of the event's steps."""
+    with Stenograph(hooked(make_settings)) as service:
+        run_one(service, standalone, a_recording(service.store))
+        assert service.webhook_deliveries(None) == []
+
+        done = a_recording(service.store)
+        pipeline = run_one(service, "transcription", done)
+        (delivery,) = service.webhook_deliveries(None)
+        assert delivery["event"] == "recording.completed"
+        run_one(service, standalone, done)
+        assert len(service.webhook_deliveries(None)) == 1  # the later task raised nothing
+        assert [step["task_id"] for step in delivery["payload"]["data"]["steps"]] == [pipeline]
+
+
+def test_a_pending_question_does_not_hold_back_the_pipeline_s_completion(make_settings: Any) -> None:
+    with Stenograph(hooked(make_settings)) as service:
+        recording_id = a_recording(service.store)
+        service.queue.enqueue("ask", sim(), recording_id=recording_id)  # still pending
+        run_one(service, "transcription", recording_id)
+        assert [d["event"] for d in service.webhook_deliveries(None)] == ["recording.completed"]
+
+
+def test_a_delivery_is_claimed_before_the_waiting_pipeline_backlog(make_settings: Any) -> None:
+    """Webhook tasks get WEBHOOK_PRIORITY, between pipeline tasks (0) and interactive ones: a free slot
+    takes a delivery before pipeline tasks enqueued earlier, and after a waiting interactive task."""
+    from stenograph.steps.base import INTERACTIVE_PRIORITY
+    from stenograph.webhooks.events import WEBHOOK_PRIORITY
+
+    assert 0 < WEBHOOK_PRIORITY < INTERACTIVE_PRIORITY
+    with Stenograph(hooked(make_settings)) as service:
+        for _ in range(3):  # the backlog, enqueued before the delivery
+            service.queue.enqueue("transcription", sim(), recording_id=a_recording(service.store))
+        question = service.queue.enqueue("ask", sim(), priority=INTERACTIVE_PRIORITY)
+        run_one(service, "transcription", a_recording(service.store))
+        (delivery,) = service.webhook_deliveries(None)
+        claims = [service.queue.claim("w") for _ in range(2)]
+        assert [task.id for task in claims if task is not None] == [question.id, delivery["task_id"]]
+        assert claims[1] is not None and claims[1].type == "webhook" and claims[1].priority == WEBHOOK_PRIORITY

@@ -33,7 +33,8 @@ def check_url(url: str) -> str:
     """``url`` stripped, when its scheme is http or https and it names a host.
 
     Raises:
-        RefusedAddress: another scheme (``file:``, ``ftp:`` ...), no host, or credentials in it.
+        RefusedAddress: another scheme (``file:``, ``ftp:`` ...), no host, a host that is no valid name
+            (a label over 63 characters, a name over 253: RFC 1035; one the IDNA codec refuses).
     """
     url = url.strip()
     parts = urlsplit(url)
@@ -41,6 +42,12 @@ def check_url(url: str) -> str:
         raise RefusedAddress(f"only http:// and https:// URLs can be imported, not {parts.scheme or 'no'} scheme")
     if not parts.hostname:
         raise RefusedAddress("the URL names no host")
+    try:
+        encoded = parts.hostname.encode("idna")  # what name resolution does with it
+    except UnicodeError as exc:
+        raise RefusedAddress(f"the URL's host is not a valid host name: {exc}") from exc
+    if len(encoded) > 253:  # RFC 1035 section 2.3.4
+        raise RefusedAddress("the URL's host name is longer than 253 characters")
     return url
 
 

@@ -13,6 +13,7 @@ file that is not media fail for good. Only public addresses are fetched unless
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,9 @@ __all__ = ["STEP", "DownloadParams", "DownloadStep"]
 log = logging.getLogger("stenograph.download")
 
 #: yt-dlp's messages that no retry changes.
+#: What yt-dlp's requests handler says of a URL of a scheme it has no adapter for (``file:``, ``ftp:`` ...):
+#: only a redirect brings one, since the URL itself passed :func:`~stenograph.steps.download.guard.check_url`.
+_NO_ADAPTER = re.compile(r"No connection adapters were found for '([A-Za-z][A-Za-z0-9+.-]*):")
 _PERMANENT = ("Unsupported URL", "loopback, private or reserved", "resolves to no address", "HTTP Error 404")
 
 
@@ -136,8 +140,13 @@ def _download(ctx: StepContext, url: str, target: Path) -> tuple[dict[str, Any],
     try:
         with guarded_resolution(ctx.settings.url_import_allow_private), yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=True)
-    except yt_dlp.utils.DownloadError as exc:
+    except (yt_dlp.utils.DownloadError, yt_dlp.networking.exceptions.RequestError) as exc:
         message = str(exc)
+        scheme = _NO_ADAPTER.search(message)
+        if scheme is not None:  # the URL was checked http(s): a redirect led to another scheme
+            raise PermanentError(
+                f"refused: redirect to a {scheme.group(1).lower()}: URL while downloading {url}", kind="refused_url"
+            ) from exc
         if any(marker in message for marker in _PERMANENT):
             raise PermanentError(f"cannot import {url}: {message}", kind="download_refused") from exc
         raise RetryableError(f"downloading {url} failed: {message}", kind="download_failed") from exc
