@@ -111,6 +111,62 @@ def test_guard_drops_made_up_text_and_collapses_loops(settings: Settings) -> Non
     assert guarded is not None and guarded.text == "I agree. I agree."
 
 
+class _Decoded:
+    """A faster-whisper segment (and word) as the scripted model returns them."""
+
+    def __init__(self, start: float, end: float, text: str, words: list[_Decoded] | None = None) -> None:
+        self.start, self.end, self.text, self.word, self.words = start, end, text, text, words
+        self.avg_logprob, self.no_speech_prob, self.probability, self.tokens = -0.3, 0.1, 0.9, ()
+
+
+class _ScriptedWhisper:
+    """A stand-in ``WhisperModel``: each ``transcribe`` call returns the next scripted decode (times from the
+    start of the audio it is given) and records where that audio started."""
+
+    def __init__(self, decodes: list[list[_Decoded]]) -> None:
+        self.decodes, self.lengths = decodes, []
+        self.model = type("Inner", (), {"is_multilingual": False})()
+
+    def transcribe(self, audio: Any, **_: Any) -> tuple[list[_Decoded], None]:
+        self.lengths.append(len(audio) / 16000)
+        return (self.decodes.pop(0) if self.decodes else []), None
+
+
+def _spoken(text: str, start: float, step: float) -> _Decoded:
+    words = [_Decoded(start + i * step, start + (i + 1) * step, " " + w) for i, w in enumerate(text.split())]
+    return _Decoded(start, words[-1].end, " " + text, words)
+
+
+def test_speech_after_words_placed_past_the_audio_is_decoded_again(corpus: Path, audio: AudioFactory) -> None:
+    """Whisper ran out of input inside a segment (its last words sit, zero seconds long, at the end of the
+    audio) and closed the text early: the segment ends at its last real word, and the speech after it is
+    decoded, until the last segment kept reaches speech's end."""
+    clip = audio.corpus_concatenation(corpus, ["LJ001-0007.wav", "LDC93S1.wav"])  # speech 0-8.4 s, 9.4-12.4 s
+    length = 13.314  # seconds, with the silence after each clip
+    first = _spoken("the earliest book printed with movable types", 0.0, 0.8)  # ends at 5.6 s
+    assert first.words is not None
+    first.words += [_Decoded(length, length, " of"), _Decoded(length, length, " about")]
+    first.end, first.text = length, first.text + " of about"
+    model = _ScriptedWhisper(
+        [
+            [first],
+            [],  # the re-timing decode of the 13.3 s segment (RETIME_OVER_S) finds no boundary
+            [_spoken("of about 1455", 0.0, 0.9)],  # from 5.6 s: ends at 8.3 s, then nothing (end of text)
+            [_spoken("she had your dark suit in greasy wash water all year", 1.0, 0.27)],  # from 8.3 s
+        ]
+    )
+    transcriber = FasterWhisperTranscriber(build_settings(), model=model)
+    segments = list(transcriber.transcribe(clip, TranscriptionOptions(language="en")))
+    text = " ".join(s.text for s in segments)
+    assert (
+        text
+        == "the earliest book printed with movable types of about 1455 she had your dark suit in greasy wash water all year"
+    )
+    assert [round(s.end, 2) for s in segments] == [5.6, 8.3, 12.27]
+    assert [round(length - n, 1) for n in model.lengths] == [0.0, 0.0, 5.6, 8.3]  # where each decode's audio started
+    assert all(a.end <= b.start for a, b in itertools.pairwise(segments))
+
+
 def test_window_must_hold_a_whole_segment(settings: Settings) -> None:
     with pytest.raises(ValueError):
         FasterWhisperTranscriber(settings, window_s=20.0, model=object())

@@ -82,6 +82,10 @@ DECODE_CHUNK_S = 30.0
 SILENCE_PEAK = 10 ** (-60 / 20)
 #: Windows of at most this many seconds are decoded with word timings, for the invented-words guard.
 WORDS_FOR_GUARD_S = 30.0
+#: Seconds between a segment's last kept word and its last decoded one past which the rest is decoded again.
+TAIL_GAP_S = 1.0
+#: Speech (seconds, by Silero VAD) after the last segment of a file that makes it decode the rest again.
+TAIL_SPEECH_S = 0.5
 #: Speech (seconds) used for language detection: one Whisper input.
 LANGUAGE_DETECTION_S = 30.0
 
@@ -439,8 +443,16 @@ class FasterWhisperTranscriber:
                     break
                 last_kept_end = segment.end
                 guarded = self.guard(segment, audio_start=window_start, audio_end=window_end)
+                unheard_from = _unheard_tail(segment, guarded)
+                if guarded is not None and unheard_from is not None and unheard_from > position + 1.0:
+                    # Whisper ran out of input inside this segment and placed its last words past the speech:
+                    # the segment ends at its last real word and decoding starts again there.
+                    guarded = dataclasses.replace(guarded, end=unheard_from)
+                    restart_at = last_kept_end = unheard_from
                 if guarded is not None:
                     yield guarded if options.word_timestamps else dataclasses.replace(guarded, words=None)
+                if restart_at is not None:
+                    break
                 if should_stop():
                     run.stopped = True
                     return
@@ -448,6 +460,12 @@ class FasterWhisperTranscriber:
                 position = restart_at
                 continue
             if last:
+                heard_until = last_kept_end if last_kept_end is not None else position
+                if heard_until > position + 1.0 and _speech_after(audio, heard_until - window_start):
+                    # Whisper closed the text early (tiny.en: "1455.", then end of text, with a sentence
+                    # still to come): decode what follows the last segment kept.
+                    position = heard_until
+                    continue
                 return
             if last_kept_end is not None:
                 position = max(last_kept_end, position + 1.0)
@@ -507,6 +525,32 @@ class FasterWhisperTranscriber:
             return dataclasses.replace(segment, text=text) if text != segment.text else segment
         collapsed = collapse_repetitions(text, max_repeats)
         return dataclasses.replace(segment, text=collapsed) if collapsed != segment.text else segment
+
+
+def _speech_after(audio: npt.NDArray[np.float32], offset_s: float) -> bool:
+    """Whether Silero VAD (faster-whisper's :func:`faster_whisper.vad.get_speech_timestamps`) finds at least
+    :data:`TAIL_SPEECH_S` of speech in ``audio`` (16 kHz mono) after ``offset_s`` seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    rest = audio[max(0, round(offset_s * SAMPLE_RATE)) :]
+    if len(rest) < TAIL_SPEECH_S * SAMPLE_RATE:
+        return False
+    spans = get_speech_timestamps(rest, VadOptions(min_speech_duration_ms=round(TAIL_SPEECH_S * 1000)))
+    return bool(spans)
+
+
+def _unheard_tail(segment: Segment, guarded: Segment | None) -> float | None:
+    """Where the speech after ``guarded`` was left unheard: the end of its last word (seconds) when the
+    invented-words guard dropped ``segment``'s trailing words, else None.
+
+    Seen with tiny.en: a window ending 7 s after the start of a sentence decoded as one segment without a
+    closing timestamp whose last two words sat, zero seconds long, at the end of the audio; the 3 s sentence
+    after them was never transcribed (``tests/pipeline/test_transcriber.py``, the seam test's last clip).
+    """
+    if guarded is None or not guarded.words or not segment.words:
+        return None
+    kept_end, said_end = guarded.words[-1].end, segment.words[-1].end
+    return kept_end if kept_end < said_end - TAIL_GAP_S else None
 
 
 def _whisper_timed(
