@@ -115,8 +115,19 @@ class Task(Base):
             sqlite_where=text("status = 'running'"),
             postgresql_where=text("status = 'running'"),
         ),
-        Index("ix_tasks_depends_on", "depends_on"),
-        Index("ix_tasks_recording_id", "recording_id"),
+        # Only tasks with the link (revision 0013): most tasks have no requirement, some no recording.
+        Index(
+            "ix_tasks_depends_on",
+            "depends_on",
+            sqlite_where=text("depends_on IS NOT NULL"),
+            postgresql_where=text("depends_on IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_recording_id",
+            "recording_id",
+            sqlite_where=text("recording_id IS NOT NULL"),
+            postgresql_where=text("recording_id IS NOT NULL"),
+        ),
         Index("ix_tasks_updated_at", "updated_at"),
         {"sqlite_autoincrement": True},  # ids of deleted rows are never given again
     )

@@ -48,7 +48,7 @@ from stenograph.queue.dependencies import (
 )
 from stenograph.queue.driver import DriverSQL, TaskSpec
 from stenograph.queue.hooks import FinishHook, run_hooks
-from stenograph.queue.inserts import DriverRun, Run, SQLAlchemyRun, insert_tasks
+from stenograph.queue.inserts import ENQUEUE_CHECKPOINT_PAGES, DriverRun, Run, SQLAlchemyRun, insert_tasks, on_sqlite
 from stenograph.queue.leases import expire_started, expire_unstarted, never_started
 from stenograph.queue.records import TaskEventRecord, TaskRecord, WorkerRecord
 from stenograph.queue.states import FINISHED, TaskStatus
@@ -63,6 +63,7 @@ from stenograph.queue.wakeup import WorkersNotifier
 from stenograph.settings import Settings
 
 T = sql.T
+
 Hooks = Sequence[FinishHook]
 P, C, F, X = TaskStatus.PENDING, TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED
 
@@ -153,15 +154,12 @@ class TaskQueue:
         """Insert tasks without dependencies in a transaction of the DBAPI connection itself (on SQLite, a
         connection of this thread's own, kept: the pool's checkout and return cost as much as the insert)."""
         if not self._postgres:
-            connection = self._enqueue_connection()
-            connection.execute("BEGIN IMMEDIATE")  # as the engine's transactions begin (see stenograph.db.engine)
-            try:
-                records = self._insert(DriverRun(connection.cursor()), specs, [FRESH] * len(specs))
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            return records
+            fresh = [FRESH] * len(specs)
+            return on_sqlite(
+                self._enqueue_connection(),
+                lambda run: self._insert(run, specs, fresh),
+                one_statement=len(specs) <= sql.INSERT_CHUNK,
+            )
         raw = self.engine.raw_connection()
         try:
             records = self._insert(DriverRun(raw.cursor()), specs, [FRESH] * len(specs))
@@ -174,10 +172,12 @@ class TaskQueue:
         return records
 
     def _enqueue_connection(self) -> Any:
-        """This thread's SQLite connection for enqueueing, opened as the engine opens its own."""
+        """This thread's SQLite connection for enqueueing, opened as the engine opens its own, with its
+        automatic checkpoint at :data:`ENQUEUE_CHECKPOINT_PAGES` (see there)."""
         connection = getattr(self._threads, "connection", None)
         if connection is None:
             connection = self._threads.connection = sqlite_connect(self.engine)
+            connection.execute(f"PRAGMA wal_autocheckpoint={ENQUEUE_CHECKPOINT_PAGES}")
         return connection
 
     def _wake_after_commit(self) -> None:

@@ -222,3 +222,45 @@ def test_a_data_directory_of_revision_0010_upgrades_in_place_to_watched_files(tm
     assert known.claim_export(row.id) and not known.claim_export(row.id)
     assert known.unexported() == [] and known.all()[0].recording_id == 1
     engine.dispose()
+
+
+def test_a_data_directory_of_revision_0012_upgrades_in_place_to_one_statement_enqueues(tmp_path: Path) -> None:
+    """Revision 0013 (partial link indexes, the enqueued-event trigger): an existing task and its events are
+    kept; a new task, enqueued on the driver path or in a caller's transaction, gets exactly one ``enqueued``
+    event; queries by recording and by requirement still use their (now partial) indexes."""
+    from stenograph.queue import TaskQueue
+
+    with database_at_revision(tmp_path / "data", "0012") as old:
+        old.conn.exec_driver_sql(
+            "INSERT INTO tasks (id, type, status, priority, params, attempts, max_attempts, run_after, created_at, "
+            "updated_at, progress, cancel_requested) VALUES (1, 'transcription', 'completed', 0, '{}', 1, 3, "
+            "'2026-11-30 12:00:00.000000', '2026-11-30 12:00:00.000000', '2026-11-30 12:00:00.000000', 1, 0)"
+        )
+        old.conn.exec_driver_sql(
+            "INSERT INTO task_events (task_id, at, to_status, message) "
+            "VALUES (1, '2026-11-30 12:00:00.000000', 'pending', 'enqueued')"
+        )
+    engine = old.engine
+    queue = TaskQueue(engine, old.settings, notify=lambda: None)
+    alone = queue.enqueue("summary", {})
+    with engine.begin() as conn:
+        linked = queue.enqueue("correction", {}, depends_on=alone.id, conn=conn)
+    for task_id in (1, alone.id, linked.id):
+        assert [e.to_status for e in queue.events(task_id)] == ["pending"], task_id
+    with engine.connect() as conn:
+        for column, value, expected in (("depends_on", alone.id, [linked.id]), ("recording_id", 7, [])):
+            query = f"SELECT id FROM tasks WHERE {column} = ?"
+            assert conn.exec_driver_sql(query, (value,)).scalars().all() == expected
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query, (value,)))
+            assert f"ix_tasks_{column}" in plan, plan
+        trigger = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
+        partial = (
+            conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%IS NOT NULL%' ORDER BY name"
+            )
+            .scalars()
+            .all()
+        )
+    assert trigger == ["tasks_enqueued_event"]
+    assert partial == ["ix_tasks_depends_on", "ix_tasks_recording_id"]
+    engine.dispose()

@@ -158,10 +158,8 @@ def test_speech_after_words_placed_past_the_audio_is_decoded_again(corpus: Path,
     transcriber = FasterWhisperTranscriber(build_settings(), model=model)
     segments = list(transcriber.transcribe(clip, TranscriptionOptions(language="en")))
     text = " ".join(s.text for s in segments)
-    assert (
-        text
-        == "the earliest book printed with movable types of about 1455 she had your dark suit in greasy wash water all year"
-    )
+    heard = "the earliest book printed with movable types of about 1455"
+    assert text == heard + " she had your dark suit in greasy wash water all year"
     assert [round(s.end, 2) for s in segments] == [5.6, 8.3, 12.27]
     assert [round(length - n, 1) for n in model.lengths] == [0.0, 0.0, 5.6, 8.3]  # where each decode's audio started
     assert all(a.end <= b.start for a, b in itertools.pairwise(segments))

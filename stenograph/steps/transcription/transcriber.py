@@ -417,19 +417,7 @@ class FasterWhisperTranscriber:
                 continue
             if language.code is None:
                 self._detect(model, audio, language)
-            raw, _ = model.transcribe(
-                audio,
-                language=language.code,
-                beam_size=options.beam_size or settings.whisper_beam_size,
-                initial_prompt=options.initial_prompt or None,
-                hotwords=", ".join(options.hotwords) or None,
-                # Short audio is timed word by word anyway: the invented-words guard reads word timings.
-                word_timestamps=options.word_timestamps or len(audio) <= WORDS_FOR_GUARD_S * SAMPLE_RATE,
-                vad_filter=options.vad,
-                no_speech_threshold=settings.no_speech_threshold,
-                log_prob_threshold=settings.logprob_threshold,
-                task=options.task,
-            )
+            raw = self._decode(model, audio, options, language.code)
             last_kept_end: float | None = None
             next_start: float | None = None
             restart_at: float | None = None
@@ -473,6 +461,27 @@ class FasterWhisperTranscriber:
                 position = next_start
             else:
                 position = max(cutoff, position + 1.0)
+
+    def _decode(
+        self, model: Any, audio: npt.NDArray[np.float32], options: TranscriptionOptions, language: str | None
+    ) -> Iterable[Any]:
+        """faster-whisper's lazy segments of ``audio`` (16 kHz mono), times from its start."""
+        settings = self.settings
+        raw, _ = model.transcribe(
+            audio,
+            language=language,
+            beam_size=options.beam_size or settings.whisper_beam_size,
+            initial_prompt=options.initial_prompt or None,
+            hotwords=", ".join(options.hotwords) or None,
+            # Short audio is timed word by word anyway: the invented-words guard reads word timings.
+            word_timestamps=options.word_timestamps or len(audio) <= WORDS_FOR_GUARD_S * SAMPLE_RATE,
+            vad_filter=options.vad,
+            no_speech_threshold=settings.no_speech_threshold,
+            log_prob_threshold=settings.logprob_threshold,
+            task=options.task,
+        )
+        result: Iterable[Any] = raw
+        return result
 
     def _convert(
         self,
