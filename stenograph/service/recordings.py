@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stenograph.errors import ConfigurationError, MediaError, NotFoundError
+from stenograph.errors import ConfigurationError, MediaError, NotFoundError, echo
 from stenograph.queue import TaskRecord
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import Kind, ServiceError
@@ -240,7 +240,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         """
         if step not in CHOOSABLE_STEPS:  # not a webhook delivery, nor a download (retry that task instead)
             raise ServiceError(
-                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(CHOOSABLE_STEPS)}"
+                "invalid", "unknown_step", f"unknown step {echo(step)}; allowed: {', '.join(CHOOSABLE_STEPS)}"
             )
         row = self.store.recording(recording_id)
         options = row["options"] or {}
