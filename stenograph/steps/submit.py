@@ -93,7 +93,8 @@ class PipelineRequest:
         unless ``word_timestamps`` is false (subtitle cues are built from the words).
 
         Raises:
-            ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
+            ConfigurationError: an unknown step or one without the steps it needs (a diarization without a
+                transcription among them: nothing would show it), an unknown language,
                 model, glossary term, channels value or template, an English-only model for another
                 language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
                 ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`);
@@ -186,7 +187,8 @@ def _ordered_steps(settings: Settings, chosen: list[str], extra: Sequence[str] =
     order.
 
     Raises:
-        ConfigurationError: no step, an unknown step, or a step without a step it depends on.
+        ConfigurationError: no step, an unknown step, a step without a step it depends on, or a diarization
+            without a transcription (nothing would show its result).
     """
     if not chosen:
         raise ConfigurationError("no step is left to run: choose at least transcription")
@@ -198,6 +200,12 @@ def _ordered_steps(settings: Settings, chosen: list[str], extra: Sequence[str] =
         missing = [required for required in get_step(name).depends_on if required not in chosen]
         if missing:
             raise ConfigurationError(f"the steps must include {', '.join(missing)}: {name} needs it")
+    if "diarization" in chosen and "transcription" not in chosen:
+        # Its turns are stored for the speakers step only: no page, export or API answer shows them.
+        raise ConfigurationError(
+            "diarization alone shows nothing: its speakers appear on a transcript, so add transcription "
+            "(steps=transcription,diarization,speakers)"
+        )
     return [s for s in PIPELINE_STEPS if s in chosen]
 
 

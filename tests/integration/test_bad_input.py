@@ -217,6 +217,20 @@ def test_the_openai_routes_take_fields_they_do_not_use(client: TestClient) -> No
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "not_media", answer.text
 
 
+def test_a_diarization_without_a_transcription_is_refused_saying_what_to_add(
+    client: TestClient, speech: bytes, settings: Settings
+) -> None:
+    """Its result (who spoke when) shows only on a transcript: no page, export or answer shows it alone."""
+    refused = upload(client, "a.wav", speech, steps="diarization")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"]["message"].startswith("diarization alone shows nothing")
+    assert "add transcription" in refused.json()["detail"]["message"]
+    assert uploads(settings) == []
+    taken = upload(client, "a.wav", speech, steps="transcription,diarization,speakers")
+    assert taken.status_code == 201, taken.text
+    assert [t["type"] for t in taken.json()["data"][0]["tasks"]] == ["transcription", "diarization", "speakers"]
+
+
 def test_an_error_quotes_at_most_200_characters_of_an_input(client: TestClient, speech: bytes) -> None:
     """A 100 KB template (its text sent as its name) comes back as its first 200 characters and its length;
     so does a 100 KB field name of a JSON body."""
