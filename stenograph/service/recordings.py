@@ -119,7 +119,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             ServiceError: (invalid) files sent too, not an http(s) URL, or (unless
                 ``url_import_allow_private``) its host resolves to a loopback or private address, or to none.
         """
-        from stenograph.steps.download.guard import RefusedAddress, check_resolved, check_url
+        from stenograph.net_guard import RefusedAddress, check_resolved, check_url
 
         if with_files:
             raise ServiceError("invalid", "url_and_file", "send either files or a url, not both")
