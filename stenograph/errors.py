@@ -103,3 +103,27 @@ class WrongWorker(TaskError):
 
 class LLMError(StenographError):
     code = "llm_error"
+
+
+#: The most characters of one input an error message quotes back (a 100 KB value stays out of the answer).
+MAX_ECHO_CHARS = 200
+
+
+def cut_text(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and ``…`` when longer."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """``value`` quoted as an error message shows an input (its ``repr``), a string over ``limit`` characters
+    cut to its first ``limit`` and followed by its length: ``'abc…' (100,000 characters)``. A list or tuple
+    is shown item by item, at most 10 of them."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{cut_text(value, limit)!r} ({len(value):,} characters)"
+    if isinstance(value, list | tuple):
+        items = [echo(item, limit) for item in value[:10]]
+        more = [f"... {len(value) - 10} more"] if len(value) > 10 else []
+        return "[" + ", ".join(items + more) + "]"
+    return cut_text(repr(value), limit)

@@ -209,6 +209,11 @@ class Settings(BaseSettings):
         default=8, ge=1, le=50, description="Attempts per webhook delivery, the first included, before it is given up."
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one delivery attempt.")
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private and link-local addresses (a local n8n or home server "
+        "needs it); refused by default, at registration and at every delivery's connection.",
+    )
 
     # --- import from a URL (docs/url-import.md) -----------------------------------------------
     url_import_allow_private: bool = Field(

@@ -1,4 +1,9 @@
-"""One place that turns Stenograph's exceptions into HTTP answers ``{"detail": {"code", "message"}}``."""
+"""One place that turns Stenograph's exceptions into HTTP answers ``{"detail": {"code", "message"}}``.
+
+No answer echoes a long input back: the messages quote inputs through :func:`stenograph.errors.echo` (at
+most :data:`~stenograph.errors.MAX_ECHO_CHARS` characters of each, and its length), a validation error
+names no field path over that length, and a message over :data:`MAX_MESSAGE_CHARS` is cut whatever made it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from stenograph.errors import ConfigurationError, MediaError, NotFoundError, StenographError, TransitionError
+from stenograph.errors import (
+    ConfigurationError,
+    MediaError,
+    NotFoundError,
+    StenographError,
+    TransitionError,
+    cut_text,
+)
 from stenograph.service import ServiceError
 
 log = logging.getLogger("stenograph.api")
@@ -29,7 +41,14 @@ class APIError(StenographError):
 SERVICE_STATUS = {"invalid": 422, "unsupported_media": 415, "conflict": 409, "not_found": 404}
 
 
+#: The longest message an error answer carries, in characters (a backstop: inputs are quoted cut already).
+MAX_MESSAGE_CHARS = 2000
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """``{"detail": {"code", "message", **extra}}``, the message cut to :data:`MAX_MESSAGE_CHARS`."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}… (the message was cut: {len(message):,} characters)"
     return {"detail": {"code": code, "message": message, **extra}}
 
 
@@ -72,6 +91,6 @@ def install_error_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 parts.append(f"the request body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')})")
                 continue
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            where = cut_text(".".join(str(p) for p in err.get("loc", ()) if p != "body"))
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         return JSONResponse(error_body("invalid_request", "; ".join(parts)), status_code=422)

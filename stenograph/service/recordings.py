@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stenograph.errors import ConfigurationError, MediaError, NotFoundError
+from stenograph.errors import ConfigurationError, MediaError, NotFoundError, echo
 from stenograph.queue import TaskRecord
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import Kind, ServiceError
@@ -119,7 +119,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
             ServiceError: (invalid) files sent too, not an http(s) URL, or (unless
                 ``url_import_allow_private``) its host resolves to a loopback or private address, or to none.
         """
-        from stenograph.steps.download.guard import RefusedAddress, check_resolved, check_url
+        from stenograph.net_guard import RefusedAddress, check_resolved, check_url
 
         if with_files:
             raise ServiceError("invalid", "url_and_file", "send either files or a url, not both")
@@ -240,7 +240,7 @@ class RecordingUseCases(TaskUseCases, ServiceBase):
         """
         if step not in CHOOSABLE_STEPS:  # not a webhook delivery, nor a download (retry that task instead)
             raise ServiceError(
-                "invalid", "unknown_step", f"unknown step {step!r}; allowed: {', '.join(CHOOSABLE_STEPS)}"
+                "invalid", "unknown_step", f"unknown step {echo(step)}; allowed: {', '.join(CHOOSABLE_STEPS)}"
             )
         row = self.store.recording(recording_id)
         options = row["options"] or {}

@@ -9,6 +9,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from stenograph.db.models import Recording
+from stenograph.errors import echo
 from stenograph.queue import TaskRecord, WorkerRecord
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
@@ -20,7 +21,7 @@ def check_task_type(task_type: str) -> None:
     """Raises ServiceError (invalid) for a type no handler runs."""
     if task_type not in TASK_TYPES:
         raise ServiceError(
-            "invalid", "unknown_task_type", f"unknown task type {task_type!r}; allowed: {', '.join(TASK_TYPES)}"
+            "invalid", "unknown_task_type", f"unknown task type {echo(task_type)}; allowed: {', '.join(TASK_TYPES)}"
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from stenograph.service.base import ServiceBase
 from stenograph.service.errors import ServiceError
@@ -29,11 +28,22 @@ class WebhookUseCases(ServiceBase):
         """A new endpoint; its secret is generated when none is given (the answer shows it).
 
         Raises:
-            ServiceError: (invalid) not an http(s) URL, an unknown event, a secret not ``whsec_`` + base64.
+            ServiceError: (invalid) not an http(s) URL (``invalid_webhook_url``); unless
+                ``webhook_allow_private``, a host that resolves to a loopback, private, link-local or reserved
+                address, or to none (``refused_url``: each delivery checks again at its connection); an
+                unknown event, a secret not ``whsec_`` + base64.
         """
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ServiceError("invalid", "invalid_webhook_url", "a webhook URL must be an http:// or https:// URL")
+        from stenograph.net_guard import WEBHOOK_SETTING, RefusedAddress, check_resolved, check_url
+
+        try:
+            url = check_url(url, purpose="can receive webhooks")
+        except RefusedAddress as exc:
+            raise ServiceError("invalid", "invalid_webhook_url", str(exc)) from exc
+        if not self.settings.webhook_allow_private:
+            try:
+                check_resolved(url, WEBHOOK_SETTING)
+            except RefusedAddress as exc:
+                raise ServiceError("invalid", "refused_url", str(exc)) from exc
         unknown = [event for event in events or () if event not in EVENTS]
         if unknown:
             raise ServiceError("invalid", "unknown_event", f"unknown events {unknown}; known: {', '.join(EVENTS)}")
@@ -43,7 +53,7 @@ class WebhookUseCases(ServiceBase):
             except ValueError as exc:
                 raise ServiceError("invalid", "invalid_webhook_secret", str(exc)) from exc
         return self.webhooks.create_endpoint(
-            url=url.strip(),
+            url=url,
             secret=secret or new_secret(),
             events=list(dict.fromkeys(events)) if events else None,
             include_transcript=include_transcript,

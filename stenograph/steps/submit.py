@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from stenograph.datadir import data_dir_id
-from stenograph.errors import ConfigurationError, MediaError, PermanentError
+from stenograph.errors import ConfigurationError, MediaError, PermanentError, cut_text, echo
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.store import TranscriptStore
 from stenograph.recordings.text_input import clean_text
@@ -93,7 +93,8 @@ class PipelineRequest:
         unless ``word_timestamps`` is false (subtitle cues are built from the words).
 
         Raises:
-            ConfigurationError: an unknown step or one without the steps it needs, an unknown language,
+            ConfigurationError: an unknown step or one without the steps it needs (a diarization without a
+                transcription among them: nothing would show it), an unknown language,
                 model, glossary term, channels value or template, an English-only model for another
                 language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
                 ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`);
@@ -123,7 +124,7 @@ class PipelineRequest:
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         if channels not in ("mix", "split"):
-            raise ConfigurationError(f"channels must be 'mix' or 'split', not {channels!r}")
+            raise ConfigurationError(f"channels must be 'mix' or 'split', not {echo(channels)}")
         if template:
             _check_template(settings, template)
         beam = _checked_beam_size(beam_size)
@@ -186,18 +187,25 @@ def _ordered_steps(settings: Settings, chosen: list[str], extra: Sequence[str] =
     order.
 
     Raises:
-        ConfigurationError: no step, an unknown step, or a step without a step it depends on.
+        ConfigurationError: no step, an unknown step, a step without a step it depends on, or a diarization
+            without a transcription (nothing would show its result).
     """
     if not chosen:
         raise ConfigurationError("no step is left to run: choose at least transcription")
     unknown = [s for s in chosen if s not in CHOOSABLE_STEPS]
     if unknown:
-        raise ConfigurationError(f"unknown steps {unknown}; allowed: {', '.join(CHOOSABLE_STEPS)}")
+        raise ConfigurationError(f"unknown steps {echo(unknown)}; allowed: {', '.join(CHOOSABLE_STEPS)}")
     chosen += [name for name in extra if name not in chosen]
     for name in chosen:
         missing = [required for required in get_step(name).depends_on if required not in chosen]
         if missing:
             raise ConfigurationError(f"the steps must include {', '.join(missing)}: {name} needs it")
+    if "diarization" in chosen and "transcription" not in chosen:
+        # Its turns are stored for the speakers step only: no page, export or API answer shows them.
+        raise ConfigurationError(
+            "diarization alone shows nothing: its speakers appear on a transcript, so add transcription "
+            "(steps=transcription,diarization,speakers)"
+        )
     return [s for s in PIPELINE_STEPS if s in chosen]
 
 
@@ -212,7 +220,8 @@ def _checked_language(language: str | None) -> str | None:
         language = None
     if language is not None and language not in whisper_languages():
         raise ConfigurationError(
-            f"language must be 'auto' or a code Whisper knows (ISO 639-1, such as 'en', 'de', 'zh'), not {language!r}"
+            "language must be 'auto' or a code Whisper knows (ISO 639-1, such as 'en', 'de', 'zh'), "
+            f"not {echo(language)}"
         )
     return language
 
@@ -237,7 +246,7 @@ def _checked_model(settings: Settings, model: str | None, language: str | None) 
     switches = not chosen and bool(settings.whisper_multilingual_model.strip())
     if language not in (None, "en") and effective.endswith(".en") and not switches:
         raise ConfigurationError(
-            f"the model {effective} transcribes English only; for language {language!r} choose a "
+            f"the model {cut_text(effective)} transcribes English only; for language {echo(language)} choose a "
             "multilingual model such as model=base"
         )
     return None if model in DEFAULT_MODEL_ALIASES else model
@@ -257,7 +266,7 @@ def _checked_task(settings: Settings, task: str | None, model: str | None) -> st
     """
     task = (task or "").strip().lower() or "transcribe"
     if task not in TASKS:
-        raise ConfigurationError(f"task must be 'transcribe' or 'translate', not {task!r}")
+        raise ConfigurationError(f"task must be 'transcribe' or 'translate', not {echo(task)}")
     if task == "translate":
         check_translation_model(settings, model)
     return task
@@ -279,7 +288,7 @@ def check_translation_model(settings: Settings, model: str | None) -> None:
         effective = settings.whisper_multilingual_model.strip()
     if effective.endswith(".en"):
         raise ConfigurationError(
-            f"the model {effective} transcribes English only and cannot translate: choose a multilingual "
+            f"the model {cut_text(effective)} transcribes English only and cannot translate: choose a multilingual "
             "model such as model=base (or leave the model unset)"
         )
 
@@ -318,7 +327,7 @@ def _checked_speaker_counts(
         except ValueError:
             number = 0
         if not 1 <= number <= MAX_SPEAKER_COUNT:
-            raise ConfigurationError(f"{name} must be a whole number from 1 to {MAX_SPEAKER_COUNT}, not {value!r}")
+            raise ConfigurationError(f"{name} must be a whole number from 1 to {MAX_SPEAKER_COUNT}, not {echo(value)}")
         counts[name] = number
     given = [name for name, value in counts.items() if value is not None]
     if given and not diarizes:
@@ -345,7 +354,7 @@ def _checked_beam_size(beam_size: str | int | None) -> int | None:
     except ValueError:
         beam = 0
     if not 1 <= beam <= 20:
-        raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {beam_size!r}")
+        raise ConfigurationError(f"beam_size must be a whole number from 1 to 20, not {echo(beam_size)}")
     return beam
 
 
@@ -368,7 +377,7 @@ def parse_flag(value: str | bool | None, name: str, *, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigurationError(f"{name} must be true or false (or 1/0, yes/no, on/off), not {value!r}")
+    raise ConfigurationError(f"{name} must be true or false (or 1/0, yes/no, on/off), not {echo(value)}")
 
 
 def clean_name(name: str) -> str:
@@ -411,7 +420,7 @@ def check_model_name(settings: Settings, name: str) -> None:
     if settings.whisper_allow_download and not looks_like_path and not _is_dir(local):
         return
     raise ConfigurationError(
-        f"Whisper model {name!r} is not available: use {', '.join(OFFLINE_MODELS)}, a local folder holding a "
+        f"Whisper model {echo(name)} is not available: use {', '.join(OFFLINE_MODELS)}, a local folder holding a "
         "CTranslate2 model (model.bin and config.json), or with STENOGRAPH_WHISPER_ALLOW_DOWNLOAD=true a "
         "faster-whisper model name to download"
     )

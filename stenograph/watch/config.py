@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from stenograph.errors import echo
+
 #: Export formats: transcript files, and ``md`` for the summary's Markdown (written when a summary exists).
 EXPORT_FORMATS: tuple[str, ...] = ("txt", "srt", "vtt", "json", "md")
 
@@ -28,7 +30,7 @@ class WatchFolder(BaseModel):
     def _absolute(cls, value: Path) -> Path:
         expanded = value.expanduser()
         if not expanded.is_absolute():
-            raise ValueError(f"{value}: a watched folder is an absolute path")
+            raise ValueError(f"{echo(str(value))}: a watched folder is an absolute path")
         return expanded
 
     @field_validator("steps", mode="before")

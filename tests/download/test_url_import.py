@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from stenograph.api.app import create_app
 from stenograph.errors import PermanentError, TaskCancelled
+from stenograph.net_guard import RefusedAddress, check_url, guarded_resolution
 from stenograph.queue import TaskQueue
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
 from stenograph.steps.base import StepContext, run_step
-from stenograph.steps.download.guard import RefusedAddress, check_url, guarded_resolution
 from stenograph.steps.registry import get_step
 from tests.audio_factory import AudioFactory
 from tests.download.media_server import serving
@@ -166,13 +166,13 @@ def test_every_redirect_is_checked_after_name_resolution(
 ) -> None:
     """The local server stands for a public one (127.0.0.1 passes the guard here): a redirect to it is
     followed, and a redirect to another loopback address (127.0.0.2) is refused at its connection."""
-    from stenograph.steps.download import guard
+    from stenograph import net_guard as guard
 
     original = guard.check_address
 
-    def public_here(address: str) -> None:
+    def public_here(address: str, setting: str = guard.IMPORT_SETTING) -> None:
         if address != "127.0.0.1":
-            original(address)
+            original(address, setting)
 
     monkeypatch.setattr(guard, "check_address", public_here)
     settings = make_settings()  # private addresses refused

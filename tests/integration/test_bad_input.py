@@ -187,3 +187,63 @@ def test_invisible_characters_and_overlong_names_are_not_stored(client: TestClie
     assert client.put(f"/recordings/{recording_id}/speakers", json={"names": {"left": "Dana"}}).status_code == 200
     prompt = upload(client, "a.wav", speech, prompt="word " * 300)
     assert prompt.status_code == 422 and "prompt" in prompt.text
+
+
+def test_an_unknown_upload_field_is_422_naming_the_closest_known_one(
+    client: TestClient, speech: bytes, settings: Settings
+) -> None:
+    misspelt = upload(client, "a.wav", speech, num_speaker="3")
+    assert misspelt.status_code == 422, misspelt.text
+    detail = misspelt.json()["detail"]
+    assert detail["code"] == "unknown_field" and detail["field"] == "num_speaker"
+    assert detail["message"] == "unknown field 'num_speaker' (did you mean 'num_speakers'?)"
+    assert detail["suggestion"] == "num_speakers"
+    nothing_close = upload(client, "a.wav", speech, colour="red")
+    assert nothing_close.status_code == 422 and nothing_close.json()["detail"]["suggestion"] is None
+    assert "known fields: file, url, steps" in nothing_close.json()["detail"]["message"]
+    assert uploads(settings) == [] and client.get("/recordings").json()["count"] == 0  # nothing kept
+    assert upload(client, "a.wav", speech, num_speakers="", language="en").status_code == 201
+
+
+def test_the_openai_routes_take_fields_they_do_not_use(client: TestClient) -> None:
+    """OpenAI's clients send fields Stenograph has no use for (temperature...): no 422 for them; the request
+    goes on to the media check."""
+    client.app.state.stenograph.queue.register_worker("live-worker", "elsewhere", 2, 1)  # type: ignore[attr-defined]
+    answer = client.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("a.wav", b"hello, not audio")},
+        data={"model": "whisper-1", "temperature": "0", "user": "someone"},
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "not_media", answer.text
+
+
+def test_a_diarization_without_a_transcription_is_refused_saying_what_to_add(
+    client: TestClient, speech: bytes, settings: Settings
+) -> None:
+    """Its result (who spoke when) shows only on a transcript: no page, export or answer shows it alone."""
+    refused = upload(client, "a.wav", speech, steps="diarization")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"]["message"].startswith("diarization alone shows nothing")
+    assert "add transcription" in refused.json()["detail"]["message"]
+    assert uploads(settings) == []
+    taken = upload(client, "a.wav", speech, steps="transcription,diarization,speakers")
+    assert taken.status_code == 201, taken.text
+    assert [t["type"] for t in taken.json()["data"][0]["tasks"]] == ["transcription", "diarization", "speakers"]
+
+
+def test_an_error_quotes_at_most_200_characters_of_an_input(client: TestClient, speech: bytes) -> None:
+    """A 100 KB template (its text sent as its name) comes back as its first 200 characters and its length;
+    so does a 100 KB field name of a JSON body."""
+    template = "Minutes: " + "y" * 100_000
+    refused = upload(client, "a.wav", speech, template=template)
+    assert refused.status_code == 422
+    message = refused.json()["detail"]["message"]
+    assert repr(template[:200] + "…") in message and "(100,009 characters)" in message
+    assert len(refused.content) < 2000
+    recording_id = with_transcript(client, speech)
+    extra = client.post(f"/recordings/{recording_id}/steps/summary", json={"z" * 100_000: 1})
+    assert extra.status_code == 422 and extra.json()["detail"]["code"] == "invalid_request"
+    assert "z" * 200 + "…: Extra inputs are not permitted" in extra.json()["detail"]["message"]
+    assert len(extra.content) < 2000
+    task_type = client.get("/tasks", params={"type": "t" * 10_000})
+    assert task_type.status_code == 422 and len(task_type.content) < 2000, task_type.text[:300]

@@ -90,7 +90,9 @@ def test_a_failing_then_hanging_receiver_gets_the_event_on_the_third_attempt(
     carries the same webhook-id; the delivery log says delivered after 3 attempts; the webhook task belongs
     to no recording and its own completion raised no event."""
     with receiving(SECRET, ["fail", "hang"]) as receiver:
-        settings = make_settings(webhook_urls=[receiver.url], webhook_secret=SECRET, webhook_timeout_seconds=1.0)
+        settings = make_settings(
+            webhook_urls=[receiver.url], webhook_secret=SECRET, webhook_timeout_seconds=1.0, webhook_allow_private=True
+        )
         with Stenograph(settings) as service:
             recording_id = a_recording(service.store)
             task = service.queue.enqueue("transcription", sim(), recording_id=recording_id)
@@ -129,6 +131,7 @@ def test_a_worker_restart_between_attempts_loses_no_delivery(make_settings: Any,
         settings = make_settings(
             webhook_urls=[receiver.url],
             webhook_secret=SECRET,
+            webhook_allow_private=True,  # the receiver is on loopback
             webhook_max_attempts=30,
             backoff_base_seconds=1.0,
             backoff_cap_seconds=1.0,
@@ -159,7 +162,7 @@ def test_a_worker_restart_between_attempts_loses_no_delivery(make_settings: Any,
 def test_the_api_adds_lists_tests_and_deletes_endpoints(make_settings: Any, tmp_path: Path) -> None:
     """Endpoints through /webhooks, each with its own secret; only the one that asks gets the transcript's
     text; the test event and the delivery log; deleting an endpoint."""
-    settings = make_settings()
+    settings = make_settings(webhook_allow_private=True)  # the receivers are on loopback
     with TestClient(create_app(settings), base_url="http://localhost") as client:
         with receiving(SECRET) as plain, receiving(SECRET) as wordy:
             created = client.post("/webhooks", json={"url": plain.url, "events": ["recording.completed"]})
@@ -281,3 +284,74 @@ def test_a_delivery_is_claimed_before_the_waiting_pipeline_backlog(make_settings
         claims = [service.queue.claim("w") for _ in range(2)]
         assert [task.id for task in claims if task is not None] == [question.id, delivery["task_id"]]
         assert claims[1] is not None and claims[1].type == "webhook" and claims[1].priority == WEBHOOK_PRIORITY
+
+
+#: Webhook URLs whose hosts are no public address: cloud metadata (link-local), loopback by address, name
+#: and IPv4-mapped IPv6, private ranges, unspecified.
+PRIVATE_URLS = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:9/hook",
+    "http://localhost:5678/webhook/stenograph",
+    "http://[::1]:8080/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "https://10.0.0.5/hook",
+    "http://192.168.1.20:5678/hook",
+    "http://0.0.0.0/hook",
+]
+
+
+def test_a_webhook_to_a_private_or_link_local_address_is_refused_at_registration(make_settings: Any) -> None:
+    with TestClient(create_app(make_settings()), base_url="http://localhost") as client:
+        for url in PRIVATE_URLS:
+            refused = client.post("/webhooks", json={"url": url})
+            assert refused.status_code == 422, (url, refused.text)
+            detail = refused.json()["detail"]
+            assert detail["code"] == "refused_url", url
+            assert "loopback, private or reserved" in detail["message"], url
+            assert "STENOGRAPH_WEBHOOK_ALLOW_PRIVATE=true" in detail["message"], url
+        unknown = client.post("/webhooks", json={"url": "http://no-such-host.invalid/hook"})
+        assert unknown.status_code == 422 and "does not resolve" in unknown.json()["detail"]["message"]
+        assert client.get("/webhooks").json()["count"] == 0
+    allowed = make_settings(webhook_allow_private=True)
+    with TestClient(create_app(allowed, migrate=False), base_url="http://localhost") as client:
+        for url in PRIVATE_URLS[:3]:
+            assert client.post("/webhooks", json={"url": url}).status_code == 201, url
+
+
+def test_a_name_that_later_resolves_to_a_private_address_fails_the_delivery(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name resolves to a public address at registration and to loopback at the delivery (DNS
+    rebinding): the delivery's connection is refused, nothing reaches the receiver, and the delivery is
+    failed at once (no retry) with an error naming the setting that allows it."""
+    import socket
+
+    from stenograph import net_guard
+    from stenograph.errors import PermanentError
+    from stenograph.steps.base import StepContext, run_step
+    from stenograph.steps.registry import get_step
+    from tests.steps.conftest import FakeTask
+
+    real = net_guard._original_getaddrinfo
+    answer = {"ip": "93.184.216.34"}  # a public address (example.com's)
+
+    def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.example.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer["ip"], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(net_guard, "_original_getaddrinfo", resolver)
+    settings = make_settings()
+    with receiving(SECRET) as receiver, Stenograph(settings) as service:
+        port = receiver.url.split(":")[2].split("/")[0]
+        endpoint = service.create_webhook(url=f"http://hooks.example.test:{port}/hook", secret=SECRET)
+        answer["ip"] = "127.0.0.1"  # the name now points at this machine
+        delivery = service.send_test_webhook(endpoint["id"])
+        task = FakeTask(settings, task_id=delivery["task_id"], task_type="webhook")
+        with pytest.raises(PermanentError, match="STENOGRAPH_WEBHOOK_ALLOW_PRIVATE") as refused:
+            run_step(get_step("webhook"), StepContext(task, store=service.store), {"delivery_id": delivery["id"]})
+        assert refused.value.kind == "refused_url" and not refused.value.retryable
+        logged = service.webhooks.delivery(delivery["id"])
+        assert logged["status"] == "failed" and logged["attempts"] == 1
+        assert logged["error"].startswith("refused: 127.0.0.1 is a loopback, private or reserved address")
+        assert receiver.received == []

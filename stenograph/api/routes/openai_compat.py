@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from stenograph.api.errors import APIError
+from stenograph.api.errors import APIError, error_body
 from stenograph.api.schemas import OpenAIError, OpenAIModel, OpenAIModelList, OpenAITranscription
 from stenograph.api.state import ServiceDep
 from stenograph.api.uploads import ReceivedForm, receive_form
@@ -37,11 +37,9 @@ WAIT_POLL_SECONDS = 0.25
 
 def openai_error(status: int, message: str, code: str) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
+    detail = error_body(code, message)["detail"]
     return JSONResponse(
-        {
-            "error": {"message": message, "type": kind, "param": None, "code": code},
-            "detail": {"code": code, "message": message},
-        },
+        {"error": {"message": detail["message"], "type": kind, "param": None, "code": code}, "detail": detail},
         status_code=status,
     )
 

@@ -4,12 +4,15 @@ and re-run a pipeline step."""
 from __future__ import annotations
 
 import asyncio
+import difflib
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from stenograph.api.errors import APIError
 from stenograph.api.schemas import (
     ERROR_RESPONSES,
     ErrorBody,
@@ -21,10 +24,55 @@ from stenograph.api.schemas import (
 )
 from stenograph.api.state import IdPath, OffsetQuery, SearchQuery, ServiceDep
 from stenograph.api.uploads import ReceivedForm, receive_form
+from stenograph.errors import cut_text
 from stenograph.service import Stenograph
 from stenograph.steps.correction.glossary import check_glossary
 
 router = APIRouter(prefix="/recordings", tags=["recordings"], responses=ERROR_RESPONSES)
+
+#: The fields an upload takes (``file`` repeatable); any other is refused, as a misspelt option would be
+#: ignored (the OpenAI-compatible routes stay lenient: OpenAI's clients send fields Stenograph does not use).
+UPLOAD_FIELDS = (
+    "file",
+    "url",
+    "steps",
+    "language",
+    "model",
+    "glossary",
+    "template",
+    "channels",
+    "prompt",
+    "word_timestamps",
+    "beam_size",
+    "vad",
+    "task",
+    "diarize",
+    "num_speakers",
+    "min_speakers",
+    "max_speakers",
+)
+
+
+def check_upload_fields(names: Iterable[str]) -> None:
+    """Refuse a form field no upload takes, naming the closest known one (:mod:`difflib`).
+
+    Raises:
+        APIError: 422 ``unknown_field`` with ``field`` (the name, cut to 200 characters) and ``suggestion``
+            (the closest field, or None).
+    """
+    for name in names:
+        if name in UPLOAD_FIELDS:
+            continue
+        shown = cut_text(name)
+        close = difflib.get_close_matches(name, UPLOAD_FIELDS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(UPLOAD_FIELDS)}"
+        raise APIError(
+            422,
+            "unknown_field",
+            f"unknown field {shown!r} ({hint})",
+            field=shown,
+            suggestion=close[0] if close else None,
+        )
 
 
 @router.post(
@@ -48,9 +96,10 @@ async def upload_recordings(request: Request, service: ServiceDep) -> RecordingU
     import from a site's page or a media
     link, downloaded by the ``download`` step ahead of the transcription (docs/url-import.md).
 
-    413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file or bad options; 415 not
-    media or no audio stream. A refused request keeps nothing. The body is streamed to disk on the event
-    loop; probing and the database work run in a worker thread, so other requests are answered meanwhile.
+    413 over ``STENOGRAPH_MAX_UPLOAD_BYTES``; 507 disk full; 422 an empty file, bad options or a field not
+    listed here (``unknown_field``, naming the closest known one); 415 not media or no audio stream. A
+    refused request keeps nothing. The body is streamed to disk on the event loop; probing and the database
+    work run in a worker thread, so other requests are answered meanwhile.
     """
     settings = service.settings
     form = await receive_form(request, settings.uploads_dir, settings.max_upload_bytes)
@@ -63,6 +112,7 @@ async def upload_recordings(request: Request, service: ServiceDep) -> RecordingU
 
 def _create_recordings(service: Stenograph, form: ReceivedForm) -> RecordingUploads:
     """The blocking part of an upload: options, probes, the recordings and their tasks, the answer."""
+    check_upload_fields([*form.fields, *(["file"] if form.files else [])])
     pipeline = service.pipeline(
         steps=form.first("steps"),
         language=form.first("language"),

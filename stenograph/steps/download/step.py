@@ -7,7 +7,7 @@ direct media link into the data directory under the recording's stored name, pro
 size, media and title. Progress is reported; a cancel stops it between chunks; network errors are
 retried by the queue; over ``STENOGRAPH_MAX_UPLOAD_BYTES``, a refused address, a page without media or a
 file that is not media fail for good. Only public addresses are fetched unless
-``STENOGRAPH_URL_IMPORT_ALLOW_PRIVATE`` (:mod:`stenograph.steps.download.guard`).
+``STENOGRAPH_URL_IMPORT_ALLOW_PRIVATE`` (:mod:`stenograph.net_guard`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ log = logging.getLogger("stenograph.download")
 
 #: yt-dlp's messages that no retry changes.
 #: What yt-dlp's requests handler says of a URL of a scheme it has no adapter for (``file:``, ``ftp:`` ...):
-#: only a redirect brings one, since the URL itself passed :func:`~stenograph.steps.download.guard.check_url`.
+#: only a redirect brings one, since the URL itself passed :func:`~stenograph.net_guard.check_url`.
 _NO_ADAPTER = re.compile(r"No connection adapters were found for '([A-Za-z][A-Za-z0-9+.-]*):")
 _PERMANENT = ("Unsupported URL", "loopback, private or reserved", "resolves to no address", "HTTP Error 404")
 
@@ -60,7 +60,7 @@ class DownloadStep(StepBase):
             RetryableError: a network error (the queue retries it).
             TaskCancelled: cancelled.
         """
-        from stenograph.steps.download.guard import RefusedAddress, check_url
+        from stenograph.net_guard import RefusedAddress, check_url
         from stenograph.steps.submit import clean_name, media_json, probe_upload
 
         recording = ctx.recording(params.recording_id)
@@ -106,7 +106,7 @@ def _download(ctx: StepContext, url: str, target: Path) -> tuple[dict[str, Any],
     """
     import yt_dlp  # type: ignore[import-untyped]  # yt-dlp ships no type hints
 
-    from stenograph.steps.download.guard import guarded_resolution
+    from stenograph.net_guard import guarded_resolution
 
     limit = ctx.settings.max_upload_bytes
     stem = target.with_name(target.name + ".download")

@@ -32,7 +32,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from stenograph.errors import LLMError, PermanentError, TaskCancelled
+from stenograph.errors import LLMError, PermanentError, TaskCancelled, echo
 from stenograph.llm.base import ChatMessage, LLMClient
 from stenograph.llm.errors import LLMContextOverflow
 from stenograph.llm.structured import chat_json, schema_prompt
@@ -226,7 +226,7 @@ def load_template(name: str, data_dir: Path | None = None) -> Template:
         if builtin.is_file():
             return _read_template(builtin, "builtin")
     available = ", ".join(template.name for template in list_templates(data_dir))
-    raise PermanentError(f"unknown summary template {name!r}; available: {available}", kind="unknown_template")
+    raise PermanentError(f"unknown summary template {echo(name)}; available: {available}", kind="unknown_template")
 
 
 # --- Markdown -------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ Params: ``{"delivery_id"}``. Its tasks belong to no recording and are enqueued b
 ``on_finished`` hook (:meth:`WebhookStep.on_tasks_finished`) in the transaction that ended the tasks the
 event is about, or by the 'send a test event' action. An attempt that is not answered 2xx within
 ``webhook_timeout_seconds`` raises a retryable error: the queue retries it with its backoff, up to
-``webhook_max_attempts`` attempts, then the delivery is given up (``failed`` in the delivery log).
+``webhook_max_attempts`` attempts, then the delivery is given up (``failed`` in the delivery log). The
+connection goes to public addresses only unless ``STENOGRAPH_WEBHOOK_ALLOW_PRIVATE`` (checked after name
+resolution, at the connection: :func:`~stenograph.net_guard.guarded_resolution`); a refused one fails the
+delivery at once.
 """
 
 from __future__ import annotations
@@ -55,10 +58,14 @@ class WebhookStep(StepBase):
 
         Raises:
             RetryableError: no answer within the timeout, a connection error or an answer that is not 2xx.
-            PermanentError: the delivery or its endpoint was deleted, or no secret signs it.
+            PermanentError: the delivery or its endpoint was deleted, or no secret signs it; or (``refused_url``)
+                the URL is not http(s), or its host resolves at the connection only to loopback, private,
+                link-local or reserved addresses and ``webhook_allow_private`` is off: the delivery is
+                ``failed`` at once, its error saying which setting allows it (:mod:`stenograph.net_guard`).
         """
         import httpx
 
+        from stenograph.net_guard import WEBHOOK_SETTING, RefusedAddress, check_url, find_refusal, guarded_resolution
         from stenograph.webhooks.signing import signed_headers
         from stenograph.webhooks.store import DELIVERED, FAILED, PENDING, WebhookStore
 
@@ -80,21 +87,30 @@ class WebhookStep(StepBase):
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         headers = signed_headers(secret, delivery["message_id"], clock.now(), body)
         code: int | None = None
+        refused: str | None = None
         try:
-            answer = httpx.post(
-                delivery["url"],
-                content=body.encode("utf-8"),
-                headers=headers,
-                timeout=settings.webhook_timeout_seconds,
-                follow_redirects=False,
-            )
+            url = check_url(delivery["url"], purpose="can receive webhooks")
+            with guarded_resolution(settings.webhook_allow_private, WEBHOOK_SETTING):
+                answer = httpx.post(
+                    url,
+                    content=body.encode("utf-8"),
+                    headers=headers,
+                    timeout=settings.webhook_timeout_seconds,
+                    follow_redirects=False,
+                )
             code = answer.status_code
             error = None if answer.is_success else f"answered {code}: {answer.text[:MAX_ERROR_CHARS]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-        last = ctx.attempt >= settings.webhook_max_attempts
+        except (httpx.HTTPError, RefusedAddress) as exc:
+            refusal = find_refusal(exc)
+            refused = f"refused: {refusal}"[:MAX_ERROR_CHARS] if refusal is not None else None
+            error = refused or f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        last = ctx.attempt >= settings.webhook_max_attempts or refused is not None
         status = DELIVERED if error is None else (FAILED if last else PENDING)
         store.record_attempt(delivery["id"], attempt=ctx.attempt, status=status, response_status=code, error=error)
+        if refused is not None:  # the address is the setting's business: no retry changes it
+            raise PermanentError(
+                f"webhook delivery {delivery['id']} to {delivery['url']}: {refused}", kind="refused_url"
+            )
         if error is not None:
             raise RetryableError(f"webhook delivery {delivery['id']} to {delivery['url']}: {error}")
         return {"delivery_id": delivery["id"], "status_code": code, "attempt": ctx.attempt}
