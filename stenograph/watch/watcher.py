@@ -337,23 +337,32 @@ class WatchControl:
     def __init__(self, service: Stenograph) -> None:
         self.service = service
         self.watcher: FolderWatcher | None = None
+        # Two Settings saves at once (requests run in a thread pool) must not both start a watcher: the one
+        # not kept would watch on, never stopped.
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Watch the configured folders (nothing when there are none)."""
         self.reload(self.service.watched_folders())
 
     def reload(self, folders: Sequence[WatchFolder]) -> None:
-        """Watch ``folders`` from now on: start a watcher, change its folders, or stop it when there are none."""
-        if not folders:
-            self.stop()
-        elif self.watcher is None:
-            self.watcher = FolderWatcher(self.service, folders)
-            self.watcher.start()
-        else:
-            self.watcher.reload(folders)
+        """Watch ``folders`` from now on: start a watcher, change its folders, or stop it when there are none
+        (one call at a time)."""
+        with self._lock:
+            if not folders:
+                self._stop()
+            elif self.watcher is None:
+                self.watcher = FolderWatcher(self.service, folders)
+                self.watcher.start()
+            else:
+                self.watcher.reload(folders)
 
     def stop(self) -> None:
         """Stop watching."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None

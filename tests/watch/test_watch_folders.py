@@ -235,3 +235,59 @@ def test_a_scan_that_outlives_stop_ends_after_it_rather_than_scan_beside_the_nex
         assert watcher._thread is not None and watcher._thread.is_alive()
     finally:
         watcher.stop()
+
+
+def test_two_settings_saves_at_once_start_one_watcher(service: Stenograph, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stenograph.watch import watcher as watcher_module
+
+    entered, release = threading.Event(), threading.Event()
+    made: list[Any] = []
+
+    class SlowWatcher:  # the first save is still starting its watcher when the second one comes
+        def __init__(self, _service: Stenograph, _folders: Any) -> None:
+            made.append(self)
+            self.reloads: list[Any] = []
+            entered.set()
+            release.wait(30)
+
+        def start(self) -> None:
+            pass
+
+        def reload(self, folders: Any) -> None:
+            self.reloads.append(folders)
+
+        def stop(self) -> None:
+            pass
+
+    class SpyLock:
+        """A lock that says when a caller comes while another holds it."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.contended = threading.Event()
+
+        def __enter__(self) -> None:
+            if self.lock.locked():
+                self.contended.set()
+            self.lock.acquire()
+
+        def __exit__(self, *_exc: object) -> None:
+            self.lock.release()
+
+    monkeypatch.setattr(watcher_module, "FolderWatcher", SlowWatcher)
+    control = watcher_module.WatchControl(service)
+    spy = SpyLock()
+    control._lock = spy  # type: ignore[assignment]
+    folders = service.watched_folders()
+    first = threading.Thread(target=control.reload, args=(folders,))
+    first.start()
+    assert entered.wait(30)
+    second = threading.Thread(target=control.reload, args=(folders,))
+    second.start()
+    contended = spy.contended.wait(10)  # the second save waits for the first
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert contended
+    assert len(made) == 1 and control.watcher is made[0]
+    assert made[0].reloads == [folders]  # the second save changed the one watcher's folders
