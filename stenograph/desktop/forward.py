@@ -24,8 +24,12 @@ class ForwardListener:
         self.bring_forward = bring_forward
         self.path.unlink(missing_ok=True)  # a crashed holder's socket: the lock is ours now
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(self.path))
-        self.server.listen(4)
+        try:
+            self.server.bind(str(self.path))
+            self.server.listen(4)
+        except OSError:
+            self.server.close()  # not left open for the garbage collector
+            raise
         threading.Thread(target=self._serve, name="desktop-forward", daemon=True).start()
 
     def _serve(self) -> None:

@@ -101,13 +101,16 @@ class FolderWatcher:
     # --- running -------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the observer (events wake a scan) and the scanning thread; the first scan runs at once."""
-        self._stop.clear()
+        # Each thread has its own stop event: a thread that :meth:`stop` did not see end (a scan copying a
+        # large file) still ends after its scan, rather than scan on beside the new one.
+        self._stop = threading.Event()
         self._observer = self._start_observer()
-        self._thread = threading.Thread(target=self._run, name="stenograph-watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), name="stenograph-watch", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread and the observer (a scan in progress ends first)."""
+        """Stop the thread and the observer (a scan in progress ends first; a thread still scanning after
+        ``timeout`` seconds ends on its own once that scan has)."""
         self._stop.set()
         self._wake.set()
         if self._observer is not None:
@@ -163,8 +166,8 @@ class FolderWatcher:
         observer.start()
         return observer
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             self._wake.clear()
             try:
                 waiting = self.scan()
@@ -264,7 +267,8 @@ class FolderWatcher:
 
     # --- exports ---------------------------------------------------------------------------------
     def export_finished(self) -> list[int]:
-        """Write the outputs of every submitted file whose pipeline tasks have all finished.
+        """Write the outputs of every submitted file whose pipeline tasks have all finished. Each is exported
+        once: one whose outputs could not all be written keeps why in its row (``export_error``).
 
         Returns:
             The recording ids exported in this call.
@@ -279,7 +283,11 @@ class FolderWatcher:
                 continue
             if not self.known.claim_export(row.id):
                 continue
-            error = export_recording(self.service, row) if steps else "the recording was deleted"
+            try:
+                error = export_recording(self.service, row) if steps else "the recording was deleted"
+            except Exception as exc:  # it is claimed: say why in its row, not leave it exported without a word
+                log.exception("export of %s failed", row.path)
+                error = f"the export failed: {exc}"
             if error:
                 log.warning("export of %s: %s", row.path, error)
                 self.known.export_failed(row.id, error)
@@ -329,23 +337,32 @@ class WatchControl:
     def __init__(self, service: Stenograph) -> None:
         self.service = service
         self.watcher: FolderWatcher | None = None
+        # Two Settings saves at once (requests run in a thread pool) must not both start a watcher: the one
+        # not kept would watch on, never stopped.
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         """Watch the configured folders (nothing when there are none)."""
         self.reload(self.service.watched_folders())
 
     def reload(self, folders: Sequence[WatchFolder]) -> None:
-        """Watch ``folders`` from now on: start a watcher, change its folders, or stop it when there are none."""
-        if not folders:
-            self.stop()
-        elif self.watcher is None:
-            self.watcher = FolderWatcher(self.service, folders)
-            self.watcher.start()
-        else:
-            self.watcher.reload(folders)
+        """Watch ``folders`` from now on: start a watcher, change its folders, or stop it when there are none
+        (one call at a time)."""
+        with self._lock:
+            if not folders:
+                self._stop()
+            elif self.watcher is None:
+                self.watcher = FolderWatcher(self.service, folders)
+                self.watcher.start()
+            else:
+                self.watcher.reload(folders)
 
     def stop(self) -> None:
         """Stop watching."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None

@@ -29,6 +29,18 @@ BATCH_BUDGET_S = 0.5
 BATCH_RUN_LIMIT_S = 4 * BATCH_BUDGET_S
 
 
+def describe_exit(code: int | None) -> str:
+    """'exit code 3' or 'killed by SIGKILL' for a slot process's exit code (``Process.exitcode``)."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 @dataclass(eq=False)
 class Running:
     """A task sent to a slot, with the monotonic times the parent enforces. ``started`` and ``deadline``

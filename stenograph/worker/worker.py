@@ -37,10 +37,10 @@ from stenograph.queue.claims import FinishedRun
 from stenograph.queue.wakeup import WorkerWakeup, workers_notifier
 from stenograph.service.database import open_database
 from stenograph.settings import Settings
-from stenograph.steps.registry import TASK_TYPES
 from stenograph.worker.batching import FAST_S, BatchPolicy
-from stenograph.worker.handlers import cancel_grace_s, finish_hooks, interactive_types
-from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot
+from stenograph.worker.handlers import cancel_grace_s, finish_hooks
+from stenograph.worker.slot import BATCH_BUDGET_S, Running, Slot, describe_exit
+from stenograph.worker.slots import SlotPlan, cancel_deadline, streaming, wait_timeout
 
 log = logging.getLogger("stenograph.worker")
 
@@ -66,18 +66,6 @@ def _since(monotonic_s: float | None) -> datetime:
     """The queue-clock time of a monotonic instant of this process (now when None)."""
     ago = time.monotonic() - monotonic_s if monotonic_s is not None else 0.0
     return clock.now() - timedelta(seconds=max(ago, 0.0))
-
-
-def describe_exit(code: int | None) -> str:
-    """'exit code 3' or 'killed by SIGKILL' for a child's exit code."""
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 class Worker:
@@ -111,15 +99,8 @@ class Worker:
         self._gave_back = False
         self._retry_at = float("inf")  # monotonic time a task this worker failed is due again
         self.batching = BatchPolicy(settings.batch_max)
-        # Simulated test tasks run under any type, so a worker taking every type filters nothing.
-        every = set(settings.task_types) >= set(TASK_TYPES)
-        self._claim_types: list[str] | None = None if every else list(settings.task_types)
-        # A worker taking interactive types (ask) besides others has one more slot, kept for the interactive
-        # ones, so that a question to the LLM never waits behind its ``concurrency`` long tasks.
-        self._interactive_types = interactive_types(settings)
-        self._reserved_slot = bool(self._interactive_types) and bool(
-            set(settings.task_types) - set(self._interactive_types)
-        )
+        #: How many slots (one more kept for interactive types) and which types each claims.
+        self.plan = SlotPlan(settings, self.concurrency)
         self._shutdown_deadline: float | None = None
         self._heartbeat_stop = threading.Event()
         self._signal_r, self._signal_w = socket.socketpair()
@@ -129,10 +110,10 @@ class Worker:
     # ------------------------------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped by a signal (or :meth:`request_stop`). Returns the exit status, 0."""
-        self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency, self._claim_types)
+        self.queue.register_worker(self.id, socket.gethostname(), os.getpid(), self.concurrency, self.plan.claim_types)
         listener = WorkerWakeup(self.settings)
         self._install_signals()
-        self.slots = [Slot(n + 1, self.settings) for n in range(self.concurrency + self._reserved_slot)]
+        self.slots = self.plan.start()
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         heartbeat.start()
         log.info(
@@ -228,15 +209,7 @@ class Worker:
     def _wait(self, listener: WorkerWakeup, wake_at: float) -> None:
         """Block until a wake-up, a signal, a slot's message or death, or ``wake_at`` (monotonic s)."""
         now = time.monotonic()
-        timeout = max(wake_at - now, 0.0)
-        for slot in self.slots:
-            active = slot.active
-            if active is not None:
-                queued = slot.batch[-1] is not active  # tasks wait behind the one it runs
-                budget = active.started + BATCH_BUDGET_S if active.started is not None and queued else None
-                for deadline in (active.deadline, self._cancel_deadline(active), budget):
-                    if deadline is not None:
-                        timeout = min(timeout, max(deadline - now, 0.0))
+        timeout = wait_timeout(self.slots, now, max(wake_at - now, 0.0), self.settings)
         if self._shutdown_deadline is not None:
             timeout = min(timeout, max(self._shutdown_deadline - now, 0.0))
         waitables: list[Any] = [*listener.waitables(now), self._signal_r]
@@ -267,12 +240,11 @@ class Worker:
         for number, slot in enumerate(self.slots):
             if not slot.ready or not slot.process.is_alive():
                 continue
-            reserved = self._reserved_slot and number == len(self.slots) - 1
-            types = self._interactive_types if reserved else self._claim_types
+            types = self.plan.types_for(number)
             for _ in range(2):  # a batch running and the next one waiting in the pipe
                 if not slot.busy:
                     tasks = self.queue.claim_batch(self.id, types, limit, batchable, home=self.home)
-                elif limit > 1 and len(slot.batch) <= limit and self._streaming(slot, batchable):
+                elif limit > 1 and len(slot.batch) <= limit and streaming(slot, batchable):
                     tasks = self.queue.claim_batch(
                         self.id, types, limit, batchable, only_batchable=True, home=self.home
                     )
@@ -287,15 +259,6 @@ class Worker:
                     log.debug("tasks %s claimed as a batch", ", ".join(str(t.id) for t in tasks))
                 with self._lock:
                     slot.run(tasks)
-
-    @staticmethod
-    def _streaming(slot: Slot, batchable: frozenset[str]) -> bool:
-        """Whether a busy slot is running short tasks now: every task it holds is of a batchable type, and
-        the one it runs started less than :data:`FAST_S` ago (a batchable type's task can still be long)."""
-        active = slot.active
-        if active is None or active.started is None or time.monotonic() - active.started >= FAST_S:
-            return False
-        return all(r.task.type in batchable for r in slot.batch)
 
     def _drain(self, slot: Slot) -> None:
         """Handle what the slot has sent, up to :data:`DRAIN_MAX` messages: a slot must never wait on a full
@@ -460,14 +423,6 @@ class Worker:
             slot.restart()
         self._release_runs(others, reason)
 
-    def _cancel_grace(self, task_type: str) -> float:
-        return cancel_grace_s(task_type, self.settings)
-
-    def _cancel_deadline(self, running: Running) -> float | None:
-        if running.cancel_seen is None:
-            return None
-        return running.cancel_seen + self._cancel_grace(running.task.type)
-
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         for slot in self.slots:
@@ -491,7 +446,7 @@ class Worker:
                     text = f"task {running.task.id} before it in its slot ran past {BATCH_BUDGET_S:g} s; back in line"
                     self._release_runs(revoked, text)
             task = running.task
-            cancel_deadline = self._cancel_deadline(running)
+            cancel_at = cancel_deadline(running, self.settings)
             if any(r.lost for r in slot.batch):
                 log.warning("a task of slot %d lost its lease; its slot process is replaced", slot.number)
                 self._restart(slot, "its slot process was replaced (a task of its batch lost its lease)", recorded=None)
@@ -507,9 +462,9 @@ class Worker:
                     )
                 except (TransitionError, NotFoundError) as exc:
                     log.warning("task %d: %s", task.id, exc)
-            elif cancel_deadline is not None and now >= cancel_deadline:
+            elif cancel_at is not None and now >= cancel_at:
                 text = (
-                    f"cancelled: the handler did not stop within {self._cancel_grace(task.type):g} s "
+                    f"cancelled: the handler did not stop within {cancel_grace_s(task.type, self.settings):g} s "
                     "of the request, so its process was killed"
                 )
                 self._restart(

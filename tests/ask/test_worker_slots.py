@@ -25,5 +25,9 @@ def test_a_slot_is_kept_for_questions_beside_other_types(
     overrides = {} if task_types is None else {"task_types": task_types}
     settings: Settings = make_settings(**overrides)  # type: ignore[operator]
     worker = Worker(settings, concurrency=2, engine=engine)
-    assert worker._reserved_slot is reserved
-    assert worker._interactive_types == (["ask"] if task_types is None or "ask" in task_types else [])
+    assert worker.plan.reserved is reserved
+    assert worker.plan.count == 2 + reserved
+    assert worker.plan.interactive_types == (["ask"] if task_types is None or "ask" in task_types else [])
+    if reserved:  # the last slot claims only the interactive types, the others what the worker takes
+        assert worker.plan.types_for(2) == ["ask"]
+        assert worker.plan.types_for(0) == (None if task_types is None else task_types)

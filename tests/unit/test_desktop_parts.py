@@ -227,3 +227,18 @@ def test_a_second_launch_asks_the_first_window_to_come_forward(tmp_path: Path) -
         listener.close()
     assert not (tmp_path / "desktop.sock").exists()
     assert ask_forward(tmp_path) is False
+
+
+def test_a_listener_socket_that_cannot_be_bound_is_closed(tmp_path: Path) -> None:
+    import gc
+    import warnings
+
+    from stenograph.desktop.forward import listen
+
+    deep = tmp_path / ("d" * 120)  # desktop.sock's path is then too long for AF_UNIX (108 bytes)
+    deep.mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert listen(deep, lambda: None) is None
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], "the socket was left open"

@@ -7,10 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from stenograph.db.models import WatchedFile
 from stenograph.service import Stenograph
 from stenograph.watch.export import write_atomically
 from tests.audio_factory import AudioFactory
@@ -174,3 +178,116 @@ def test_names_taken_get_the_next_free_suffix(tmp_path: Path) -> None:
     written = write_atomically(tmp_path, "talk", ".txt", "transcript", overwrite=False)
     assert written.name == "talk (3).txt" and written.read_text(encoding="utf-8") == "transcript"
     assert (tmp_path / "talk.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_an_export_that_fails_unexpectedly_is_recorded_and_the_other_recordings_are_still_exported(
+    service: Stenograph, inbox: Path, audio: AudioFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copyfile(audio.make("wav_s16_16k"), inbox / "one.wav")
+    shutil.copyfile(audio.make("mp3_44k"), inbox / "two.mp3")
+    clock = Clock()
+    watcher = new_watcher(service, clock)
+    settle(watcher, clock)
+    run_tasks(service)
+    first, second = sorted(row.recording_id for row in service.watched_files() if row.recording_id)
+    real = service.transcript
+
+    def transcript(recording_id: int, *args: Any, **kwargs: Any) -> Any:
+        if recording_id == first:
+            raise RuntimeError("the database went away")
+        return real(recording_id, *args, **kwargs)
+
+    monkeypatch.setattr(service, "transcript", transcript)
+    assert sorted(watcher.export_finished()) == [first, second]
+    with service.engine.connect() as conn:
+        errors = dict(conn.execute(select(WatchedFile.recording_id, WatchedFile.export_error)).all())
+    assert "the database went away" in (errors[first] or "")
+    assert errors[second] is None and (inbox / "two.srt").is_file()
+    assert watcher.export_finished() == []  # claimed once: not tried again at every scan
+
+
+def test_a_scan_that_outlives_stop_ends_after_it_rather_than_scan_beside_the_next_thread(
+    service: Stenograph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watcher = new_watcher(service, Clock())
+    entered, release = threading.Event(), threading.Event()
+    scans: list[threading.Thread] = []
+
+    def scan() -> bool:  # the first scan holds on, like one copying a large file
+        scans.append(threading.current_thread())
+        if len(scans) == 1:
+            entered.set()
+            release.wait(30)
+        return False
+
+    monkeypatch.setattr(watcher, "scan", scan)
+    watcher.start()
+    assert entered.wait(30)
+    old = watcher._thread
+    assert old is not None
+    watcher.stop(timeout=0.05)  # the Settings page changed the folders: stop gives up waiting for the scan
+    assert old.is_alive()
+    watcher.start()
+    release.set()
+    old.join(10)
+    try:
+        assert not old.is_alive()  # it saw its own stop once its scan ended
+        assert watcher._thread is not None and watcher._thread.is_alive()
+    finally:
+        watcher.stop()
+
+
+def test_two_settings_saves_at_once_start_one_watcher(service: Stenograph, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stenograph.watch import watcher as watcher_module
+
+    entered, release = threading.Event(), threading.Event()
+    made: list[Any] = []
+
+    class SlowWatcher:  # the first save is still starting its watcher when the second one comes
+        def __init__(self, _service: Stenograph, _folders: Any) -> None:
+            made.append(self)
+            self.reloads: list[Any] = []
+            entered.set()
+            release.wait(30)
+
+        def start(self) -> None:
+            pass
+
+        def reload(self, folders: Any) -> None:
+            self.reloads.append(folders)
+
+        def stop(self) -> None:
+            pass
+
+    class SpyLock:
+        """A lock that says when a caller comes while another holds it."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.contended = threading.Event()
+
+        def __enter__(self) -> None:
+            if self.lock.locked():
+                self.contended.set()
+            self.lock.acquire()
+
+        def __exit__(self, *_exc: object) -> None:
+            self.lock.release()
+
+    monkeypatch.setattr(watcher_module, "FolderWatcher", SlowWatcher)
+    control = watcher_module.WatchControl(service)
+    spy = SpyLock()
+    control._lock = spy  # type: ignore[assignment]
+    folders = service.watched_folders()
+    first = threading.Thread(target=control.reload, args=(folders,))
+    first.start()
+    assert entered.wait(30)
+    second = threading.Thread(target=control.reload, args=(folders,))
+    second.start()
+    contended = spy.contended.wait(10)  # the second save waits for the first
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert contended
+    assert len(made) == 1 and control.watcher is made[0]
+    assert made[0].reloads == [folders]  # the second save changed the one watcher's folders
