@@ -89,6 +89,17 @@ def test_stereo_made_at_test_time(audio: AudioFactory, name: str, options: dict[
     assert found.separate is separate, found.as_dict()
 
 
+@pytest.mark.parametrize("delay_ms", [0.5, 3.0, 18.0])
+def test_one_voice_reaching_two_microphones_is_one_sound(audio: AudioFactory, delay_ms: float) -> None:
+    """A voice on two channels a few ms apart (spaced microphones, a room) is not uncorrelated at lag 0:
+    the correlation searches lags up to 20 ms."""
+    voice, _ = decode_audio(audio.stereo_voices("clean"), SAMPLE_RATE, 0)
+    lag = int(delay_ms * SAMPLE_RATE / 1000)
+    delayed = np.concatenate([np.zeros(lag, dtype=np.float32), voice[: len(voice) - lag]]) * 0.7
+    found = measure(frame_stats([[voice, delayed]], 2))
+    assert not found.separate and found.shared_s >= 0.9 * found.active_s, found.as_dict()
+
+
 @pytest.mark.corpus
 def test_the_corpus_stereo_clip_has_a_voice_per_channel(corpus: Path) -> None:
     stats, found = _separation(corpus / "stereo_diarization.wav")

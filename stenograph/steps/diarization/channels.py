@@ -61,6 +61,10 @@ FloatArray = npt.NDArray[np.float32]
 #: Samples per measured frame (30 ms at 16 kHz).
 FRAME_SAMPLES = 480
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+#: The correlation is measured over blocks of this many frames (240 ms)...
+CORRELATION_FRAMES = 8
+#: ...as the largest |r| over the lags within ±20 ms (a voice reaching two microphones up to 7 m apart).
+MAX_LAG_SAMPLES = 320
 #: A frame is active when its loudest channel is at most this many dB below the 95th percentile of the loudest
 #: channel's frame levels...
 ACTIVE_BELOW_PEAK_DB = 30.0
@@ -131,21 +135,50 @@ class ChannelSeparation:
         }
 
 
-def _frame_block(frames: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Levels and top-two correlation of ``frames`` of shape ``(n, channels, FRAME_SAMPLES)``."""
+def _correlation(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row, the largest ``|r|`` of rows ``x`` and ``y`` (shape ``(blocks, samples)``) over the lags within
+    ±:data:`MAX_LAG_SAMPLES` (means removed; 0 where a row is silent)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(x.shape[1] + MAX_LAG_SAMPLES)))
+    cross = np.fft.irfft(np.fft.rfft(x, size) * np.conj(np.fft.rfft(y, size)), size)
+    lags = np.concatenate([cross[:, : MAX_LAG_SAMPLES + 1], cross[:, -MAX_LAG_SAMPLES:]], axis=1)
+    norm = np.sqrt(np.sum(x * x, axis=1) * np.sum(y * y, axis=1))
+    best = np.max(np.abs(lags), axis=1)
+    return np.where(norm > 1e-12, best / np.maximum(norm, 1e-12), 0.0)
+
+
+def _measure_span(span: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Levels and correlation of ``span`` (shape ``(channels, n * FRAME_SAMPLES)``, starting on a block)."""
+    channels = span.shape[0]
+    frames = span.reshape(channels, -1, FRAME_SAMPLES).transpose(1, 0, 2)
     power = np.mean(np.square(frames, dtype=np.float64), axis=2)
     levels = (10.0 * np.log10(power + 1e-10)).astype(np.float32)
-    if frames.shape[1] < 2:
-        return levels, np.zeros(len(frames), dtype=np.float32)
-    order = np.argsort(-levels, axis=1, kind="stable")
-    rows = np.arange(len(frames))
-    first = frames[rows, order[:, 0]].astype(np.float64)
-    second = frames[rows, order[:, 1]].astype(np.float64)
-    first -= first.mean(axis=1, keepdims=True)
-    second -= second.mean(axis=1, keepdims=True)
-    denominator = np.sqrt(np.sum(first * first, axis=1) * np.sum(second * second, axis=1))
-    correlation = np.where(denominator > 1e-12, np.sum(first * second, axis=1) / np.maximum(denominator, 1e-12), 0.0)
-    return levels, correlation.astype(np.float32)
+    correlation = np.zeros(len(frames), dtype=np.float32)
+    if channels < 2:
+        return levels, correlation
+    blocks = -(-len(frames) // CORRELATION_FRAMES)
+    full = len(frames) // CORRELATION_FRAMES
+    rows: list[npt.NDArray[np.float64]] = []
+    if full:
+        grouped = frames[: full * CORRELATION_FRAMES].reshape(full, CORRELATION_FRAMES, channels, FRAME_SAMPLES)
+        rows.append(_top_two_correlation(grouped.transpose(0, 2, 1, 3).reshape(full, channels, -1)))
+    if blocks > full:
+        tail = frames[full * CORRELATION_FRAMES :].transpose(1, 0, 2).reshape(1, channels, -1)
+        rows.append(_top_two_correlation(tail))
+    per_block = np.concatenate(rows)
+    correlation[:] = np.repeat(per_block, CORRELATION_FRAMES)[: len(frames)]
+    return levels, correlation
+
+
+def _top_two_correlation(blocks: FloatArray) -> npt.NDArray[np.float64]:
+    """Per block (shape ``(blocks, channels, samples)``), the lag-searched correlation of its two loudest
+    channels."""
+    order = np.argsort(-np.sum(np.square(blocks, dtype=np.float64), axis=2), axis=1, kind="stable")
+    rows = np.arange(len(blocks))
+    first = blocks[rows, order[:, 0]].astype(np.float64)
+    second = blocks[rows, order[:, 1]].astype(np.float64)
+    return _correlation(first, second)
 
 
 def frame_stats(blocks: Iterable[Sequence[FloatArray]], channels: int) -> FrameStats:
@@ -160,21 +193,24 @@ def frame_stats(blocks: Iterable[Sequence[FloatArray]], channels: int) -> FrameS
         raise ValueError("no channel to measure")
     levels: list[FloatArray] = []
     correlations: list[FloatArray] = []
-    carry: FloatArray | None = None
+    carry = np.zeros((channels, 0), dtype=np.float32)
+    step = CORRELATION_FRAMES * FRAME_SAMPLES
+
+    def add(span: FloatArray) -> None:
+        if span.shape[1]:
+            span_levels, span_correlation = _measure_span(span)
+            levels.append(span_levels)
+            correlations.append(span_correlation)
+
     for block in blocks:
         if len(block) != channels:
             raise ValueError(f"a block has {len(block)} channels, expected {channels}")
         length = min(len(a) for a in block)
-        stacked = np.stack([np.asarray(a[:length], dtype=np.float32) for a in block])
-        if carry is not None:
-            stacked = np.concatenate([carry, stacked], axis=1)
-        whole = stacked.shape[1] // FRAME_SAMPLES * FRAME_SAMPLES
+        stacked = np.concatenate([carry, np.stack([np.asarray(a[:length], dtype=np.float32) for a in block])], axis=1)
+        whole = stacked.shape[1] // step * step
         carry = stacked[:, whole:]
-        if whole:
-            frames = stacked[:, :whole].reshape(channels, -1, FRAME_SAMPLES).transpose(1, 0, 2)
-            block_levels, block_correlation = _frame_block(frames)
-            levels.append(block_levels)
-            correlations.append(block_correlation)
+        add(stacked[:, :whole])
+    add(carry[:, : carry.shape[1] // FRAME_SAMPLES * FRAME_SAMPLES])
     if not levels:
         return FrameStats(np.zeros((0, channels), dtype=np.float32), np.zeros(0, dtype=np.float32))
     return FrameStats(np.concatenate(levels), np.concatenate(correlations))
