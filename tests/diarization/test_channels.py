@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stenograph.errors import TaskCancelled
 from stenograph.steps.diarization.channels import (
     FRAME_SAMPLES,
     MIN_CHANNEL_SPEECH_S,
@@ -117,6 +118,18 @@ def test_the_corpus_stereo_clip_has_a_voice_per_channel(corpus: Path) -> None:
 def test_jfk_stereo_flac_is_one_sound_on_both_channels(corpus: Path) -> None:
     _, found = _separation(corpus / "jfk.flac")
     assert not found.separate and found.shared_s == pytest.approx(found.active_s)
+
+
+def test_measuring_stops_when_asked(audio: AudioFactory) -> None:
+    asked: list[int] = []
+
+    def should_stop() -> bool:
+        asked.append(1)
+        return True
+
+    with pytest.raises(TaskCancelled):
+        read_frame_stats(audio.stereo_voices("clean"), 2, should_stop=should_stop)
+    assert asked == [1]
 
 
 def test_each_channel_is_one_speaker_cut_where_it_only_leaks_the_other(audio: AudioFactory) -> None:

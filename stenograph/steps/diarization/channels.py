@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stenograph.errors import TaskCancelled
 from stenograph.steps.diarization.diarizer import SAMPLE_RATE, Diarization, Diarizer, SpeakerTurn
 
 __all__ = [
@@ -382,13 +383,16 @@ def _lockstep(path: Path, sample_rate: int, channels: int) -> Iterator[tuple[lis
         yield [w.samples for w in windows], windows[0].warnings
 
 
-def read_frame_stats(path: Path, channels: int, sample_rate: int = SAMPLE_RATE) -> tuple[FrameStats, list[str]]:
+def read_frame_stats(
+    path: Path, channels: int, sample_rate: int = SAMPLE_RATE, *, should_stop: Callable[[], bool] | None = None
+) -> tuple[FrameStats, list[str]]:
     """Measure ``path``'s ``channels`` channels frame by frame, decoding each channel at 16 kHz window by window
     (memory: one window per channel plus a few bytes per frame); returns the stats and the decoding damage.
 
     Raises:
         MediaError: the file is not readable audio, or has fewer channels
             (:func:`~stenograph.steps.transcription.media.iter_audio_windows`).
+        TaskCancelled: ``should_stop()`` became true (checked after each window).
         ValueError: ``sample_rate`` is not 16 kHz (the frames are 30 ms at 16 kHz).
     """
     if sample_rate != SAMPLE_RATE:
@@ -397,6 +401,8 @@ def read_frame_stats(path: Path, channels: int, sample_rate: int = SAMPLE_RATE) 
 
     def blocks() -> Iterator[list[FloatArray]]:
         for arrays, found in _lockstep(path, sample_rate, channels):
+            if should_stop is not None and should_stop():
+                raise TaskCancelled("diarization cancelled")
             warnings.extend(found)
             yield arrays
 

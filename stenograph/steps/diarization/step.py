@@ -9,6 +9,7 @@ will read the embeddings, and a re-run adds a row while the earlier ones stay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ class DiarizationStep(StepBase):
         by_channel = False
         try:
             ctx.report_progress(0.0, "reading the audio")
-            stats, separation, warnings = _measure_channels(source.path)
+            stats, separation, warnings = _measure_channels(source.path, lambda: ctx.cancelled)
             if stats is not None and separation is not None and _split_fits(separation, params):
                 ctx.raise_if_cancelled()
                 by_channel = True
@@ -165,9 +166,15 @@ class DiarizationStep(StepBase):
         }
 
 
-def _measure_channels(path: Path) -> tuple[FrameStats | None, ChannelSeparation | None, list[str]]:
+def _measure_channels(
+    path: Path, should_stop: Callable[[], bool]
+) -> tuple[FrameStats | None, ChannelSeparation | None, list[str]]:
     """The frame stats, the separation found and the decoding damage of a 2- to 8-channel file; ``(None, None,
-    [])`` for one channel, more than 8, or a file that cannot be probed (its mix decode then says why)."""
+    [])`` for one channel, more than 8, or a file that cannot be read (its mix decode then says why).
+
+    Raises:
+        TaskCancelled: ``should_stop()`` became true while measuring.
+    """
     from stenograph.errors import MediaError
     from stenograph.steps.transcription.media import probe
 
@@ -175,7 +182,7 @@ def _measure_channels(path: Path) -> tuple[FrameStats | None, ChannelSeparation 
         channels = probe(path).channels
         if not 2 <= channels <= MAX_CHANNELS:
             return None, None, []
-        stats, warnings = read_frame_stats(path, channels)
+        stats, warnings = read_frame_stats(path, channels, should_stop=should_stop)
     except MediaError:
         return None, None, []
     return stats, measure(stats), warnings
