@@ -84,7 +84,7 @@ def test_speakers_writes_a_new_version_split_at_words_and_keeps_the_earlier_one(
     diarize(queue, store, settings, recording)
     ctx, _ = context(queue, store, settings, "speakers", recording)
     result = run_step(SPEAKERS, ctx, {"recording_id": recording})
-    assert result["speakers"] == ["Speaker 1", "Speaker 2"] and result["splits"] == 1
+    assert result["speakers"] == ["Speaker 1", "Speaker 2"] and result["splits"] == 1 and result["warnings"] == []
     versions = store.versions(recording)
     assert [v.kind for v in versions] == ["original", "speakers"] and versions[1].id == result["version_id"]
     got = [(s.index, s.start, s.end, s.text, s.speaker) for s in store.segments(result["version_id"])]
@@ -99,6 +99,30 @@ def test_speakers_writes_a_new_version_split_at_words_and_keeps_the_earlier_one(
     store.set_speakers(recording, {"Speaker 2": "Dana"})
     assert [s.speaker for s in store.segments(result["version_id"])] == ["Speaker 1", "Dana", "Dana"]
     assert transcript_line(store.segments(result["version_id"])[1]) == "[00:02] Dana: hello"
+
+
+@pytest.mark.parametrize("model", ["engine", "engine+by-channel"])
+def test_a_diarized_speaker_without_words_is_a_warning(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings, recording: int, model: str
+) -> None:
+    """B talks only over A (the corpus stereo clip's right talker): every word of the mix transcript goes to A."""
+    store.save_diarization(
+        recording,
+        task_id=None,
+        model=model,
+        duration_s=4.0,
+        params={},
+        speakers=["A", "B"],
+        turns=[(0.0, 4.0, "A"), (0.5, 2.5, "B")],
+        embeddings={},
+    )
+    ctx, _ = context(queue, store, settings, "speakers", recording)
+    result = run_step(SPEAKERS, ctx, {"recording_id": recording})
+    assert result["speakers"] == ["Speaker 1"]
+    (warning,) = result["warnings"]
+    assert warning.startswith("2 speakers were diarized but only 1 have words in the transcript")
+    assert ("channels=split" in warning) is model.endswith("+by-channel")
+    assert store.versions(recording)[-1].info["warnings"] == [warning]
 
 
 def test_a_rerun_diarization_makes_another_version(
