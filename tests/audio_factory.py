@@ -24,6 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: What the generated speech says.
 SPEECH_TEXT = "Hello world. The quick brown fox jumps over the lazy dog."
+#: What the two voices of :meth:`AudioFactory.stereo_voices` say (left channel, right channel).
+STEREO_LEFT_TEXT = "Good morning, this is the support line. How can I help you with your order today?"
+STEREO_RIGHT_TEXT = "Hello, my parcel never arrived and I would like a refund please."
 #: Words tiny.en recognises reliably in the espeak voice ("fox" is often heard wrong).
 SPEECH_WORDS = ("quick", "lazy", "dog")
 
@@ -215,6 +218,40 @@ class AudioFactory:
 
     def _make_empty(self, out: Path) -> None:
         out.write_bytes(b"")
+
+    # --- stereo with a voice per channel ---------------------------------------------------------
+    def stereo_voices(self, name: str, *, crosstalk: float = 0.0, copy: float | None = None) -> Path:
+        """A 16 kHz stereo WAV of two espeak-ng voices, one per channel, as a phone call recorded one line per
+        channel: the left voice (en-us) speaks from 0.3 s, the right one (en-gb, higher pitch) answers 0.8 s
+        before the left one ends, and both speak for about 4 s (:data:`STEREO_LEFT_TEXT`,
+        :data:`STEREO_RIGHT_TEXT`).
+
+        ``crosstalk`` (0..1): each channel also holds the other voice times this gain (echo on a line).
+        ``copy`` (0..1): instead, the left voice alone on both channels, the right one at this gain (a mono
+        recording panned, or saved as stereo).
+        """
+        out = self.folder / f"{name}.wav"
+        if out.exists():
+            return out
+        left = self.folder / "stereo-left-voice.wav"
+        right = self.folder / "stereo-right-voice.wav"
+        if not left.exists():
+            raw = self.folder / "stereo-left-raw.wav"
+            _run("espeak-ng", "-v", "en-us", "-s", "150", "-w", raw, STEREO_LEFT_TEXT)
+            _run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", left, "pad", "0.3", "0")
+        if not right.exists():
+            raw = self.folder / "stereo-right-raw.wav"
+            _run("espeak-ng", "-v", "en-gb", "-p", "80", "-s", "160", "-w", raw, STEREO_RIGHT_TEXT)
+            lead = float(subprocess.run(["soxi", "-D", str(left)], check=True, capture_output=True, text=True,
+                                        timeout=60).stdout) - 0.8  # fmt: skip
+            _run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", right, "pad", f"{lead:.3f}", "0.5")
+        if copy is not None:
+            _run("sox", left, "-b", "16", out, "remix", "1v1", f"1v{copy:g}")
+        else:
+            merged = self.folder / f"{name}-merged.wav"
+            _run("sox", "-M", left, right, merged)
+            _run("sox", merged, "-b", "16", out, "remix", f"1v1,2v{crosstalk:g}", f"2v1,1v{crosstalk:g}")
+        return out
 
     # --- long files ------------------------------------------------------------------------------
     def corpus_concatenation(self, corpus: Path, names: list[str], *, gap_s: float = 1.0) -> Path:

@@ -1,6 +1,7 @@
 """The diarization and speakers steps with a ScriptedDiarizer and stored segments, against a real database:
 the diarization's result is stored; the speakers step writes a new ``speakers`` version (earlier ones kept);
-a re-run makes another; channels=split is left alone; the LLM steps see the speakers' names."""
+a re-run makes another; channels=split is left alone; a stereo recording with a voice per channel is
+diarized by channel, one with one sound on both channels as a mix; the LLM steps see the speakers' names."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def test_speakers_writes_a_new_version_split_at_words_and_keeps_the_earlier_one(
     diarize(queue, store, settings, recording)
     ctx, _ = context(queue, store, settings, "speakers", recording)
     result = run_step(SPEAKERS, ctx, {"recording_id": recording})
-    assert result["speakers"] == ["Speaker 1", "Speaker 2"] and result["splits"] == 1
+    assert result["speakers"] == ["Speaker 1", "Speaker 2"] and result["splits"] == 1 and result["warnings"] == []
     versions = store.versions(recording)
     assert [v.kind for v in versions] == ["original", "speakers"] and versions[1].id == result["version_id"]
     got = [(s.index, s.start, s.end, s.text, s.speaker) for s in store.segments(result["version_id"])]
@@ -98,6 +99,30 @@ def test_speakers_writes_a_new_version_split_at_words_and_keeps_the_earlier_one(
     store.set_speakers(recording, {"Speaker 2": "Dana"})
     assert [s.speaker for s in store.segments(result["version_id"])] == ["Speaker 1", "Dana", "Dana"]
     assert transcript_line(store.segments(result["version_id"])[1]) == "[00:02] Dana: hello"
+
+
+@pytest.mark.parametrize("model", ["engine", "engine+by-channel"])
+def test_a_diarized_speaker_without_words_is_a_warning(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings, recording: int, model: str
+) -> None:
+    """B talks only over A (the corpus stereo clip's right talker): every word of the mix transcript goes to A."""
+    store.save_diarization(
+        recording,
+        task_id=None,
+        model=model,
+        duration_s=4.0,
+        params={},
+        speakers=["A", "B"],
+        turns=[(0.0, 4.0, "A"), (0.5, 2.5, "B")],
+        embeddings={},
+    )
+    ctx, _ = context(queue, store, settings, "speakers", recording)
+    result = run_step(SPEAKERS, ctx, {"recording_id": recording})
+    assert result["speakers"] == ["Speaker 1"]
+    (warning,) = result["warnings"]
+    assert warning.startswith("2 speakers were diarized but only 1 have words in the transcript")
+    assert ("channels=split" in warning) is model.endswith("+by-channel")
+    assert store.versions(recording)[-1].info["warnings"] == [warning]
 
 
 def test_a_rerun_diarization_makes_another_version(
@@ -131,6 +156,77 @@ def test_split_channels_are_left_alone(queue: TaskQueue, store: TranscriptStore,
     result = run_step(SPEAKERS, ctx, {"recording_id": recording_id})
     assert result["version_id"] is None and "channels=split" in result["skipped"]
     assert [v.kind for v in store.versions(recording_id)] == ["original"]
+
+
+def stereo_recording(store: TranscriptStore, settings: Settings, *, same: bool = False) -> int:
+    """A 4 s stereo recording: noise at -20 dBFS on the left from 0.2 to 2.0 s and, independent, on the right
+    from 2.4 to 3.8 s (a voice per channel); ``same``: the left signal on both channels instead."""
+    rng = np.random.default_rng(3)
+    channels = np.zeros((2, 64_000), dtype=np.float32)
+    channels[0, 3_200:32_000] = rng.normal(0.0, 0.1, 28_800)
+    channels[1, 38_400:60_800] = rng.normal(0.0, 0.1, 22_400)
+    if same:
+        channels[1] = channels[0]
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(settings.uploads_dir / "call.wav"), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(channels.T, -1, 1) * 32767).astype("<i2").tobytes())
+    return store.create_recording(
+        name="call.wav", stored_name="call.wav", size_bytes=1, duration_s=4.0, media={}, options={}
+    )
+
+
+def test_a_stereo_recording_with_a_voice_per_channel_is_diarized_by_channel(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings
+) -> None:
+    recording_id = stereo_recording(store, settings)
+    fake = ScriptedDiarizer([SpeakerTurn(0.0, 4.0, "X")], embeddings={"X": [0.6, 0.8]})
+    ctx, _ = context(queue, store, settings, "diarization", recording_id, fake)
+    result = run_step(DIARIZATION, ctx, {"recording_id": recording_id})
+    assert [(c.samples, c.num_speakers) for c in fake.calls] == [(64_000, 1), (64_000, 1)]  # one call per channel
+    assert result["by_channel"] is True and result["channel_separation"]["separate"] is True
+    assert result["model"] == "scripted-diarizer+by-channel" and result["speakers"] == 2
+    row = store.latest_diarization(recording_id)
+    assert row["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert row["embeddings"] == {"SPEAKER_00": [0.6, 0.8], "SPEAKER_01": [0.6, 0.8]}
+    # Each channel's turn is cut where only the other channel sounds (the right one leaks nothing into the left).
+    for start, end, label in row["turns"]:
+        if label == "SPEAKER_00":
+            assert end <= 2.4, row["turns"]
+        else:
+            assert start >= 1.9, row["turns"]
+
+
+def test_speaker_counts_the_channels_cannot_meet_diarize_the_mix(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings
+) -> None:
+    recording_id = stereo_recording(store, settings)
+    fake = ScriptedDiarizer(TURNS)
+    ctx, _ = context(queue, store, settings, "diarization", recording_id, fake)
+    result = run_step(DIARIZATION, ctx, {"recording_id": recording_id, "num_speakers": 3})
+    assert [(c.samples, c.num_speakers) for c in fake.calls] == [(64_000, 3)]
+    assert result["by_channel"] is False and result["channel_separation"]["separate"] is True
+
+
+def test_one_sound_on_both_channels_diarizes_the_mix(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings
+) -> None:
+    recording_id = stereo_recording(store, settings, same=True)
+    fake = ScriptedDiarizer(TURNS)
+    ctx, _ = context(queue, store, settings, "diarization", recording_id, fake)
+    result = run_step(DIARIZATION, ctx, {"recording_id": recording_id})
+    assert len(fake.calls) == 1 and result["by_channel"] is False and result["model"] == "scripted-diarizer"
+    assert "cross-talk" in result["channel_separation"]["reason"]
+    assert store.latest_diarization(recording_id)["speakers"] == ["B", "A"]
+
+
+def test_a_mono_recording_is_not_measured(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings, recording: int
+) -> None:
+    result, fake, _ = diarize(queue, store, settings, recording)
+    assert len(fake.calls) == 1 and result["by_channel"] is False and result["channel_separation"] is None
 
 
 def test_a_cancel_before_diarizing_stops_it(

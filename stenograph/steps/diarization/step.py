@@ -9,6 +9,7 @@ will read the embeddings, and a re-run adds a row while the earlier ones stay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +20,22 @@ from pydantic import BaseModel, Field, StrictInt
 from stenograph.queue.context import TaskContext
 from stenograph.settings import Settings
 from stenograph.steps.base import StepBase, StepContext, StepParams, run_step
+from stenograph.steps.diarization.channels import (
+    MAX_CHANNELS,
+    MIN_CHANNEL_SPEECH_S,
+    ChannelSeparation,
+    FrameStats,
+    diarize_by_channel,
+    measure,
+    read_frame_stats,
+)
 from stenograph.worker.fetch import local_recording
 
 if TYPE_CHECKING:
+    from stenograph.steps.diarization.diarizer import Diarization
     from stenograph.steps.submit import PipelineRequest
 
-__all__ = ["STEP", "DiarizationParams", "DiarizationStep", "decode_mono", "run_diarization"]
+__all__ = ["STEP", "DiarizationParams", "DiarizationStep", "decode_audio", "decode_mono", "run_diarization"]
 
 
 class DiarizationParams(StepParams):
@@ -34,22 +45,33 @@ class DiarizationParams(StepParams):
     max_speakers: int | None = Field(default=None, ge=1)
 
 
-def decode_mono(path: Path, sample_rate: int) -> tuple[npt.NDArray[np.float32], list[str]]:
-    """The whole file as mono float32 at ``sample_rate`` (shape ``(samples,)``) and the damage found decoding it
-    (what decodes is kept, as transcription does).
+def decode_audio(path: Path, sample_rate: int, channel: int | None = None) -> tuple[npt.NDArray[np.float32], list[str]]:
+    """The whole file as float32 at ``sample_rate`` (shape ``(samples,)``): its channels mixed to mono
+    (``channel=None``) or only channel ``channel`` (0-based); and the damage found decoding it (what decodes is
+    kept, as transcription does).
 
     Raises:
-        MediaError: the file is not readable audio (:func:`~stenograph.steps.transcription.media.iter_audio_windows`).
+        MediaError: the file is not readable audio, or has no channel ``channel``
+            (:func:`~stenograph.steps.transcription.media.iter_audio_windows`).
     """
     from stenograph.steps.transcription.media import iter_audio_windows
 
     parts: list[npt.NDArray[np.float32]] = []
     warnings: list[str] = []
-    for window in iter_audio_windows(path, sample_rate=sample_rate):
+    for window in iter_audio_windows(path, sample_rate=sample_rate, channel=channel):
         parts.append(window.samples)
         warnings.extend(window.warnings)
     audio = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, dtype=np.float32)
     return audio, warnings
+
+
+def decode_mono(path: Path, sample_rate: int) -> tuple[npt.NDArray[np.float32], list[str]]:
+    """The whole file mixed to mono (:func:`decode_audio` with ``channel=None``).
+
+    Raises:
+        MediaError: the file is not readable audio.
+    """
+    return decode_audio(path, sample_rate)
 
 
 class DiarizationStep(StepBase):
@@ -69,9 +91,15 @@ class DiarizationStep(StepBase):
     def run(self, ctx: StepContext, params: DiarizationParams) -> dict[str, Any]:
         """Diarize the recording's audio and store the result (a new row each run).
 
+        A recording of 2 to 8 channels whose channels each carry their own voice is diarized channel by
+        channel, each channel one speaker (:mod:`~stenograph.steps.diarization.channels`, docs/diarization.md);
+        any other recording, or one whose speaker counts asked for differ from its channels with speech, is
+        mixed down to mono and diarized as a whole.
+
         Returns:
-            ``{"diarization_id", "speakers", "turns", "model", "duration_s", "warnings"}``
-            (``speakers``, ``turns``: how many).
+            ``{"diarization_id", "speakers", "turns", "model", "duration_s", "warnings", "by_channel",
+            "channel_separation"}`` (``speakers``, ``turns``: how many; ``channel_separation``: the channel
+            measurement, None for one channel or more than 8).
 
         Raises:
             MediaError: the file is not readable audio (not retried).
@@ -88,21 +116,38 @@ class DiarizationStep(StepBase):
             should_stop=lambda: ctx.cancelled,
             on_wait=lambda message: ctx.report_progress(0.0, message),
         )
+        counts = {k: getattr(params, k) for k in ("num_speakers", "min_speakers", "max_speakers")}
+        result: Diarization | None = None
+        by_channel = False
         try:
             ctx.report_progress(0.0, "reading the audio")
-            audio, warnings = decode_mono(source.path, SAMPLE_RATE)
+            stats, separation, warnings = _measure_channels(source.path, lambda: ctx.cancelled)
+            if stats is not None and separation is not None and _split_fits(separation, params):
+                ctx.raise_if_cancelled()
+                by_channel = True
+                result = diarize_by_channel(
+                    lambda channel: decode_audio(source.path, SAMPLE_RATE, channel)[0],
+                    stats,
+                    ctx.diarizer(),
+                    on_progress=ctx.progress(),
+                    should_stop=lambda: ctx.cancelled,
+                )
+                duration_s = result.duration_s
+            else:
+                audio, warnings = decode_mono(source.path, SAMPLE_RATE)
+                duration_s = len(audio) / SAMPLE_RATE
         finally:
             source.discard()
         ctx.raise_if_cancelled()
-        diarizer = ctx.diarizer()
-        counts = {k: getattr(params, k) for k in ("num_speakers", "min_speakers", "max_speakers")}
-        result = diarizer.diarize(audio, **counts, on_progress=ctx.progress(), should_stop=lambda: ctx.cancelled)
-        ctx.raise_if_cancelled()
+        if result is None:
+            diarizer = ctx.diarizer()
+            result = diarizer.diarize(audio, **counts, on_progress=ctx.progress(), should_stop=lambda: ctx.cancelled)
+            ctx.raise_if_cancelled()
         diarization_id = ctx.store.save_diarization(
             recording["id"],
             task_id=ctx.task_id,
             model=result.model,
-            duration_s=result.duration_s or len(audio) / SAMPLE_RATE,
+            duration_s=result.duration_s or duration_s,
             params=counts,
             speakers=result.speakers,
             turns=[(t.start, t.end, t.speaker) for t in result.turns],
@@ -116,7 +161,44 @@ class DiarizationStep(StepBase):
             "model": result.model,
             "duration_s": result.duration_s,
             "warnings": warnings,
+            "by_channel": by_channel,
+            "channel_separation": separation.as_dict() if separation is not None else None,
         }
+
+
+def _measure_channels(
+    path: Path, should_stop: Callable[[], bool]
+) -> tuple[FrameStats | None, ChannelSeparation | None, list[str]]:
+    """The frame stats, the separation found and the decoding damage of a 2- to 8-channel file; ``(None, None,
+    [])`` for one channel, more than 8, or a file that cannot be read (its mix decode then says why).
+
+    Raises:
+        TaskCancelled: ``should_stop()`` became true while measuring.
+    """
+    from stenograph.errors import MediaError
+    from stenograph.steps.transcription.media import probe
+
+    try:
+        channels = probe(path).channels
+        if not 2 <= channels <= MAX_CHANNELS:
+            return None, None, []
+        stats, warnings = read_frame_stats(path, channels, should_stop=should_stop)
+    except MediaError:
+        return None, None, []
+    return stats, measure(stats), warnings
+
+
+def _split_fits(separation: ChannelSeparation, params: DiarizationParams) -> bool:
+    """Whether the recording is diarized by channel: its channels carry their own voices, and the speaker
+    counts asked for (if any) allow as many speakers as it has channels with speech."""
+    if not separation.separate:
+        return False
+    speaking = sum(1 for seconds in separation.speech_s if seconds >= MIN_CHANNEL_SPEECH_S)
+    if params.num_speakers is not None and params.num_speakers != speaking:
+        return False
+    if params.min_speakers is not None and params.min_speakers > speaking:
+        return False
+    return params.max_speakers is None or params.max_speakers >= speaking
 
 
 STEP = DiarizationStep()

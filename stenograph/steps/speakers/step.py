@@ -41,7 +41,9 @@ class SpeakersStep(StepBase):
 
         Returns:
             ``{"version_id", "speakers": ["Speaker 1", ...], "segments", "splits", "overlaps", "diarization_id",
-            "profiles": {"Speaker 1": {"profile_id", "name", "confidence"}}}`` (``profiles``: the voices matched);
+            "profiles": {"Speaker 1": {"profile_id", "name", "confidence"}}, "warnings"}`` (``profiles``: the
+            voices matched; ``warnings``: when diarized speakers have no words in the transcript, also added to
+            the version's ``info["warnings"]``);
             for ``channels=split`` (each channel is a speaker) ``{"version_id": None, "skipped": reason}``.
 
         Raises:
@@ -72,6 +74,9 @@ class SpeakersStep(StepBase):
             "speakers": assignment.speakers,
             "labels": assignment.labels,
         }
+        unheard = _unheard_warning(diarization, assignment)
+        if unheard:
+            info["warnings"] = [*info.get("warnings", []), unheard]
         matches = _match_profiles(ctx, assignment, diarization)
         if matches:
             info["profiles"] = matches
@@ -89,7 +94,25 @@ class SpeakersStep(StepBase):
             "overlaps": sum(1 for s in assignment.segments if s.overlap),
             "diarization_id": diarization["id"],
             "profiles": matches,
+            "warnings": [unheard] if unheard else [],
         }
+
+
+def _unheard_warning(diarization: dict[str, Any], assignment: Assignment) -> str | None:
+    """A warning when fewer speakers have words in the transcript than the diarization found (else None): on a
+    transcript of the mix, Whisper writes voices that talk at once as one stream, whose words all go to one
+    speaker. A diarization made by channel adds that ``channels=split`` transcribes each channel on its own."""
+    found = len(diarization["speakers"])
+    heard = len([label for label in assignment.labels.values() if label])
+    if heard >= found:
+        return None
+    warning = (
+        f"{found} speakers were diarized but only {heard} have words in the transcript: the others' speech "
+        "overlaps theirs, or was not transcribed"
+    )
+    if str(diarization.get("model", "")).endswith("+by-channel"):
+        warning += "; each channel holds its own voice: channels=split transcribes each channel on its own"
+    return warning
 
 
 def _match_profiles(ctx: StepContext, assignment: Assignment, diarization: dict[str, Any]) -> dict[str, Any]:
