@@ -45,7 +45,8 @@ def acquire(data_dir: Path) -> InstanceLock | None:
     """Take the data directory's lock without waiting; None when another process holds it.
 
     Raises:
-        OSError: the data directory cannot be created or the lock file opened.
+        OSError: the data directory cannot be created, the lock file opened, or locked for another reason
+            than another holder (the file is closed).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     handle = (data_dir / LOCK_FILE).open("a", encoding="utf-8")
@@ -54,6 +55,9 @@ def acquire(data_dir: Path) -> InstanceLock | None:
     except BlockingIOError:
         handle.close()
         return None
+    except BaseException:
+        handle.close()
+        raise
     os.set_inheritable(handle.fileno(), False)
     return InstanceLock(data_dir, handle)
 

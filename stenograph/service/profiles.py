@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from stenograph.recordings.profiles import ProfileStore, VoiceKey
 from stenograph.recordings.text_input import clean_text
 from stenograph.service.base import ServiceBase
@@ -109,7 +111,12 @@ class ProfileUseCases(ServiceBase):
             raise ServiceError(
                 "conflict", "profile_exists", f"profile {other} is called {cleaned!r}: merge the two instead"
             )
-        store.rename(profile_id, cleaned)
+        try:
+            store.rename(profile_id, cleaned)
+        except IntegrityError as exc:  # another rename took the name between the check and the update
+            raise ServiceError(
+                "conflict", "profile_exists", f"another profile is now called {cleaned!r}: merge the two instead"
+            ) from exc
         return store.profile(profile_id)
 
     def merge_speaker_profiles(self, source_id: int, into_id: int) -> dict[str, Any]:

@@ -117,9 +117,10 @@ class Worker:
         heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         heartbeat.start()
         log.info(
-            "worker %s started: %d slot(s), task types %s, poll every %g s, lease %g s",
+            "worker %s started: %d slot(s)%s, task types %s, poll every %g s, lease %g s",
             self.id,
-            self.concurrency,
+            self.plan.count,
+            " (one kept for interactive tasks)" if self.plan.reserved else "",
             ", ".join(self.settings.task_types),
             self.settings.poll_interval,
             self.settings.lease_seconds,

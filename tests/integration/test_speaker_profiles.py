@@ -211,6 +211,21 @@ def test_profiles_are_renamed_and_merged(client: TestClient, audio: AudioFactory
     assert client.patch("/speaker-profiles/999", json={"name": "x"}).status_code == 404
 
 
+def test_a_rename_racing_another_for_the_same_name_is_a_409(
+    client: TestClient, audio: AudioFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name check passes (another rename takes the name just after it): the unique name still holds and the
+    answer is the same 409 as a plain clash, not a 500."""
+    from stenograph.recordings.profiles import ProfileStore
+
+    rename(client, diarized(client, audio, settings, DANA, ANN), {"Speaker 1": "Dana", "Speaker 2": "D."})
+    short = profiles(client)["D."]["id"]
+    monkeypatch.setattr(ProfileStore, "by_name", lambda self, name: None)
+    clash = client.patch(f"/speaker-profiles/{short}", json={"name": "Dana"})
+    assert clash.status_code == 409 and clash.json()["detail"]["code"] == "profile_exists", clash.text
+    assert sorted(profiles(client)) == ["D.", "Dana"]
+
+
 def test_a_data_directory_of_revision_0010_upgrades_in_place_to_profiles(tmp_path: Path) -> None:
     """Revision 0011: an existing recording and its diarization are kept, and profiles can be written."""
     with database_at_revision(tmp_path / "data", "0010") as old:
