@@ -337,6 +337,8 @@ class OpenAICompatibleClient:
                 "is the LLM base URL that of an OpenAI-compatible server (ending in /v1)?",
                 endpoint=url,
             ) from exc
+        except openai.APIError as exc:  # an error event in the middle of a stream (the SDK's base class)
+            raise LLMUnavailable(f"LLM server at {url} failed while answering: {exc.message}", endpoint=url) from exc
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None, temperature: float = 0.0

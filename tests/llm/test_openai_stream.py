@@ -42,3 +42,14 @@ def test_stream_chat_errors_are_the_clients_errors(fake_server: FakeServer) -> N
     down = OpenAICompatibleClient(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
     with pytest.raises(LLMUnavailable):
         list(down.stream_chat([{"role": "user", "content": "hi"}]))
+
+
+def test_an_error_event_in_the_middle_of_a_stream_is_the_clients_retryable_error(fake_server: FakeServer) -> None:
+    error = {"error": {"message": "model crashed", "type": "server_error"}}
+    body = chunks("The budget ").replace(b"data: [DONE]\n\n", f"data: {json.dumps(error)}\n\n".encode())
+    fake_server.reply(*CHAT, (200, body))
+    client = OpenAICompatibleClient(base_url=f"{fake_server.url}/v1", model="m", timeout_s=5)
+    pieces: list[str] = []
+    with pytest.raises(LLMUnavailable, match="failed while answering: model crashed"):
+        pieces.extend(client.stream_chat([{"role": "user", "content": "hi"}]))
+    assert pieces == ["The budget "]
