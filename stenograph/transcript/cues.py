@@ -43,6 +43,7 @@ __all__ = [
     "MAX_LINES",
     "MAX_LINE_CHARS",
     "MAX_PAUSE_IN_CUE_S",
+    "MAX_WIDE_LINE_CHARS",
     "MIN_CUE_S",
     "Cue",
     "build_cues",
@@ -52,6 +53,9 @@ __all__ = [
 
 #: Characters a line may hold, a shown speaker label included (Netflix: 42 for Latin scripts).
 MAX_LINE_CHARS = 42
+#: Characters a line may hold in Chinese or Japanese (Netflix: 16 for Simplified and Traditional Chinese, and
+#: for Japanese): each such character counts ``MAX_LINE_CHARS / MAX_WIDE_LINE_CHARS`` in a line's length.
+MAX_WIDE_LINE_CHARS = 16
 #: Lines a cue may hold (Netflix, BBC: two).
 MAX_LINES = 2
 #: The longest a cue is shown, in seconds (Netflix: 7 s).
@@ -96,9 +100,67 @@ def _norm(token: str) -> str:
     return kept or token.casefold()
 
 
-def _shared(start: float, end: float, tokens: Sequence[str]) -> list[Word]:
-    """``tokens`` timed over ``start``..``end``, each in proportion to its characters (plus one for a space)."""
-    weights = [len(t) + 1 for t in tokens]
+def _unspaced(ch: str) -> bool:
+    """Whether ``ch`` belongs to a script written without spaces between words (Han ideographs, kana, their
+    full-width punctuation): such text is cut into characters, shown without spaces, and counts wide."""
+    code = ord(ch)
+    return (
+        0x3000 <= code <= 0x30FF  # CJK symbols and punctuation, hiragana, katakana
+        or 0x3400 <= code <= 0x4DBF  # CJK unified ideographs extension A
+        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
+        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
+        or 0xFF00 <= code <= 0xFF65  # full-width forms (！，：？ ...)
+        or 0x20000 <= code <= 0x3134F  # CJK unified ideographs extensions B to G
+    )
+
+
+def _units(token: str) -> list[str]:
+    """``token`` cut before each character of an unspaced script (:func:`_unspaced`), punctuation kept with
+    the character before it: "我们讨论AI预算。" gives 我, 们, 讨, 论, AI, 预, 算。"""
+    units: list[str] = []
+    for ch in token:
+        glued = unicodedata.category(ch)[0] == "P" or (units and not _unspaced(ch) and not _unspaced(units[-1][-1]))
+        if units and glued:
+            units[-1] += ch
+        else:
+            units.append(ch)
+    return units
+
+
+def _join(tokens: Sequence[str]) -> str:
+    """``tokens`` as shown: a space between two, except next to a character of an unspaced script."""
+    out = ""
+    for token in tokens:
+        if out and token and not (_unspaced(out[-1]) or _unspaced(token[0])):
+            out += " "
+        out += token
+    return out
+
+
+def _width(text: str) -> float:
+    """``text``'s length on a line: :data:`MAX_LINE_CHARS` / :data:`MAX_WIDE_LINE_CHARS` for a character of an
+    unspaced script, 1 for any other."""
+    wide = MAX_LINE_CHARS / MAX_WIDE_LINE_CHARS
+    return sum(wide if _unspaced(ch) else 1.0 for ch in text)
+
+
+def _split_unspaced(words: Sequence[Word]) -> list[Word]:
+    """``words`` with each one holding unspaced script cut into :func:`_units`, its time shared by characters."""
+    out: list[Word] = []
+    for word in words:
+        units = _units(word.word) if any(_unspaced(ch) for ch in word.word) else [word.word]
+        if len(units) == 1:
+            out.append(word)
+        else:
+            shared = _shared(word.start, word.end, units, spaced=False)
+            out.extend(Word(w.start, w.end, w.word, word.probability) for w in shared)
+    return out
+
+
+def _shared(start: float, end: float, tokens: Sequence[str], *, spaced: bool = True) -> list[Word]:
+    """``tokens`` timed over ``start``..``end``, each in proportion to its characters (plus one for a space
+    when ``spaced``)."""
+    weights = [len(t) + (1 if spaced else 0) for t in tokens]
     total = sum(weights) or 1
     out, at = [], start
     span = max(0.0, end - start)
@@ -121,18 +183,24 @@ def _word_pieces(words: Sequence[Word]) -> list[Word]:
     return pieces
 
 
-def timed_tokens(segment: Segment, tokens: Sequence[str] | None = None) -> list[Word]:
+def timed_tokens(segment: Segment, tokens: Sequence[str] | None = None, *, by_character: bool = False) -> list[Word]:
     """The segment's text tokens (``tokens``, default its text split on whitespace), each with a time.
 
     Tokens matching a word of ``segment.words`` (case and punctuation aside, aligned by
     ``difflib.SequenceMatcher``) take its time; a run of replaced words shares the run's time; inserted
     tokens share the gap between their neighbours (the segment's start or end at the edges). Without
-    words, the segment's time is shared by characters. Starts never decrease.
+    words, the segment's time is shared by characters. Starts never decrease. With ``by_character``, text
+    of an unspaced script (Chinese, Japanese) is cut into characters first, in the tokens and in the words
+    (a word's time shared by its characters), so that each character is aligned and timed.
     """
     toks = list(tokens) if tokens is not None else segment.text.split()
+    if by_character:
+        toks = [unit for token in toks for unit in (_units(token) if any(map(_unspaced, token)) else [token])]
     if not toks:
         return []
     pieces = _word_pieces(segment.words or ())
+    if by_character:
+        pieces = _split_unspaced(pieces)
     if not pieces:
         return _shared(segment.start, segment.end, toks)
     old = [_norm(p.word) for p in pieces]
@@ -172,17 +240,18 @@ def _cut_cost(word: Word, following: Word) -> float:
 
 
 def layout_lines(tokens: Sequence[str], label: str | None = None) -> tuple[str, ...] | None:
-    """``tokens`` on at most :data:`MAX_LINES` lines of at most :data:`MAX_LINE_CHARS` characters, the first
-    line's counted with ``"label: "`` before it; None when they do not fit (one token always fits, on one
-    line). Of two-line layouts, a break after punctuation wins, then the most even (the lower line longer on a tie)."""
-    prefix = len(label) + 2 if label else 0
-    whole = " ".join(tokens)
-    if prefix + len(whole) <= MAX_LINE_CHARS or len(tokens) == 1:
+    """``tokens`` on at most :data:`MAX_LINES` lines of at most :data:`MAX_LINE_CHARS` characters (a Chinese or
+    Japanese character counting wide: :func:`_width`), the first line's counted with ``"label: "`` before it;
+    None when they do not fit (one token always fits, on one line). Of two-line layouts, a break after
+    punctuation wins, then the most even (the lower line longer on a tie)."""
+    prefix = _width(label) + 2 if label else 0
+    whole = _join(tokens)
+    if prefix + _width(whole) <= MAX_LINE_CHARS or len(tokens) == 1:
         return (whole,)
     best: tuple[float, int] | None = None
     for cut in range(1, len(tokens)):
-        top = prefix + len(" ".join(tokens[:cut]))
-        bottom = len(" ".join(tokens[cut:]))
+        top = prefix + _width(_join(tokens[:cut]))
+        bottom = _width(_join(tokens[cut:]))
         if top > MAX_LINE_CHARS or bottom > MAX_LINE_CHARS:
             continue
         last = tokens[cut - 1].rstrip(_CLOSERS)
@@ -192,20 +261,17 @@ def layout_lines(tokens: Sequence[str], label: str | None = None) -> tuple[str, 
             best = (cost, cut)
     if best is None:
         return None
-    return (" ".join(tokens[: best[1]]), " ".join(tokens[best[1] :]))
+    return (_join(tokens[: best[1]]), _join(tokens[best[1] :]))
 
 
-def _fits(lengths: Sequence[int], prefix: int) -> bool:
-    """Whether tokens of these lengths fit :data:`MAX_LINES` (2) lines as :func:`layout_lines` lays them out:
-    the top line filled greedily (``prefix`` characters of label first), the rest on the bottom one."""
-    total = sum(lengths) + len(lengths) - 1
-    if prefix + total <= MAX_LINE_CHARS or len(lengths) == 1:
+def _fits(tokens: Sequence[str], prefix: float) -> bool:
+    """Whether ``tokens`` fit :data:`MAX_LINES` (2) lines as :func:`layout_lines` lays them out: the top line
+    filled greedily (``prefix`` characters of label first), the rest on the bottom one."""
+    if prefix + _width(_join(tokens)) <= MAX_LINE_CHARS or len(tokens) == 1:
         return True
-    top = prefix - 1
-    for count, length in enumerate(lengths):
-        if top + 1 + length > MAX_LINE_CHARS:
-            return count > 0 and total - (top - prefix) - 1 <= MAX_LINE_CHARS
-        top += 1 + length
+    for count in range(1, len(tokens) + 1):
+        if prefix + _width(_join(tokens[:count])) > MAX_LINE_CHARS:
+            return count > 1 and _width(_join(tokens[count - 1 :])) <= MAX_LINE_CHARS
     return True
 
 
@@ -213,8 +279,8 @@ def _cues_of_run(words: Sequence[Word], label: str | None) -> list[Cue]:
     """One speaker's run of words cut into cues (rule 3): the cheapest cuts by dynamic programming over the
     cut positions, each cue checked against rule 2. ``cost[i]`` is the cheapest way to show ``words[:i]``."""
     n = len(words)
-    prefix = len(label) + 2 if label else 0
-    lengths = [len(w.word) for w in words]
+    prefix = _width(label) + 2 if label else 0
+    tokens = [w.word for w in words]
     cuts = [_cut_cost(words[j - 1], words[j]) if j < n else 0.0 for j in range(n + 1)]
     cost = [0.0] + [math.inf] * n
     back = [0] * (n + 1)
@@ -223,7 +289,7 @@ def _cues_of_run(words: Sequence[Word], label: str | None) -> list[Cue]:
             if i < j - 1 and (
                 words[j - 1].end - words[i].start > MAX_CUE_S
                 or words[i + 1].start - words[i].end > MAX_PAUSE_IN_CUE_S
-                or not _fits(lengths[i:j], prefix)
+                or not _fits(tokens[i:j], prefix)
             ):
                 break
             duration = words[j - 1].end - words[i].start
@@ -234,7 +300,7 @@ def _cues_of_run(words: Sequence[Word], label: str | None) -> list[Cue]:
     j = n
     while j > 0:
         i = back[j]
-        lines = layout_lines([w.word for w in words[i:j]], label) or (" ".join(w.word for w in words[i:j]),)
+        lines = layout_lines(tokens[i:j], label) or (_join(tokens[i:j]),)
         cues.append(Cue(words[i].start, words[j - 1].end, label, lines))
         j = i
     return cues[::-1]
@@ -249,7 +315,7 @@ def _runs(segments: Iterable[Segment]) -> list[tuple[str | None, list[Word]]]:
     for segment in segments:
         raw = segment_label(segment)
         label = cue_text(raw) if raw else None
-        words = timed_tokens(segment, cue_text(segment.text).split())
+        words = timed_tokens(segment, cue_text(segment.text).split(), by_character=True)
         if not words:
             continue
         if label != previous or not runs:

@@ -17,6 +17,7 @@ from stenograph.transcript.cues import (
     MAX_LINE_CHARS,
     MAX_LINES,
     MAX_PAUSE_IN_CUE_S,
+    MAX_WIDE_LINE_CHARS,
     MIN_CUE_S,
     Cue,
     build_cues,
@@ -252,3 +253,38 @@ def test_realignment_keeps_kept_words_times_and_places_new_ones_between(count: i
             ]
             assert (before[-1] if before else original.start) - EPS <= word.start
             assert word.end <= (after[0] if after else original.end) + EPS
+
+
+def _chinese(pieces: list[str], start: float = 0.0, step: float = 0.5) -> Segment:
+    """A Chinese segment as Whisper gives it: text without spaces, words of one to three characters."""
+    words = tuple(Word(start + n * step, start + (n + 1) * step - 0.02, piece, 0.9) for n, piece in enumerate(pieces))
+    return Segment(0, start, start + len(pieces) * step, "".join(pieces), words=words)
+
+
+def test_chinese_is_cut_by_characters_into_lines_of_16_and_cues_of_7_seconds() -> None:
+    """Text written without spaces is one token to a whitespace split; cut by characters, it keeps Netflix's
+    16 characters a line and 7 s a cue, shows no spaces, and each cue starts in its first character's word."""
+    pieces = ["我们", "今天", "讨论", "明年", "的", "预算，", "首先", "是", "人工", "智能", "AI", "项目"]
+    pieces += ["的", "经费，"]
+    pieces += ["然后", "是", "市场", "部门", "的", "计划。", "大家", "有", "什么", "意见", "吗？"] * 2
+    segment = _chinese(pieces)
+    assert segment.words is not None
+    cues = build_cues([segment])
+    assert "".join("".join(c.text_lines) for c in cues) == segment.text
+    assert len(cues) > 3
+    ends = list(itertools.accumulate(len(p) for p in pieces))
+    offset = 0
+    for cue in cues:
+        assert 1 <= len(cue.lines) <= MAX_LINES and all(len(line) <= MAX_WIDE_LINE_CHARS for line in cue.lines), cue
+        assert " " not in "".join(cue.lines) and cue.end - cue.start <= MAX_CUE_S + EPS, cue
+        word = segment.words[next(n for n, end in enumerate(ends) if end > offset)]
+        assert word.start - EPS <= cue.start < word.end, (cue, word)
+        offset += len("".join(cue.text_lines))
+    assert any(line.endswith(("，", "。", "？")) for c in cues for line in c.text_lines)  # cut at punctuation
+
+
+def test_spaced_scripts_next_to_chinese_keep_their_words_and_korean_is_not_cut_into_syllables() -> None:
+    mixed = build_cues([_chinese(["使用", "Stenograph", "转写", "会议。"])])
+    assert ["".join(c.text_lines) for c in mixed] == ["使用Stenograph转写会议。"]
+    korean = Segment(0, 0.0, 3.0, "안녕하세요 여러분 오늘 회의를 시작하겠습니다")
+    assert [" ".join(c.text_lines) for c in build_cues([korean])] == [korean.text]
