@@ -69,3 +69,21 @@ def test_timed_tokens_realign_words_to_an_edited_text(web: Watched) -> None:
     assert tokens[5] == ("jumps", 4, 4.5)
     assert [(t["start"], t["end"]) for t in got["bare"]] == [(0, 2), (2, 4)]  # no words: shared by characters
     assert got["at"] == [-1, 2, 5]
+
+
+def test_chinese_words_are_timed_and_shown_by_character_without_spaces(web: Watched) -> None:
+    """As the subtitles do (stenograph/transcript/cues.py): text without spaces is cut into characters, each
+    timed within its Whisper word, and shown without spaces; a Latin word inside it stays whole."""
+    web.goto("#/upload")
+    web.page.get_by_test_id("page-upload").wait_for()
+    got = web.page.evaluate(
+        """async () => {
+          const c = await import('/static/js/composables/index.js');
+          const words = [['我们', 0, 0.5], ['讨论', 0.5, 1], ['Stenograph', 1, 2], ['的', 2, 2.3], ['预算。', 2.3, 3]]
+            .map(([word, start, end]) => ({word, start, end}));
+          return c.timedTokens({start: 0, end: 3, text: '我们讨论Stenograph的预算。', words});
+        }"""
+    )
+    assert [t["word"] for t in got] == ["我", "们", "讨", "论", "Stenograph", "的", "预", "算。"]
+    assert "".join(t["space"] + t["word"] for t in got) == "我们讨论Stenograph的预算。"
+    assert [round(t["start"], 2) for t in got] == [0, 0.25, 0.5, 0.75, 1, 2, 2.3, 2.53]

@@ -23,13 +23,35 @@ function normToken(token) {
   return kept || token.toLowerCase();
 }
 
-/** tokens timed over start..end, each in proportion to its characters plus one. */
-function shareTime(start, end, tokens) {
-  const total = tokens.reduce((n, t) => n + t.length + 1, 0) || 1;
+// Scripts written without spaces between words (Han, kana, their full-width punctuation): cut into
+// characters and shown without spaces, as stenograph/transcript/cues.py does for the subtitles.
+const UNSPACED = /[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uff65]|[\u{20000}-\u{3134f}]/u;
+
+function unspaced(ch) {
+  return UNSPACED.test(ch);
+}
+
+/** token cut before each unspaced character, punctuation kept with the one before ("预算。" → 预, 算。). */
+function unitsOf(token) {
+  if (![...token].some(unspaced)) return [token];
+  const units = [];
+  for (const ch of token) {
+    const last = units.length ? units[units.length - 1] : null;
+    const glued = last !== null && (/\p{P}/u.test(ch) || (!unspaced(ch) && !unspaced([...last].pop())));
+    if (glued) units[units.length - 1] += ch;
+    else units.push(ch);
+  }
+  return units;
+}
+
+/** tokens timed over start..end, each in proportion to its characters (plus one for a space when spaced). */
+function shareTime(start, end, tokens, spaced = true) {
+  const extra = spaced ? 1 : 0;
+  const total = tokens.reduce((n, t) => n + t.length + extra, 0) || 1;
   const span = Math.max(0, end - start);
   let at = start;
   return tokens.map((word) => {
-    const next = at + (span * (word.length + 1)) / total;
+    const next = at + (span * (word.length + extra)) / total;
     const timed = { word, start: at, end: next };
     at = next;
     return timed;
@@ -58,15 +80,19 @@ function commonPairs(a, b) {
  * The segment's text tokens, each timed {word, start, end} (seconds) from seg.words after aligning the two
  * (the same rule as the exports, stenograph/transcript/cues.py): matching tokens take their word's time, a
  * run of replaced words shares the run's time, inserted tokens the gap between their neighbours. Without
- * words, the segment's time is shared by characters.
+ * words, the segment's time is shared by characters. Chinese and Japanese are cut into characters (tokens and
+ * words alike); each token's `space` is what to show before it ("" next to such a character).
  */
 export function timedTokens(seg) {
-  const tokens = (seg.text || "").split(/\s+/).filter(Boolean);
+  const tokens = (seg.text || "").split(/\s+/).filter(Boolean).flatMap(unitsOf);
   const pieces = [];
   for (const w of seg.words || []) {
     const parts = (w.word || "").split(/\s+/).filter(Boolean);
-    if (parts.length === 1) pieces.push({ word: parts[0], start: w.start, end: w.end });
-    else if (parts.length) pieces.push(...shareTime(w.start, w.end, parts));
+    const timed = parts.length === 1 ? [{ word: parts[0], start: w.start, end: w.end }] : shareTime(w.start, w.end, parts);
+    for (const piece of timed) {
+      const units = unitsOf(piece.word);
+      pieces.push(...(units.length === 1 ? [piece] : shareTime(piece.start, piece.end, units, false)));
+    }
   }
   if (!tokens.length) return [];
   const pairs = pieces.length ? commonPairs(pieces.map((p) => normToken(p.word)), tokens.map(normToken)) : null;
@@ -87,6 +113,10 @@ export function timedTokens(seg) {
     [pi, pj] = [i, j];
   }
   for (let k = 1; k < out.length; k++) out[k].start = Math.max(out[k].start, out[k - 1].start);
+  // The space shown before each token: none at the start, none next to an unspaced character.
+  out.forEach((t, k) => {
+    t.space = k > 0 && !unspaced([...out[k - 1].word].pop()) && !unspaced(t.word[0]) ? " " : "";
+  });
   return out;
 }
 

@@ -160,7 +160,7 @@ export const RecordingTranscript = {
                     :aria-label="'Play from ' + formatTimestamp(seg.start) + (tr.speakerOf(seg) ? ', ' + tr.speakerOf(seg) : '') + ': ' + seg.text">
               <span class="ts" aria-hidden="true">{{ formatTimestamp(seg.start) }}</span>
               <span v-if="tr.speakerOf(seg)" class="speaker" :class="tr.colourOf(seg)" aria-hidden="true" data-testid="segment-speaker">{{ tr.speakerOf(seg) }}<span v-if="seg.overlap" class="overlap-mark" title="Another speaker talks at the same time"> (overlap)</span></span>
-              <span class="text" data-testid="segment-text" aria-hidden="true"><template v-for="(w, k) in tokens[i]" :key="k">{{ k ? " " : "" }}<span
+              <span class="text" data-testid="segment-text" aria-hidden="true"><template v-for="(w, k) in tokens[i]" :key="k">{{ w.space }}<span
                     class="word" :class="{ 'word-active': i === activeIndex && k === activeWord }" data-testid="word"
                     :data-start="w.start" :data-active="i === activeIndex && k === activeWord ? 'true' : null"
                     @click.stop="playback.seek(w.start)">{{ w.word }}</span></template></span>
