@@ -2,16 +2,16 @@
 
 With an LLM (:func:`summarize` given a client): the segments are sent as lines ``[mm:ss] text``, with a
 template's instructions (:func:`load_template`) and the JSON schema :data:`SUMMARY_SCHEMA` (title,
-summary, key points, decisions and action items (with owners), each item with the ``mm:ss`` of the
-segment it comes from). When the lines do not fit the context, they are cut into chunks that do; each chunk is
-summarised (map) and the partial summaries are merged by the model (reduce), in rounds until one is
-left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
+summary, key points, decisions, action items with owners; each item with the ``mm:ss`` of its segment).
+When the lines do not fit the context, they are cut into chunks that do; each chunk is summarised (map)
+and the partial summaries, items with their ``[mm:ss]``, are merged by the model (reduce), in rounds
+until one is left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
 prompt that cannot fit at all, an answer that does not match the schema after one repair prompt, or a
 server that stays unreachable: any failure of the model gives the extractive summary below instead, with
 ``fallback`` (and the summary's text) saying what went wrong; a summary never fails because of its model.
 Every item's timestamp (key point, decision, action item: :func:`cite`) is snapped to the nearest
-segment start. Template text returned as content, and
-names nobody in the recording said, are repaired or dropped (:mod:`stenograph.steps.summary.guards`).
+segment start. Template text returned as content, and names nobody in the recording said, are repaired
+or dropped (:mod:`stenograph.steps.summary.guards`).
 
 Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
 transcript's most central segments by TextRank (:mod:`stenograph.steps.summary.extractive`), quoted with
@@ -210,10 +210,8 @@ def parse_timestamp(text: str) -> float | None:
 
 
 def cite(timestamp: str, starts: Sequence[float]) -> float | None:
-    """The segment start (seconds) an item's ``timestamp`` (``mm:ss``, as the model wrote it) cites: the
-    nearest of ``starts`` (a time no segment starts at is snapped to the closest one; ties go to the
-    earlier). None when ``timestamp`` does not parse or there are no segments. The one rule for key
-    points, decisions and action items."""
+    """The segment start (seconds) an item's ``mm:ss`` cites: the nearest of ``starts`` (ties: the earlier),
+    None when it does not parse or there are no segments. The one rule of key points, decisions, action items."""
     seconds = parse_timestamp(timestamp)
     if seconds is None or not starts:
         return None
