@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stenograph.queue import TaskEventRecord, WorkerRecord
 from stenograph.queue.records import iso
@@ -354,14 +354,46 @@ class Speakers(BaseModel):
     names: dict[str, str]
 
 
+class SummaryItem(BaseModel):
+    """A key point or decision of a summary and the transcript time it cites."""
+
+    text: str
+    timestamp_s: float | None = Field(
+        default=None,
+        description="Start (seconds) of the segment the item comes from; null when unknown (a decision or "
+        "action item of a summary written before they cited timestamps).",
+    )
+
+
+class SummaryActionItem(SummaryItem):
+    """An action item: its text, owner (null when nobody was named) and the transcript time it cites."""
+
+    owner: str | None = None
+
+
+def _stored_items(value: Any) -> Any:
+    """Items as summaries of every version stored them: a plain string (the decisions of summaries written
+    before decisions cited timestamps) is ``{"text": ...}`` with no timestamp."""
+    return [{"text": item} if isinstance(item, str) else item for item in value] if isinstance(value, list) else value
+
+
 class SummaryPublic(BaseModel):
-    """The summary's structured fields (those of its template), its Markdown and ids."""
+    """The summary's structured fields (those of its template), its Markdown and ids. Key points,
+    decisions and action items each carry ``timestamp_s``; older stored shapes are read as well."""
 
     model_config = ConfigDict(extra="allow")
 
     markdown: str
     id: int
     task_id: int | None
+    key_points: list[SummaryItem] = Field(default_factory=list)
+    decisions: list[SummaryItem] = Field(default_factory=list)
+    action_items: list[SummaryActionItem] = Field(default_factory=list)
+
+    @field_validator("key_points", "decisions", "action_items", mode="before")
+    @classmethod
+    def _read_older_shapes(cls, value: Any) -> Any:
+        return _stored_items(value)
 
     @classmethod
     def from_view(cls, view: SummaryView) -> SummaryPublic:

@@ -289,6 +289,34 @@ def test_versions_edit_diff_speakers_and_formats(client: TestClient, audio: Audi
     assert client.get(f"{base}/summary").status_code == 404
 
 
+def test_summaries_of_either_shape_answer_every_item_with_its_timestamp(
+    client: TestClient, audio: AudioFactory, settings: Settings
+) -> None:
+    recording_id = transcribed(settings, client, audio, ["we ship on monday", "anna writes the notes"])
+    store = TranscriptStore(client.app.state.stenograph.engine)  # type: ignore[attr-defined]
+    old = {  # as summaries were stored before decisions and action items cited timestamps
+        "title": "Launch",
+        "key_points": [{"text": "Shipping Monday.", "timestamp_s": 0.0}],
+        "decisions": ["Ship on Monday."],
+        "action_items": [{"text": "Write the notes", "owner": "Anna"}],
+        "method": "llm",
+    }
+    store.save_summary(recording_id, version_id=None, task_id=None, markdown="# Launch\n", data=old)
+    body = client.get(f"/recordings/{recording_id}/summary", params={"format": "json"}).json()
+    assert body["decisions"] == [{"text": "Ship on Monday.", "timestamp_s": None}]
+    assert body["action_items"] == [{"text": "Write the notes", "owner": "Anna", "timestamp_s": None}]
+    assert body["key_points"] == [{"text": "Shipping Monday.", "timestamp_s": 0.0}]
+    assert body["title"] == "Launch" and body["markdown"] == "# Launch\n"
+    new = {
+        **old,
+        "decisions": [{"text": "Ship on Monday.", "timestamp_s": 0.0}],
+        "action_items": [{"text": "Write the notes", "owner": None, "timestamp_s": 2.0}],
+    }
+    store.save_summary(recording_id, version_id=None, task_id=None, markdown="# Launch\n", data=new)
+    body = client.get(f"/recordings/{recording_id}/summary", params={"format": "json"}).json()
+    assert body["decisions"] == new["decisions"] and body["action_items"] == new["action_items"]
+
+
 def test_glossary_round_trip(client: TestClient) -> None:
     assert client.get("/glossary").json()["terms"] == []
     saved = client.put("/glossary", json={"terms": ["Stenograph", " Kubernetes ", "", "Stenograph"]}).json()

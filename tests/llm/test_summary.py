@@ -1,4 +1,5 @@
-"""Summaries: extractive TextRank (incl. Chinese), LLM single call, map-reduce, repair, templates, no speech."""
+"""Summaries: extractive TextRank (incl. Chinese), LLM single call, map-reduce, repair, templates, no speech,
+and the timestamps every key point, decision and action item cites."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from stenograph.llm.fake import ScriptedLLM
 from stenograph.steps.summary.extractive import default_point_count, select_key_segments, textrank_scores
 from stenograph.steps.summary.summary import (
     EXTRACTIVE_TITLE,
+    SUMMARY_SCHEMA,
+    cite,
     format_timestamp,
     list_templates,
     load_template,
@@ -40,8 +43,8 @@ def summary_json(**fields: Any) -> str:
         "title": "Budget meeting",
         "summary": "The team set next year's budget.",
         "key_points": [{"text": "Marketing grows by ten percent.", "timestamp": "00:05"}],
-        "decisions": ["Engineering budget stays flat."],
-        "action_items": [{"text": "Send the budget to finance", "owner": "Anna"}],
+        "decisions": [{"text": "Engineering budget stays flat.", "timestamp": "00:15"}],
+        "action_items": [{"text": "Send the budget to finance", "owner": "Anna", "timestamp": "00:30"}],
     }
     data.update(fields)
     return json.dumps(data)
@@ -129,7 +132,54 @@ def test_llm_summary_single_call() -> None:
     md = result.markdown
     assert md.startswith("# Budget meeting")
     assert "- Marketing grows by ten percent. [00:05]" in md
-    assert "## Decisions" in md and "- Send the budget to finance — **Anna**" in md
+    assert "## Decisions" in md and "- Send the budget to finance — **Anna** [00:30]" in md
+
+
+def test_decisions_and_action_items_cite_the_timestamps_of_the_answer() -> None:
+    llm = ScriptedLLM([summary_json()])
+    result = summarize(llm, make_segments(BUDGET_ANNA), language="en")
+    assert [(d.text, d.timestamp_s) for d in result.decisions] == [("Engineering budget stays flat.", 15.0)]
+    assert [(a.text, a.owner, a.timestamp_s) for a in result.action_items] == [
+        ("Send the budget to finance", "Anna", 30.0)
+    ]
+    data = result.to_dict()
+    assert data["decisions"] == [{"text": "Engineering budget stays flat.", "timestamp_s": 15.0}]
+    assert data["action_items"] == [{"text": "Send the budget to finance", "owner": "Anna", "timestamp_s": 30.0}]
+    assert "## Decisions\n\n- Engineering budget stays flat. [00:15]\n" in result.markdown
+    schema = SUMMARY_SCHEMA["properties"]
+    assert schema["decisions"]["items"]["required"] == ["text", "timestamp"]
+    assert schema["action_items"]["items"]["required"] == ["text", "owner", "timestamp"]
+    assert "decision's and action item's timestamp" in llm.calls[0].messages[0]["content"]
+
+
+def test_a_made_up_timestamp_of_any_item_is_snapped_as_a_key_points_is() -> None:
+    """No segment starts at 00:17 or 09:59: each is moved to the nearest segment start, the key points' rule."""
+    made_up = [{"text": "Engineering stays flat.", "timestamp": "00:17"}]
+    llm = ScriptedLLM(
+        [
+            summary_json(
+                key_points=[{"text": "Engineering stays flat.", "timestamp": "00:17"}],
+                decisions=made_up,
+                action_items=[{"text": "Send the budget to finance", "owner": "Anna", "timestamp": "09:59"}],
+            )
+        ]
+    )
+    result = summarize(llm, make_segments(BUDGET_ANNA), language="en")
+    assert result.key_points[0].timestamp_s == result.decisions[0].timestamp_s == 15.0
+    assert result.action_items[0].timestamp_s == 30.0  # past the end: the last segment
+    assert "- Send the budget to finance — **Anna** [00:30]" in result.markdown
+    assert cite("00:17", [0.0, 5.0, 15.0, 20.0]) == 15.0 and cite("00:10", [5.0, 15.0]) == 5.0
+    assert cite("soon", [0.0]) is None and cite("00:05", []) is None
+
+
+def test_a_decision_or_action_item_timestamp_that_is_not_mm_ss_gets_the_repair_prompt() -> None:
+    bad = summary_json(decisions=[{"text": "Engineering budget stays flat.", "timestamp": "later"}])
+    worse = summary_json(action_items=[{"text": "Send it", "owner": "Anna", "timestamp": "end"}])
+    for wrong in (bad, worse):
+        llm = ScriptedLLM([wrong, summary_json()])
+        result = summarize(llm, make_segments(BUDGET_ANNA), language="en")
+        assert len(llm.calls) == 2 and "timestamp" in llm.calls[1].messages[-1]["content"]
+        assert result.method == "llm" and result.decisions[0].timestamp_s == 15.0
 
 
 def test_timestamps_snap_to_segment_starts_and_headings_follow_language() -> None:
@@ -158,8 +208,12 @@ def test_map_reduce_when_transcript_does_not_fit() -> None:
     for segment in long:  # nothing was dropped: every line went to some map call
         assert f"[{format_timestamp(segment.start)}] {segment.text}" in seen
     assert all(call.answer is not None for call in llm.calls)  # every prompt fitted
-    assert "- [00:10] partial" in reduce_calls[0].messages[-1]["content"]
+    reduce_prompt = reduce_calls[0].messages[-1]["content"]
+    assert "- [00:10] partial" in reduce_prompt
+    assert "Decision: [00:15] Engineering budget stays flat." in reduce_prompt  # the parts' citations go on
+    assert "Action item: [00:30] Send the budget to finance (owner: Anna)" in reduce_prompt
     assert result.title == "Budget whole" and result.key_points[0].timestamp_s == 300.0
+    assert result.decisions[0].timestamp_s == 10.0 and result.action_items[0].timestamp_s == 30.0
     assert result.stats["chunks"] == len(map_calls)
     assert progress[-1] == 1.0
 

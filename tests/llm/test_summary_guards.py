@@ -23,8 +23,8 @@ def answer(**fields: Any) -> str:
         "title": "Launch date",
         "summary": "The team moved the app launch to Monday.",
         "key_points": [{"text": "Friday is too early because the tests are not done.", "timestamp": "00:05"}],
-        "decisions": ["The app launches on Monday."],
-        "action_items": [{"text": "Write the release notes by Thursday", "owner": "Tom"}],
+        "decisions": [{"text": "The app launches on Monday.", "timestamp": "00:10"}],
+        "action_items": [{"text": "Write the release notes by Thursday", "owner": "Tom", "timestamp": "00:15"}],
     }
     data.update(fields)
     return json.dumps(data)
@@ -36,7 +36,7 @@ def test_the_reported_echoed_title_is_replaced_by_the_template_title() -> None:
     assert result.title == "Meeting notes"
     assert result.markdown.startswith("# Meeting notes\n")
     assert result.stats["guard"]["echoed"] == ["title"]
-    assert result.decisions == ["The app launches on Monday."]  # the rest is untouched
+    assert [d.text for d in result.decisions] == ["The app launches on Monday."]  # the rest is untouched
 
 
 def test_echoed_items_are_dropped_and_an_echoed_summary_rebuilt_from_the_key_points() -> None:
@@ -44,17 +44,20 @@ def test_echoed_items_are_dropped_and_an_echoed_summary_rebuilt_from_the_key_poi
         [
             answer(
                 summary="Two to four sentences: the purpose of the meeting and its outcome.",
-                decisions=["Every decision the participants agreed on, one sentence each.", "Launch on Monday."],
+                decisions=[
+                    {"text": "Every decision the participants agreed on, one sentence each.", "timestamp": "00:10"},
+                    {"text": "Launch on Monday.", "timestamp": "00:10"},
+                ],
                 action_items=[
-                    {"text": "Every task someone agreed to do, with its owner", "owner": ""},
-                    {"text": "Write the release notes", "owner": "Tom"},
+                    {"text": "Every task someone agreed to do, with its owner", "owner": "", "timestamp": "00:15"},
+                    {"text": "Write the release notes", "owner": "Tom", "timestamp": "00:15"},
                 ],
             )
         ]
     )
     result = summarize(llm, make_segments(MEETING), language="en")
     assert result.summary == "Friday is too early because the tests are not done."
-    assert result.decisions == ["Launch on Monday."]
+    assert [d.text for d in result.decisions] == ["Launch on Monday."]
     assert [(item.text, item.owner) for item in result.action_items] == [("Write the release notes", "Tom")]
     assert result.stats["guard"]["echoed"] == ["decisions[0]", "action_items[0]", "summary"]
 
@@ -79,7 +82,7 @@ def test_an_owner_nobody_named_is_dropped_and_items_with_unsaid_names_go() -> No
                     {"text": "Maria says Friday is too early.", "timestamp": "00:05"},
                     {"text": "The launch was moved after a call with Jennifer.", "timestamp": "00:10"},
                 ],
-                action_items=[{"text": "Write the release notes", "owner": "Robert"}],
+                action_items=[{"text": "Write the release notes", "owner": "Robert", "timestamp": "00:15"}],
             )
         ]
     )
@@ -91,7 +94,7 @@ def test_an_owner_nobody_named_is_dropped_and_items_with_unsaid_names_go() -> No
 
 
 def test_speaker_names_count_as_said() -> None:
-    data = json.loads(answer(action_items=[{"text": "Book the room", "owner": "Priya"}]))
+    data = json.loads(answer(action_items=[{"text": "Book the room", "owner": "Priya", "timestamp": "00:15"}]))
     repaired, report = repair_summary(
         data, template_title="Meeting notes", instructions=[], transcript=MEETING, speaker_names=["Priya"]
     )

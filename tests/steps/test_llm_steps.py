@@ -59,8 +59,8 @@ def summary_answer() -> str:
             "title": "Budget meeting",
             "summary": "The team set next year's budget.",
             "key_points": [{"text": "Marketing grows by ten percent.", "timestamp": "00:04"}],
-            "decisions": ["Marketing grows."],
-            "action_items": [{"text": "Send the budget to finance", "owner": "Anna"}],
+            "decisions": [{"text": "Marketing grows.", "timestamp": "00:04"}],
+            "action_items": [{"text": "Send the budget to finance", "owner": "Anna", "timestamp": "00:08"}],
         }
     )
 
@@ -74,6 +74,11 @@ def test_summary_with_the_llm(make_context: MakeContext, store: TranscriptStore,
     assert result["source_version"] == {"number": 1, "kind": "original"}
     saved = store.latest_summary(recording_id)
     assert "Budget meeting" in json.dumps(saved, default=str)
+    # Every item cites the start of its segment, in the stored JSON and in the Markdown.
+    assert saved["data"]["decisions"] == [{"text": "Marketing grows.", "timestamp_s": 4.0}]
+    assert saved["data"]["action_items"] == [{"text": "Send the budget to finance", "owner": None, "timestamp_s": 8.0}]
+    assert "- Marketing grows. [00:04]" in saved["markdown"]
+    assert "- Send the budget to finance [00:08]" in saved["markdown"]
 
 
 def test_summary_falls_back_to_the_extractive_method_saying_why(

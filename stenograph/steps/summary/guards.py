@@ -205,8 +205,8 @@ def repair_summary(
     """Repair a summary answer (``SUMMARY_SCHEMA``'s dict) in place of echoes and unsaid names.
 
     Args:
-        data: the model's answer: ``title, summary, key_points [{text, timestamp}], decisions,
-            action_items [{text, owner}]``.
+        data: the model's answer: ``title, summary, key_points [{text, timestamp}], decisions [{text,
+            timestamp}], action_items [{text, owner, timestamp}]`` (timestamps are left as they are).
         template_title: what an echoed title becomes.
         instructions: the template's and the system prompt's texts.
         transcript: the segments' texts.
@@ -236,7 +236,7 @@ def repair_summary(
         report.unsupported_title = str(data["title"])
         out["title"] = template_title
     out["key_points"] = _keep(list(data["key_points"]), lambda p: str(p["text"]), "key_points", check, report)
-    out["decisions"] = _keep(list(data["decisions"]), str, "decisions", check, report)
+    out["decisions"] = _keep(list(data["decisions"]), lambda d: str(d["text"]), "decisions", check, report)
     items = [dict(a) for a in data["action_items"]]
     items = _keep(items, lambda a: str(a["text"]), "action_items", check, report)
     for item in items:

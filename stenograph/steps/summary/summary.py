@@ -2,15 +2,16 @@
 
 With an LLM (:func:`summarize` given a client): the segments are sent as lines ``[mm:ss] text``, with a
 template's instructions (:func:`load_template`) and the JSON schema :data:`SUMMARY_SCHEMA` (title,
-summary, key points with the ``mm:ss`` of the segment each comes from, decisions, action items with
-owners). When the lines do not fit the context, they are cut into chunks that do; each chunk is
-summarised (map) and the partial summaries are merged by the model (reduce), in rounds until one is
-left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
+summary, key points, decisions, action items with owners; each item with the ``mm:ss`` of its segment).
+When the lines do not fit the context, they are cut into chunks that do; each chunk is summarised (map)
+and the partial summaries, items with their ``[mm:ss]``, are merged by the model (reduce), in rounds
+until one is left. Nothing is truncated: a context-overflow error halves the chunk budget and starts again, and a
 prompt that cannot fit at all, an answer that does not match the schema after one repair prompt, or a
 server that stays unreachable: any failure of the model gives the extractive summary below instead, with
 ``fallback`` (and the summary's text) saying what went wrong; a summary never fails because of its model.
-Key-point timestamps are snapped to the nearest segment start. Template text returned as content, and
-names nobody in the recording said, are repaired or dropped (:mod:`stenograph.steps.summary.guards`).
+Every item's timestamp (key point, decision, action item: :func:`cite`) is snapped to the nearest
+segment start. Template text returned as content, and names nobody in the recording said, are repaired
+or dropped (:mod:`stenograph.steps.summary.guards`).
 
 Without an LLM: an extractive summary, labelled "Extractive summary (no LLM configured)": the
 transcript's most central segments by TextRank (:mod:`stenograph.steps.summary.extractive`), quoted with
@@ -47,9 +48,11 @@ __all__ = [
     "EXTRACTIVE_TITLE",
     "SUMMARY_SCHEMA",
     "ActionItem",
+    "Decision",
     "KeyPoint",
     "SummaryResult",
     "Template",
+    "cite",
     "format_timestamp",
     "list_templates",
     "load_template",
@@ -82,13 +85,25 @@ SUMMARY_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
             },
         },
-        "decisions": {"type": "array", "items": {"type": "string"}},
+        "decisions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "timestamp": {"type": "string", "pattern": _TIMESTAMP}},
+                "required": ["text", "timestamp"],
+                "additionalProperties": False,
+            },
+        },
         "action_items": {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"text": {"type": "string"}, "owner": {"type": "string"}},
-                "required": ["text", "owner"],
+                "properties": {
+                    "text": {"type": "string"},
+                    "owner": {"type": "string"},
+                    "timestamp": {"type": "string", "pattern": _TIMESTAMP},
+                },
+                "required": ["text", "owner", "timestamp"],
                 "additionalProperties": False,
             },
         },
@@ -126,11 +141,21 @@ class KeyPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision and the start (seconds) of the segment it was taken in (None when unknown)."""
+
+    text: str
+    timestamp_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActionItem:
-    """A task and its owner's name (None when nobody was named)."""
+    """A task, its owner's name (None when nobody was named) and the start (seconds) of the segment it
+    was agreed in (None when unknown)."""
 
     text: str
     owner: str | None
+    timestamp_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +175,7 @@ class SummaryResult:
     title: str
     summary: str
     key_points: list[KeyPoint]
-    decisions: list[str]
+    decisions: list[Decision]
     action_items: list[ActionItem]
     method: Literal["llm", "extractive"]
     llm: dict[str, Any] | None
@@ -162,8 +187,9 @@ class SummaryResult:
     fallback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON: title, summary, key_points [{text, timestamp_s}], decisions, action_items [{text, owner}],
-        method, llm, template, language, markdown, stats, fallback."""
+        """JSON: title, summary, key_points [{text, timestamp_s}], decisions [{text, timestamp_s}],
+        action_items [{text, owner, timestamp_s}] (``timestamp_s``: seconds, or null when unknown), method,
+        llm, template, language, markdown, stats, fallback."""
         return dataclasses.asdict(self)
 
 
@@ -183,7 +209,10 @@ def parse_timestamp(text: str) -> float | None:
     return int(hours or 0) * 3600 + int(minutes) * 60 + int(secs)
 
 
-def _snap(seconds: float | None, starts: Sequence[float]) -> float | None:
+def cite(timestamp: str, starts: Sequence[float]) -> float | None:
+    """The segment start (seconds) an item's ``mm:ss`` cites: the nearest of ``starts`` (ties: the earlier),
+    None when it does not parse or there are no segments. The one rule of key points, decisions, action items."""
+    seconds = parse_timestamp(timestamp)
     if seconds is None or not starts:
         return None
     return min(starts, key=lambda start: (abs(start - seconds), start))
@@ -234,8 +263,13 @@ def _headings(language: str | None) -> tuple[str, str, str, str, str]:
     return HEADINGS.get((language or "en").lower()[:2], HEADINGS["en"])
 
 
+def _stamp(seconds: float | None) -> str:
+    return f" [{format_timestamp(seconds)}]" if seconds is not None else ""
+
+
 def render_markdown(result: SummaryResult) -> str:
-    """The Markdown of a summary: title, summary, key points with ``[mm:ss]``, decisions, action items.
+    """The Markdown of a summary: title, summary, key points, decisions and action items, each item
+    followed by its ``[mm:ss]`` (when known).
 
     Empty sections are left out; headings are in the transcript's language where :data:`HEADINGS` has it.
     """
@@ -247,15 +281,17 @@ def render_markdown(result: SummaryResult) -> str:
         lines += [f"## {summary_h}", "", result.summary, ""]
     if result.key_points:
         lines += [f"## {points_h}", ""]
-        for point in result.key_points:
-            stamp = f" [{format_timestamp(point.timestamp_s)}]" if point.timestamp_s is not None else ""
-            lines.append(f"- {point.text}{stamp}")
+        lines += [f"- {point.text}{_stamp(point.timestamp_s)}" for point in result.key_points]
         lines.append("")
     if result.decisions:
-        lines += [f"## {decisions_h}", "", *(f"- {decision}" for decision in result.decisions), ""]
+        lines += [f"## {decisions_h}", ""]
+        lines += [f"- {decision.text}{_stamp(decision.timestamp_s)}" for decision in result.decisions]
+        lines.append("")
     if result.action_items:
         lines += [f"## {actions_h}", ""]
-        lines += [f"- {item.text}" + (f" — **{item.owner}**" if item.owner else "") for item in result.action_items]
+        for item in result.action_items:
+            owner = f" — **{item.owner}**" if item.owner else ""
+            lines.append(f"- {item.text}{owner}{_stamp(item.timestamp_s)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -317,8 +353,8 @@ def _system_prompt(template: Template, language: str | None) -> str:
             "You summarise transcripts of recordings. Use only what the transcript says: never invent names, "
             "numbers, decisions or tasks.",
             language_rule,
-            "Each transcript line starts with its start time [mm:ss]. Every key point's timestamp is the mm:ss "
-            "of the line it comes from, copied from the transcript.",
+            "Each transcript line starts with its start time [mm:ss]. Every key point's, decision's and action "
+            "item's timestamp is the mm:ss of the line it comes from, copied from the transcript.",
             "A line may name its speaker after the time ([mm:ss] Dana: ...): then say who said, decided or owes "
             "what, and give each action item's owner by that name.",
             "",
@@ -328,9 +364,10 @@ def _system_prompt(template: Template, language: str | None) -> str:
 
 
 def _convert(data: Any) -> dict[str, Any]:
-    for point in data["key_points"]:
-        if parse_timestamp(point["timestamp"]) is None:
-            raise ValueError(f"key point timestamp {point['timestamp']!r} is not mm:ss")
+    for field_name, what in (("key_points", "key point"), ("decisions", "decision"), ("action_items", "action item")):
+        for item in data[field_name]:
+            if parse_timestamp(item["timestamp"]) is None:
+                raise ValueError(f"{what} timestamp {item['timestamp']!r} is not mm:ss")
     return dict(data)
 
 
@@ -350,8 +387,11 @@ def _chunks(costs: Sequence[int], budget: int) -> list[range]:
 def _partial_text(number: int, data: dict[str, Any]) -> str:
     lines = [f"Part {number}: {data['title']}", data["summary"]]
     lines += [f"- [{point['timestamp'].strip('[]')}] {point['text']}" for point in data["key_points"]]
-    lines += [f"Decision: {decision}" for decision in data["decisions"]]
-    lines += [f"Action item: {item['text']} (owner: {item['owner'] or 'not named'})" for item in data["action_items"]]
+    lines += [f"Decision: [{d['timestamp'].strip('[]')}] {d['text']}" for d in data["decisions"]]
+    lines += [
+        f"Action item: [{a['timestamp'].strip('[]')}] {a['text']} (owner: {a['owner'] or 'not named'})"
+        for a in data["action_items"]
+    ]
     return "\n".join(lines)
 
 
@@ -409,7 +449,7 @@ def _run(
             on_progress(0.9 * number / len(ranges), f"summarised part {number} of {len(ranges)}")
     reduce_intro = (
         "These are summaries of consecutive parts of one transcript. Merge them into one summary of the whole "
-        "transcript; keep the [mm:ss] timestamps of the key points you keep.\n\n"
+        "transcript; keep the [mm:ss] timestamps of the key points, decisions and action items you keep.\n\n"
     )
     while True:
         part_costs = [count(text) + 2 for text in partials]
@@ -527,17 +567,24 @@ def _with_llm(
         transcript=[segment.text for segment in spoken],
     )
     starts = [segment.start for segment in spoken]
-    owner = [(str(item["text"]).strip(), str(item["owner"]).strip() or None) for item in data["action_items"]]
     result = SummaryResult(
         title=str(data["title"]).strip(),
         summary=str(data["summary"]).strip(),
         key_points=[
-            KeyPoint(str(p["text"]).strip(), _snap(parse_timestamp(p["timestamp"]), starts))
+            KeyPoint(str(p["text"]).strip(), cite(p["timestamp"], starts))
             for p in data["key_points"]
             if str(p["text"]).strip()
         ],
-        decisions=[str(d).strip() for d in data["decisions"] if str(d).strip()],
-        action_items=[ActionItem(text, who) for text, who in owner if text],
+        decisions=[
+            Decision(str(d["text"]).strip(), cite(d["timestamp"], starts))
+            for d in data["decisions"]
+            if str(d["text"]).strip()
+        ],
+        action_items=[
+            ActionItem(str(a["text"]).strip(), str(a["owner"]).strip() or None, cite(a["timestamp"], starts))
+            for a in data["action_items"]
+            if str(a["text"]).strip()
+        ],
         method="llm",
         llm=client.describe().to_dict(),
         template=chosen.name,

@@ -93,7 +93,7 @@ export const RecordingPage = {
         </div>
         <div class="rec-side">
           <RecordingSteps :recording="recording" />
-          <RecordingSummary :recording="recording" :summary="summary" />
+          <RecordingSummary :recording="recording" :summary="summary" :playback="playback" />
           <RecordingAsk :recording="recording" :playback="playback" />
         </div>
       </div>
