@@ -24,6 +24,7 @@ from stenograph.settings import CHOOSABLE_STEPS, PIPELINE_STEPS, Settings
 from stenograph.steps.base import INTERACTIVE_PRIORITY
 from stenograph.steps.correction.glossary import check_glossary
 from stenograph.steps.registry import get_step
+from stenograph.steps.transcription.channel_choice import CHANNEL_MODES
 from stenograph.steps.transcription.media import MediaInfo, probe
 from stenograph.transcript.languages import whisper_languages
 
@@ -54,7 +55,7 @@ class PipelineRequest:
     model: str | None = None
     glossary: list[str] = field(default_factory=list)
     template: str | None = None
-    channels: str = "mix"
+    channels: str = "auto"
     prompt: str | None = None
     word_timestamps: bool = True
     beam_size: int | None = None
@@ -104,13 +105,16 @@ class PipelineRequest:
                 upload that does not diarize.
 
         ``diarize=false`` leaves out the ``diarization`` and ``speakers`` steps, and so does ``channels=split``
-        (each channel is one speaker). Diarization turns word timestamps on (segments are split at words).
+        (each channel is one speaker). ``channels`` is ``auto`` when not given: the transcription then splits
+        the channels when each carries its own voice
+        (:mod:`~stenograph.steps.transcription.channel_choice`). Diarization turns word timestamps on (segments
+        are split at words).
         """
         language, model, template, channels = (
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
         )
         prompt = clean_text(prompt, multiline=True) if isinstance(prompt, str) else prompt
-        channels = (channels or "mix").strip().lower()
+        channels = (channels or "auto").strip().lower()
         chosen = split_list(steps) or list(settings.pipeline_steps)
         if not parse_flag(diarize, "diarize", default=True) or channels == "split":
             chosen = [step for step in chosen if step not in DIARIZATION_STEPS]
@@ -123,8 +127,8 @@ class PipelineRequest:
             terms = check_glossary(split_list(glossary))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
-        if channels not in ("mix", "split"):
-            raise ConfigurationError(f"channels must be 'mix' or 'split', not {echo(channels)}")
+        if channels not in CHANNEL_MODES:
+            raise ConfigurationError(f"channels must be 'auto', 'mix' or 'split', not {echo(channels)}")
         if template:
             _check_template(settings, template)
         beam = _checked_beam_size(beam_size)

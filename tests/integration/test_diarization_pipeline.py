@@ -1,7 +1,9 @@
 """Diarization in the pipeline, through the API and the queue, with the ScriptedDiarizer run in the test's
 process: the tasks' order (transcription and diarization → speakers → correction → summary), a failed
 dependency, upload options (validated: 422), channels=split, renaming, merging and moving speakers, the
-exports, time-aligned diffs, and a data directory of revision 0006 upgrading in place. SQLite and PostgreSQL."""
+exports, time-aligned diffs, and a data directory of revision 0006 upgrading in place; the corpus stereo clip
+through the real transcriber and engine (channels=auto gives each channel's voice its own speaker, an explicit
+channels=mix keeps the mix). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from stenograph.api import create_app
 from stenograph.queue import TaskQueue, TaskRecord
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings, build_settings
+from stenograph.steps.base import StepContext, run_step
 from stenograph.steps.diarization.diarizer import SpeakerTurn
 from stenograph.steps.diarization.fake import ScriptedDiarizer
+from stenograph.steps.registry import get_step
 from stenograph.transcript.types import Segment, Word
 from tests.audio_factory import AudioFactory
 from tests.helpers import database_at_revision
-from tests.steps.conftest import run_claimed_here
+from tests.steps.conftest import FakeTask, run_claimed_here
 
 ALL = "transcription,diarization,speakers,correction,summary"
 WORDS = (Word(0.0, 1.0, " good", 0.9), Word(1.0, 2.0, " morning", 0.9), Word(2.2, 3.0, " hello", 0.9))
@@ -322,3 +326,61 @@ def test_a_rerun_speakers_needs_a_diarization(client: TestClient, audio: AudioFa
     assert refused.status_code == 409 and refused.json()["detail"]["code"] == "no_diarization"
     bad = client.post(f"/recordings/{recording_id}/steps/diarization", json={"num_speakers": 0})
     assert bad.status_code == 422
+
+
+def run_for_real(queue: TaskQueue, store: TranscriptStore, settings: Settings, record: TaskRecord) -> None:
+    """Run a claimed task here with the product's own transcriber (tiny.en) and diarization engine."""
+    task = FakeTask(settings, task_id=record.id, task_type=record.type, attempt=record.attempts)
+    result = run_step(get_step(record.type), StepContext(task, store=store), record.params)
+    queue.complete(record.id, "w", record.attempts, result)
+
+
+def stereo_clip_through(client: TestClient, settings: Settings, corpus: Path, **data: str) -> int:
+    """The corpus stereo clip (one voice per channel, overlapping) uploaded with ``data`` and its tasks run."""
+    clip = (corpus / "stereo_diarization.wav").read_bytes()
+    response = client.post("/recordings", files=[("file", ("call.wav", clip))], data={"language": "en", **data})
+    assert response.status_code == 201, response.text
+    queue, store = parts(client)
+    while records := claimed_types(queue):
+        for record in records:
+            run_for_real(queue, store, settings, record)
+    return int(response.json()["data"][0]["id"])
+
+
+def words_by_speaker(segments: list[dict[str, Any]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for segment in segments:
+        words = {w.strip(".,!?").lower() for w in segment["text"].split()}
+        out.setdefault(segment["speaker"], set()).update(words)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_the_corpus_stereo_clip_comes_out_with_each_channels_speaker_and_words(
+    client: TestClient, settings: Settings, corpus: Path
+) -> None:
+    recording_id = stereo_clip_through(client, settings, corpus, steps="transcription,diarization,speakers")
+    url = f"/recordings/{recording_id}/transcript"
+    original = client.get(url, params={"version": "original"}).json()
+    assert {s["channel"] for s in original["segments"]} == {"left", "right"}  # channels=auto chose split
+    transcribed = client.get(f"/recordings/{recording_id}").json()["tasks"][0]["result"]
+    assert transcribed["channels"]["asked"] == "auto" and transcribed["channels"]["used"] == "split"
+    spoken = words_by_speaker(client.get(url, params={"version": "speakers"}).json()["segments"])
+    assert sorted(spoken) == ["Speaker 1", "Speaker 2"], spoken
+    left = next(words for words in spoken.values() if "wizard" in words)
+    right = next(words for words in spoken.values() if words is not left)
+    assert {"wizard", "curtain"} <= left and not {"horizon", "distant"} & left, spoken
+    assert {"horizon", "distant"} <= right and not {"wizard", "curtain"} & right, spoken
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_an_explicit_mix_of_the_corpus_stereo_clip_is_transcribed_from_the_mix(
+    client: TestClient, settings: Settings, corpus: Path
+) -> None:
+    recording_id = stereo_clip_through(client, settings, corpus, steps="transcription", channels="mix")
+    original = client.get(f"/recordings/{recording_id}/transcript", params={"version": "original"}).json()
+    assert original["segments"] and {s["channel"] for s in original["segments"]} == {None}
+    versions = client.get(f"/recordings/{recording_id}/transcript/versions").json()["data"]
+    assert [v["kind"] for v in versions] == ["original"]

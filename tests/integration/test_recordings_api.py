@@ -44,7 +44,7 @@ def test_upload_creates_the_recording_and_its_pipeline(
     assert first["tasks"][1]["depends_on"] == first["tasks"][0]["id"]
     assert first["steps"] == {"transcription": "pending", "summary": "pending"}
     options = first["tasks"][0]["params"]["options"]
-    assert options["vad"] is True and options["beam_size"] is None and options["channels"] == "mix"
+    assert options["vad"] is True and options["beam_size"] is None and options["channels"] == "auto"
     assert options["word_timestamps"] is True  # on by default: subtitle cues are cut at word times
     tuned = upload(client, ("c.wav", speech), beam_size="2", vad="false", word_timestamps="false").json()["data"][0]
     tuned_options = tuned["tasks"][0]["params"]["options"]

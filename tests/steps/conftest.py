@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -103,3 +105,33 @@ def make_context(settings: Settings, store: TranscriptStore, queue: TaskQueue, r
 
 def segments(*spans: tuple[float, float, str]) -> list[Segment]:
     return [Segment(index, start, end, text) for index, (start, end, text) in enumerate(spans)]
+
+
+def write_wav(path: Any, seconds: float, rate: int = 16_000) -> None:
+    """A mono 16-bit WAV of a 440 Hz tone (peak 0.1), ``seconds`` long."""
+    samples = (0.1 * np.sin(np.linspace(0, 440 * 2 * np.pi * seconds, int(rate * seconds)))).astype(np.float32)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def stereo_recording(store: TranscriptStore, settings: Settings, *, same: bool = False) -> int:
+    """A 4 s stereo recording: noise at -20 dBFS on the left from 0.2 to 2.0 s and, independent, on the right
+    from 2.4 to 3.8 s (a voice per channel); ``same``: the left signal on both channels instead."""
+    rng = np.random.default_rng(3)
+    channels = np.zeros((2, 64_000), dtype=np.float32)
+    channels[0, 3_200:32_000] = rng.normal(0.0, 0.1, 28_800)
+    channels[1, 38_400:60_800] = rng.normal(0.0, 0.1, 22_400)
+    if same:
+        channels[1] = channels[0]
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(settings.uploads_dir / "call.wav"), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(channels.T, -1, 1) * 32767).astype("<i2").tobytes())
+    return store.create_recording(
+        name="call.wav", stored_name="call.wav", size_bytes=1, duration_s=4.0, media={}, options={}
+    )

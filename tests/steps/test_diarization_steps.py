@@ -1,14 +1,13 @@
 """The diarization and speakers steps with a ScriptedDiarizer and stored segments, against a real database:
 the diarization's result is stored; the speakers step writes a new ``speakers`` version (earlier ones kept);
-a re-run makes another; channels=split is left alone; a stereo recording with a voice per channel is
+a re-run makes another; channels=split is left alone, unless the diarization was made by channel (each segment
+then takes its channel's speaker); a stereo recording with a voice per channel is
 diarized by channel, one with one sound on both channels as a mix; the LLM steps see the speakers' names."""
 
 from __future__ import annotations
 
-import wave
 from typing import Any
 
-import numpy as np
 import pytest
 
 from stenograph.errors import PermanentError, TaskCancelled
@@ -23,18 +22,9 @@ from stenograph.steps.diarization.step import STEP as DIARIZATION
 from stenograph.steps.speakers.step import STEP as SPEAKERS
 from stenograph.steps.summary.summary import transcript_line
 from stenograph.transcript.types import Segment, Word
-from tests.steps.conftest import FakeTask
+from tests.steps.conftest import FakeTask, stereo_recording, write_wav
 
 TURNS = [SpeakerTurn(0.0, 2.1, "B"), SpeakerTurn(2.1, 4.0, "A")]
-
-
-def write_wav(path: Any, seconds: float, rate: int = 16_000) -> None:
-    samples = (0.1 * np.sin(np.linspace(0, 440 * 2 * np.pi * seconds, int(rate * seconds)))).astype(np.float32)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((samples * 32767).astype("<i2").tobytes())
 
 
 @pytest.fixture
@@ -158,24 +148,45 @@ def test_split_channels_are_left_alone(queue: TaskQueue, store: TranscriptStore,
     assert [v.kind for v in store.versions(recording_id)] == ["original"]
 
 
-def stereo_recording(store: TranscriptStore, settings: Settings, *, same: bool = False) -> int:
-    """A 4 s stereo recording: noise at -20 dBFS on the left from 0.2 to 2.0 s and, independent, on the right
-    from 2.4 to 3.8 s (a voice per channel); ``same``: the left signal on both channels instead."""
-    rng = np.random.default_rng(3)
-    channels = np.zeros((2, 64_000), dtype=np.float32)
-    channels[0, 3_200:32_000] = rng.normal(0.0, 0.1, 28_800)
-    channels[1, 38_400:60_800] = rng.normal(0.0, 0.1, 22_400)
-    if same:
-        channels[1] = channels[0]
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(settings.uploads_dir / "call.wav"), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(16_000)
-        out.writeframes((np.clip(channels.T, -1, 1) * 32767).astype("<i2").tobytes())
-    return store.create_recording(
-        name="call.wav", stored_name="call.wav", size_bytes=1, duration_s=4.0, media={}, options={}
+def test_split_channels_of_a_diarization_by_channel_take_their_channels_speakers(
+    queue: TaskQueue, store: TranscriptStore, settings: Settings
+) -> None:
+    """The corpus stereo clip's shape: the right talker speaks over the left one; each segment is its channel's."""
+    recording_id = store.create_recording(
+        name="s.wav", stored_name="s.wav", size_bytes=1, duration_s=5.0, media={}, options={}
     )
+    words = (Word(0.0, 1.5, " He began", 0.9), Word(1.5, 4.5, " a complaint", 0.9))
+    split = [
+        Segment(0, 0.0, 4.5, "He began a complaint", words=words, channel="left"),
+        Segment(1, 0.4, 2.5, "The horizon", channel="right"),
+        Segment(2, 4.6, 4.9, "yes", channel="right"),
+    ]
+    store.create_version(recording_id, "original", split, task_id=None, language="en", info={})
+    turns = [(0.0, 4.5, "SPEAKER_00"), (0.4, 2.5, "SPEAKER_01"), (4.6, 4.9, "SPEAKER_01")]
+    store.save_diarization(
+        recording_id,
+        task_id=None,
+        model="engine+by-channel",
+        duration_s=5.0,
+        params={},
+        speakers=["SPEAKER_00", "SPEAKER_01"],
+        turns=turns,
+        embeddings={},
+    )
+    ctx, _ = context(queue, store, settings, "speakers", recording_id)
+    result = run_step(SPEAKERS, ctx, {"recording_id": recording_id})
+    assert result["by_channel"] is True and result["splits"] == 0 and result["warnings"] == []
+    assert result["speakers"] == ["Speaker 1", "Speaker 2"]
+    version = store.pick_version(recording_id, "latest")
+    assert version.kind == "speakers" and version.info["labels"] == {
+        "Speaker 1": "SPEAKER_00",
+        "Speaker 2": "SPEAKER_01",
+    }
+    assert [(s.index, s.text, s.channel, s.speaker_label, s.overlap) for s in store.segments(version.id)] == [
+        (0, "He began a complaint", "left", "Speaker 1", True),
+        (1, "The horizon", "right", "Speaker 2", True),
+        (2, "yes", "right", "Speaker 2", False),
+    ]
 
 
 def test_a_stereo_recording_with_a_voice_per_channel_is_diarized_by_channel(

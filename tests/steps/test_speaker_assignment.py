@@ -1,10 +1,17 @@
 """The pure speaker assignment: every segment gets a speaker, segments split at the word where the speaker
-changes (renumbered, times kept), overlap marked with the dominant speaker, default names in order."""
+changes (renumbered, times kept), overlap marked with the dominant speaker, default names in order; a
+transcript by channel takes each channel's speaker."""
 
 from __future__ import annotations
 
 from stenograph.steps.diarization.diarizer import SpeakerTurn
-from stenograph.steps.speakers.assign import assign_speakers, default_name, overlapped_time
+from stenograph.steps.speakers.assign import (
+    assign_by_channel,
+    assign_speakers,
+    channel_index,
+    default_name,
+    overlapped_time,
+)
 from stenograph.transcript.types import Segment, Word
 
 
@@ -71,3 +78,26 @@ def test_every_segment_gets_a_speaker_even_between_turns_or_without_any() -> Non
     silent = assign_speakers([], segments)
     assert [s.speaker_label for s in silent.segments] == ["Speaker 1", "Speaker 1"]
     assert default_name(3) == "Speaker 3"
+
+
+def test_channel_labels_name_their_channels() -> None:
+    assert [channel_index(label) for label in ("left", "right", "ch1", "ch3")] == [0, 1, 0, 2]
+    assert [channel_index(label) for label in ("ch0", "chX", "centre", "")] == [None, None, None, None]
+
+
+def test_by_channel_each_segment_takes_its_channels_speaker_in_order_of_first_appearance() -> None:
+    segments = [
+        Segment(0, 0.0, 1.0, "right first", channel="right"),
+        Segment(1, 0.5, 3.0, "left talks over", channel="left"),
+        Segment(2, 3.5, 4.0, "right again", channel="right"),
+    ]
+    turns = [SpeakerTurn(0.0, 1.0, "R"), SpeakerTurn(0.5, 3.0, "L"), SpeakerTurn(3.5, 4.0, "R")]
+    result = assign_by_channel(turns, segments, lambda channel: "L" if channel == 0 else "R")
+    assert result is not None and result.labels == {"Speaker 1": "R", "Speaker 2": "L"}
+    rows = [(s.index, s.text, s.speaker_label, s.overlap) for s in result.segments]
+    assert rows == [
+        (0, "right first", "Speaker 1", True),
+        (1, "left talks over", "Speaker 2", True),
+        (2, "right again", "Speaker 1", False),
+    ]
+    assert assign_by_channel(turns, [*segments, Segment(3, 4.0, 5.0, "mixed")], lambda c: "L") is None

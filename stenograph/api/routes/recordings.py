@@ -88,8 +88,9 @@ def check_upload_fields(names: Iterable[str]) -> None:
 )
 async def upload_recordings(request: Request, service: ServiceDep) -> RecordingUploads:
     """Upload one or more files (multipart field ``file``, repeatable) with optional fields ``steps``,
-    ``language``, ``model``, ``glossary``, ``template``, ``channels`` (mix|split), ``prompt``,
-    ``word_timestamps`` (true|false, default true), ``beam_size``, ``vad`` (true|false), ``task``
+    ``language``, ``model``, ``glossary``, ``template``, ``channels`` (auto|mix|split, default auto: split when
+    each channel holds its own voice), ``prompt``, ``word_timestamps`` (true|false, default true), ``beam_size``,
+    ``vad`` (true|false), ``task``
     (transcribe|translate: Whisper's translation into English, stored as a ``translation`` version; 422 with
     an English-only model), ``diarize`` (true|false, default true: who spoke when) and ``num_speakers`` or
     ``min_speakers``/``max_speakers`` (1..32; default: found). Or, instead of files, a field ``url``: an

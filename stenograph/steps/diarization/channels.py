@@ -50,11 +50,14 @@ __all__ = [
     "MIN_LEAK_S",
     "ChannelSeparation",
     "FrameStats",
+    "channel_speaker",
     "diarize_by_channel",
     "frame_stats",
     "leak_runs",
     "measure",
+    "measure_file",
     "read_frame_stats",
+    "split_fits",
 ]
 
 FloatArray = npt.NDArray[np.float32]
@@ -317,6 +320,11 @@ def _embedding(result: Diarization) -> list[float] | None:
     return None
 
 
+def channel_speaker(channel: int) -> str:
+    """The diarized label of channel ``channel`` (0-based) in a diarization by channel: ``SPEAKER_00``..."""
+    return f"SPEAKER_{channel:02d}"
+
+
 def diarize_by_channel(
     load_channel: Callable[[int], FloatArray],
     stats: FrameStats,
@@ -359,7 +367,7 @@ def diarize_by_channel(
         duration = max(duration, result.duration_s or len(audio) / SAMPLE_RATE)
         model = model or result.model
         del audio
-        label = f"SPEAKER_{channel:02d}"
+        label = channel_speaker(channel)
         mine = _cut(result.turns, leak_runs(stats, channel), label)
         if not mine:
             continue
@@ -408,3 +416,46 @@ def read_frame_stats(
 
     stats = frame_stats(blocks(), channels)
     return stats, warnings
+
+
+def measure_file(
+    path: Path, should_stop: Callable[[], bool] | None = None
+) -> tuple[FrameStats | None, ChannelSeparation | None, list[str]]:
+    """The frame stats, the separation found (:func:`measure`) and the decoding damage of a file of 2 to
+    :data:`MAX_CHANNELS` channels; ``(None, None, [])`` for one channel, more than :data:`MAX_CHANNELS`, or a file
+    that cannot be read (decoding it for the mix then says why). Used by the diarization step and by the
+    transcription's ``channels=auto`` (about 1.4 s of CPU per 10 minutes of stereo).
+
+    Raises:
+        TaskCancelled: ``should_stop()`` became true while measuring.
+    """
+    from stenograph.errors import MediaError
+    from stenograph.steps.transcription.media import probe
+
+    try:
+        channels = probe(path).channels
+        if not 2 <= channels <= MAX_CHANNELS:
+            return None, None, []
+        stats, warnings = read_frame_stats(path, channels, should_stop=should_stop)
+    except MediaError:
+        return None, None, []
+    return stats, measure(stats), warnings
+
+
+def split_fits(
+    separation: ChannelSeparation,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+) -> bool:
+    """Whether a recording is diarized (and, with ``channels=auto``, transcribed) by channel: its channels carry
+    their own voices, and the speaker counts asked for (None: not asked) allow as many speakers as it has
+    channels with :data:`MIN_CHANNEL_SPEECH_S` of speech or more."""
+    if not separation.separate:
+        return False
+    speaking = sum(1 for seconds in separation.speech_s if seconds >= MIN_CHANNEL_SPEECH_S)
+    if num_speakers is not None and num_speakers != speaking:
+        return False
+    if min_speakers is not None and min_speakers > speaking:
+        return False
+    return max_speakers is None or max_speakers >= speaking

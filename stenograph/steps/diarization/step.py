@@ -9,7 +9,6 @@ will read the embeddings, and a re-run adds a row while the earlier ones stay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +20,9 @@ from stenograph.queue.context import TaskContext
 from stenograph.settings import Settings
 from stenograph.steps.base import StepBase, StepContext, StepParams, run_step
 from stenograph.steps.diarization.channels import (
-    MAX_CHANNELS,
-    MIN_CHANNEL_SPEECH_S,
-    ChannelSeparation,
-    FrameStats,
     diarize_by_channel,
-    measure,
-    read_frame_stats,
+    measure_file,
+    split_fits,
 )
 from stenograph.worker.fetch import local_recording
 
@@ -121,8 +116,8 @@ class DiarizationStep(StepBase):
         by_channel = False
         try:
             ctx.report_progress(0.0, "reading the audio")
-            stats, separation, warnings = _measure_channels(source.path, lambda: ctx.cancelled)
-            if stats is not None and separation is not None and _split_fits(separation, params):
+            stats, separation, warnings = measure_file(source.path, lambda: ctx.cancelled)
+            if stats is not None and separation is not None and split_fits(separation, **counts):
                 ctx.raise_if_cancelled()
                 by_channel = True
                 result = diarize_by_channel(
@@ -164,41 +159,6 @@ class DiarizationStep(StepBase):
             "by_channel": by_channel,
             "channel_separation": separation.as_dict() if separation is not None else None,
         }
-
-
-def _measure_channels(
-    path: Path, should_stop: Callable[[], bool]
-) -> tuple[FrameStats | None, ChannelSeparation | None, list[str]]:
-    """The frame stats, the separation found and the decoding damage of a 2- to 8-channel file; ``(None, None,
-    [])`` for one channel, more than 8, or a file that cannot be read (its mix decode then says why).
-
-    Raises:
-        TaskCancelled: ``should_stop()`` became true while measuring.
-    """
-    from stenograph.errors import MediaError
-    from stenograph.steps.transcription.media import probe
-
-    try:
-        channels = probe(path).channels
-        if not 2 <= channels <= MAX_CHANNELS:
-            return None, None, []
-        stats, warnings = read_frame_stats(path, channels, should_stop=should_stop)
-    except MediaError:
-        return None, None, []
-    return stats, measure(stats), warnings
-
-
-def _split_fits(separation: ChannelSeparation, params: DiarizationParams) -> bool:
-    """Whether the recording is diarized by channel: its channels carry their own voices, and the speaker
-    counts asked for (if any) allow as many speakers as it has channels with speech."""
-    if not separation.separate:
-        return False
-    speaking = sum(1 for seconds in separation.speech_s if seconds >= MIN_CHANNEL_SPEECH_S)
-    if params.num_speakers is not None and params.num_speakers != speaking:
-        return False
-    if params.min_speakers is not None and params.min_speakers > speaking:
-        return False
-    return params.max_speakers is None or params.max_speakers >= speaking
 
 
 STEP = DiarizationStep()

@@ -8,6 +8,9 @@ nearest turn's speaker. A segment without word times (or whose text was edited s
 is not split: it takes its dominant speaker. Every piece then takes its dominant speaker and is marked
 ``overlap`` when at least :data:`OVERLAP_MIN_S` of it (or half of a shorter piece) holds two speakers at once.
 
+A transcript made channel by channel (``channels=split``, or ``auto`` on a file with one voice per channel)
+of a diarization made by channel takes :func:`assign_by_channel` instead: each segment is its channel's speaker.
+
 Labels become ``"Speaker 1"``, ``"Speaker 2"``... in order of first appearance in the transcript, and the
 pieces are renumbered from 0. Times in seconds.
 """
@@ -15,13 +18,21 @@ pieces are renumbered from 0. Times in seconds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from stenograph.steps.diarization.diarizer import SpeakerTurn
 from stenograph.transcript.types import Segment, Word
 
-__all__ = ["OVERLAP_MIN_S", "Assignment", "assign_speakers", "default_name", "overlapped_time"]
+__all__ = [
+    "OVERLAP_MIN_S",
+    "Assignment",
+    "assign_by_channel",
+    "assign_speakers",
+    "channel_index",
+    "default_name",
+    "overlapped_time",
+]
 
 #: Seconds of speech by two speakers at once that mark a segment as overlap.
 OVERLAP_MIN_S = 0.2
@@ -158,4 +169,46 @@ def assign_speakers(turns: Sequence[SpeakerTurn], segments: Sequence[Segment]) -
             out.append(
                 dataclasses.replace(piece, index=len(out), speaker_label=names[key], speaker=None, overlap=overlap)
             )
+    return Assignment(out, list(names.values()), {name: label for label, name in names.items()})
+
+
+def channel_index(channel: str) -> int | None:
+    """The 0-based channel of a split segment's label (``"left"`` 0, ``"right"`` 1, ``"ch3"`` 2), else None."""
+    if channel in ("left", "right"):
+        return 0 if channel == "left" else 1
+    if channel.startswith("ch") and channel[2:].isdigit() and int(channel[2:]) >= 1:
+        return int(channel[2:]) - 1
+    return None
+
+
+def assign_by_channel(
+    turns: Sequence[SpeakerTurn], segments: Sequence[Segment], speaker_of: Callable[[int], str]
+) -> Assignment | None:
+    """Give every segment of a transcript made channel by channel the speaker of its channel: no segment is split
+    and no overlap is guessed at, since each channel holds one voice.
+
+    Args:
+        turns: the diarization's turns (made by channel); they only mark ``overlap``, where two speakers talk at
+            once (as :func:`assign_speakers` does).
+        segments: the transcript's segments, each with its ``channel`` label (``"left"``, ``"ch3"``...).
+        speaker_of: the diarized label of a 0-based channel (``SPEAKER_00``...).
+
+    Returns:
+        The segments with ``speaker_label`` set to a default name (``"Speaker 1"``... in order of first
+        appearance), their index, times, text and words kept; None when a segment has no channel label or one
+        that names no channel (the caller then assigns by time).
+    """
+    ordered = sorted(turns, key=lambda t: (t.start, t.end))
+    names: dict[str, str] = {}
+    out: list[Segment] = []
+    for segment in segments:
+        channel = channel_index(segment.channel) if segment.channel is not None else None
+        if channel is None:
+            return None
+        label = speaker_of(channel)
+        if label not in names:
+            names[label] = default_name(len(names) + 1)
+        shared = overlapped_time(ordered, segment.start, segment.end)
+        overlap = shared >= min(OVERLAP_MIN_S, (segment.end - segment.start) / 2) and shared > 0
+        out.append(dataclasses.replace(segment, speaker_label=names[label], speaker=None, overlap=overlap))
     return Assignment(out, list(names.values()), {name: label for label, name in names.items()})

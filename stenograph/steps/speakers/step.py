@@ -3,7 +3,9 @@
 
 Params: ``{"recording_id"}``. It requires the transcription and the diarization (it starts once both have
 completed, and fails with either); the correction and the summary run after it whatever its outcome. The
-assignment itself is the pure :func:`~stenograph.steps.speakers.assign.assign_speakers`. With
+assignment itself is the pure :func:`~stenograph.steps.speakers.assign.assign_speakers`, or, for a transcript made
+channel by channel of a diarization made by channel, :func:`~stenograph.steps.speakers.assign.assign_by_channel`
+(each segment its channel's speaker). With
 ``STENOGRAPH_SPEAKER_PROFILES`` on, voices matching a profile are then named after it
 (:func:`~stenograph.steps.speakers.profiles.match_profiles`, docs/speaker-profiles.md).
 """
@@ -41,16 +43,21 @@ class SpeakersStep(StepBase):
 
         Returns:
             ``{"version_id", "speakers": ["Speaker 1", ...], "segments", "splits", "overlaps", "diarization_id",
-            "profiles": {"Speaker 1": {"profile_id", "name", "confidence"}}, "warnings"}`` (``profiles``: the
-            voices matched; ``warnings``: when diarized speakers have no words in the transcript, also added to
-            the version's ``info["warnings"]``);
-            for ``channels=split`` (each channel is a speaker) ``{"version_id": None, "skipped": reason}``.
+            "profiles": {"Speaker 1": {"profile_id", "name", "confidence"}}, "warnings", "by_channel"}``
+            (``profiles``: the voices matched; ``warnings``: when diarized speakers have no words in the
+            transcript, also added to the version's ``info["warnings"]``; ``by_channel``: whether each segment
+            took its channel's speaker, also in ``info["by_channel"]``);
+            for a transcript made channel by channel (``channels=split``, or ``auto`` on a file with one
+            voice per channel) of a diarization made by channel, each segment is its channel's speaker
+            (:func:`~stenograph.steps.speakers.assign.assign_by_channel`: no segment split, no overlap guessed);
+            with a diarization of the mix ``{"version_id": None, "skipped": reason}`` (each channel is a speaker).
 
         Raises:
             PermanentError: the recording was deleted, or it has no transcript or no diarization.
         """
+        from stenograph.steps.diarization.channels import channel_speaker
         from stenograph.steps.diarization.diarizer import SpeakerTurn
-        from stenograph.steps.speakers.assign import assign_speakers
+        from stenograph.steps.speakers.assign import assign_by_channel, assign_speakers
 
         store = ctx.store
         recording = ctx.recording(params.recording_id)
@@ -60,11 +67,17 @@ class SpeakersStep(StepBase):
         except NotFoundError as exc:
             raise PermanentError(f"no speakers can be assigned: {exc}") from exc
         segments = store.segments(source.id)
-        if any(s.channel is not None for s in segments):
-            return {"version_id": None, "skipped": "channels=split: each channel is one speaker"}
         turns = [SpeakerTurn(float(a), float(b), str(label)) for a, b, label in diarization["turns"]]
+        assignment: Assignment | None = None
+        if any(s.channel is not None for s in segments):
+            if _by_channel(diarization):
+                assignment = assign_by_channel(turns, segments, channel_speaker)
+            if assignment is None:
+                return {"version_id": None, "skipped": "channels=split: each channel is one speaker"}
+        by_channel = assignment is not None
         ctx.report_progress(0.0, f"assigning {len(diarization['speakers'])} speakers to {len(segments)} segments")
-        assignment = assign_speakers(turns, segments)
+        if assignment is None:
+            assignment = assign_speakers(turns, segments)
         carried = ("duration_s", "model", "language_probability", "warnings")
         info = {
             **{key: source.info[key] for key in carried if key in source.info},
@@ -73,6 +86,7 @@ class SpeakersStep(StepBase):
             "diarization_model": diarization["model"],
             "speakers": assignment.speakers,
             "labels": assignment.labels,
+            "by_channel": by_channel,
         }
         unheard = _unheard_warning(diarization, assignment)
         if unheard:
@@ -95,13 +109,20 @@ class SpeakersStep(StepBase):
             "diarization_id": diarization["id"],
             "profiles": matches,
             "warnings": [unheard] if unheard else [],
+            "by_channel": by_channel,
         }
+
+
+def _by_channel(diarization: dict[str, Any]) -> bool:
+    """Whether the diarization was made channel by channel (its model ends in ``+by-channel``)."""
+    return str(diarization.get("model", "")).endswith("+by-channel")
 
 
 def _unheard_warning(diarization: dict[str, Any], assignment: Assignment) -> str | None:
     """A warning when fewer speakers have words in the transcript than the diarization found (else None): on a
     transcript of the mix, Whisper writes voices that talk at once as one stream, whose words all go to one
-    speaker. A diarization made by channel adds that ``channels=split`` transcribes each channel on its own."""
+    speaker. A diarization made by channel adds that ``channels=split`` transcribes each channel on its own (as
+    the default ``auto`` does: this transcript of the mix was asked for)."""
     found = len(diarization["speakers"])
     heard = len([label for label in assignment.labels.values() if label])
     if heard >= found:
@@ -110,7 +131,7 @@ def _unheard_warning(diarization: dict[str, Any], assignment: Assignment) -> str
         f"{found} speakers were diarized but only {heard} have words in the transcript: the others' speech "
         "overlaps theirs, or was not transcribed"
     )
-    if str(diarization.get("model", "")).endswith("+by-channel"):
+    if _by_channel(diarization):
         warning += "; each channel holds its own voice: channels=split transcribes each channel on its own"
     return warning
 

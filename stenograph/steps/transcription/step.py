@@ -1,6 +1,7 @@
 """The transcription step: Whisper over a recording's file, its segments stored as they come.
 
-Params: ``{"recording_id", "options": TranscriptionOptions as JSON, "model": name or None}``. The version
+Params: ``{"recording_id", "options": TranscriptionOptions as JSON (``channels`` may be ``auto``), "model": name
+or None, "speaker_counts": the upload's fixed speaker counts, absent when none}``. The version
 written is an ``original`` one, or a ``translation`` one when ``options.task`` is ``translate``. The task runs
 where the file is (``needs_media``: the data directory's ``affinity``) or on a worker that fetches it from
 the API server (:mod:`stenograph.worker.fetch`). A retry resumes after the last stored segment.
@@ -19,6 +20,7 @@ from stenograph.queue.context import TaskContext
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import Settings
 from stenograph.steps.base import StepBase, StepContext, StepParams, run_step
+from stenograph.steps.transcription.channel_choice import choose_channels
 from stenograph.transcript.types import Segment
 from stenograph.worker.fetch import LocalRecording, local_recording, stored_path
 
@@ -38,6 +40,8 @@ class TranscriptionParams(StepParams):
     recording_id: StrictInt
     options: dict[str, Any] = Field(default_factory=dict)
     model: str | None = None
+    #: The speaker counts the upload fixed (``channels=auto`` heeds them); absent when none was.
+    speaker_counts: dict[str, int | None] | None = None
 
 
 class TranscriptionStep(StepBase):
@@ -51,15 +55,28 @@ class TranscriptionStep(StepBase):
         return min(settings.cancel_grace_seconds, settings.transcription_cancel_grace_seconds)
 
     def task_params(self, request: PipelineRequest, recording_id: int | None) -> dict[str, Any]:
-        return {"recording_id": recording_id, "options": request.transcription_options(), "model": request.model}
+        counts = request.speaker_counts()
+        fixed = {"speaker_counts": counts} if any(value is not None for value in counts.values()) else {}
+        return {
+            "recording_id": recording_id,
+            "options": request.transcription_options(),
+            "model": request.model,
+            **fixed,
+        }
 
     def run(self, ctx: StepContext, params: TranscriptionParams) -> dict[str, Any]:
         """Transcribe a recording, storing segments as they come; a retry resumes after the last stored one.
 
         Returns:
             ``{"version_id", "kind", "segments", "language", "language_probability", "duration_s", "model",
-            "warnings", "resumed_at_s"}``; a translation (``kind="translation"``, ``language="en"``) also
+            "warnings", "channels", "resumed_at_s"}`` (``channels``: how the channels were read and why,
+            :class:`~stenograph.steps.transcription.channel_choice.ChannelChoice`, also in the version's
+            ``info["channels"]``); a translation (``kind="translation"``, ``language="en"``) also
             ``"source_language"``, the language spoken.
+
+        ``options.channels`` ``auto`` (the default) transcribes a file whose channels each carry their own
+        voice channel by channel (as ``split``), any other from the mix
+        (:mod:`~stenograph.steps.transcription.channel_choice`).
 
         The file is read from the data directory or, on a worker of another machine, fetched from the API
         server (``STENOGRAPH_SERVER_URL``) into ``data_dir/fetched`` and deleted when the task ends.
@@ -110,11 +127,11 @@ def _fetch(ctx: StepContext, recording: dict[str, Any]) -> LocalRecording:
 
 
 def _options(
-    ctx: StepContext, params: TranscriptionParams, store: TranscriptStore, draft_language: str | None, resumed: bool
+    ctx: StepContext, asked: dict[str, Any], store: TranscriptStore, draft_language: str | None, resumed: bool
 ) -> TranscriptionOptions:
     from stenograph.steps.transcription.transcriber import TranscriptionOptions
 
-    options = TranscriptionOptions.from_dict(params.options)
+    options = TranscriptionOptions.from_dict(asked)
     glossary = [*store.glossary(), *ctx.settings.glossary]
     if glossary:  # the global glossary guides Whisper too, beside the upload's own terms
         merged = list(dict.fromkeys([*options.hotwords, *glossary]))
@@ -130,7 +147,10 @@ def _transcribe(
     kind = "translation" if params.options.get("task") == "translate" else "original"
     draft, stored = store.draft_version(recording["id"], ctx.task_id, kind)
     start_at, skip_before = resume_point(stored)
-    options = _options(ctx, params, store, draft.language, bool(stored))
+    if params.options.get("channels", "auto") == "auto":
+        ctx.report_progress(0.0, "measuring the channels")
+    choice = choose_channels(path, params.options.get("channels"), lambda: ctx.cancelled, params.speaker_counts)
+    options = _options(ctx, {**params.options, "channels": choice.used}, store, draft.language, bool(stored))
     transcriber = ctx.transcriber(params.model)
     ctx.report_progress(0.0, "loading the model and reading the audio")
     run = transcriber.transcribe(
@@ -165,6 +185,7 @@ def _transcribe(
         "model": run.info.model,
         "warnings": list(run.info.warnings),
         "options": options.to_dict(),
+        "channels": choice.as_dict(),
         "resumed_at_s": start_at if stored else None,
     }
     language = run.info.language
@@ -177,7 +198,7 @@ def _transcribe(
         "kind": kind,
         "segments": count,
         "language": language,
-        **{k: info[k] for k in ("language_probability", "duration_s", "model", "warnings", "resumed_at_s")},
+        **{k: info[k] for k in ("language_probability", "duration_s", "model", "warnings", "channels", "resumed_at_s")},
         **({"source_language": info["source_language"]} if kind == "translation" else {}),
     }
 

@@ -34,7 +34,7 @@ export const UploadPage = {
       model: "",
       glossary: "",
       template: "",
-      channels: "mix",
+      channels: "auto",
       task: "transcribe",
     });
     const items = ref([]); // {id, name, size, progress, state: queued|uploading|done|error, error, recordings}
@@ -373,10 +373,11 @@ export const UploadPage = {
         <div class="field">
           <label for="opt-channels">Channels</label>
           <select id="opt-channels" v-model="options.channels" data-testid="opt-channels" aria-describedby="channels-hint">
+            <option value="auto">Automatic: split when each channel holds its own voice</option>
             <option value="mix">Mix to one track</option>
             <option value="split">Split: one speaker per channel</option>
           </select>
-          <p id="channels-hint" class="muted small">Split transcribes left and right separately (stereo calls).</p>
+          <p id="channels-hint" class="muted small">Split transcribes left and right separately (stereo calls); automatic does so when the channels hold different voices.</p>
         </div>
         <div class="field" v-if="options.steps.diarization">
           <label for="opt-num-speakers">Number of speakers</label>
