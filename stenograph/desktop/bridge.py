@@ -46,19 +46,25 @@ class DesktopApi:
         """The window whose dialogs to open (set once it exists)."""
         self._window = window
 
-    def open_files(self) -> list[int]:
+    def open_files(self, fields: dict[str, Any] | None = None) -> list[int]:
         """Ask for media files in a native dialog and upload each: the new recordings' ids ([] if cancelled).
+
+        ``fields``: the upload's form fields as the Upload page sends them (``steps``, ``language``...);
+        empty and null values are left out.
 
         Raises:
             httpx.HTTPStatusError: the API refused a file (413, 415, 507...).
         """
         assert self._window is not None, "attach() a window first"
         chosen = self._window.create_file_dialog(self._open_dialog, allow_multiple=True, file_types=MEDIA_FILTER)
+        form = {str(k): str(v) for k, v in (fields or {}).items() if v is not None and v != ""}
         ids: list[int] = []
         for name in chosen or ():
             path = Path(name)
             with path.open("rb") as handle:
-                response = self._client.post("/recordings", files={"file": (path.name, handle)}, timeout=None)
+                response = self._client.post(
+                    "/recordings", files={"file": (path.name, handle)}, data=form, timeout=None
+                )
             response.raise_for_status()
             ids.extend(int(item["id"]) for item in response.json()["data"])
         return ids

@@ -148,6 +148,22 @@ def test_open_dialog_uploads_the_chosen_files(tmp_path: Path) -> None:
     assert bridge.open_files() == []  # cancelled
 
 
+def test_open_dialog_sends_the_upload_pages_fields(tmp_path: Path) -> None:
+    api = FakeApi()
+    chosen = tmp_path / "talk.wav"
+    chosen.write_bytes(b"RIFF-talk")
+    bridge = DesktopApi(client_on(api))
+    bridge.attach(FakeWindow([str(chosen)]))
+    assert bridge.open_files({"steps": "transcription,summary", "language": "de", "model": "", "glossary": None}) == [
+        41
+    ]
+    body = api.uploads[0]
+    assert 'name="steps"\r\n\r\ntranscription,summary\r\n' in body
+    assert 'name="language"\r\n\r\nde\r\n' in body
+    assert 'name="model"' not in body and 'name="glossary"' not in body  # empty values are left out
+    assert 'filename="talk.wav"' in body and "RIFF-talk" in body
+
+
 def test_save_dialog_writes_the_export(tmp_path: Path) -> None:
     target = tmp_path / "out" / "meeting.srt"
     target.parent.mkdir()
