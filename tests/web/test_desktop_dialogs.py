@@ -95,11 +95,15 @@ def test_choose_files_opens_the_native_dialog_and_shows_its_outcome(desktop_web:
     page.get_by_test_id("opt-language").select_option("de")
 
     # The server refused a file: the bridge's error shows as the page shows upload errors.
-    page.evaluate("window.__answers.open_error = \"Client error '415 Unsupported Media Type' for url 'x'\"")
+    page.evaluate("window.__answers.open_error = '415 notes.exe: notes.exe is not an audio or video file.'")
     button.click()
     failed = page.get_by_test_id("upload-item").filter(has_text="The chosen files")
     expect(failed).to_have_attribute("data-state", "error")
-    expect(failed.get_by_test_id("upload-error")).to_have_text("This file is not a supported audio or video file.")
+    expect(failed.get_by_test_id("upload-error")).to_have_text("notes.exe: notes.exe is not an audio or video file.")
+    other = (
+        "async () => (await import('/static/js/desktop.js')).bridgeErrorMessage(new Error(\"Client error '413 x'\"))"
+    )
+    assert page.evaluate(other) == "The file is too large for this server."
     (name, fields), *_ = calls(page)
     assert name == "open_files" and fields["language"] == "de" and "transcription" in fields["steps"]
 

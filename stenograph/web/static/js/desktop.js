@@ -27,12 +27,14 @@ if (pv && (pv.platform !== "qtwebengine" || pv._QWebChannel)) check();
 window.addEventListener("pywebviewready", check);
 
 /**
- * A readable message for an error the bridge raised: pywebview rejects with an Error carrying Python's
- * str(exception); httpx's HTTPStatusError names the status ("Client error '413 Payload Too Large' ..."),
- * which is shown as the page shows that status from the server.
+ * A readable message for an error the bridge raised. pywebview rejects with an Error carrying Python's
+ * str(exception): the bridge's refusals read "415 talk.exe: <the server's message>" (what follows the
+ * status is shown); another message naming an HTTP status is shown as the page shows that status.
  */
 export function bridgeErrorMessage(err) {
-  const text = (err && err.message) || "";
+  const text = ((err && err.message) || "").trim();
+  const own = text.match(/^[45]\d\d (.+)$/s);
+  if (own) return own[1];
   const status = text.match(/\b([45]\d\d)\b/);
   if (status) return describeError(Number(status[1]), null).message;
   return text || "The desktop window could not do that.";
