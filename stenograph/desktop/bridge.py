@@ -19,6 +19,25 @@ MEDIA_FILTER = (
 EXPORT_FORMATS = ("txt", "srt", "vtt", "json")
 
 
+def raise_refusal(response: httpx.Response, what: str) -> None:
+    """Raise for a 4xx or 5xx answer, with the server's own words: ``"415 talk.exe: <detail.message>"``
+    (the page shows what follows the status; the reason phrase when the body has no message).
+
+    Raises:
+        httpx.HTTPStatusError: the answer was not a success.
+    """
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else detail
+    text = message if isinstance(message, str) and message.strip() else response.reason_phrase
+    raise httpx.HTTPStatusError(f"{response.status_code} {what}: {text}", request=response.request, response=response)
+
+
 class DialogWindow(Protocol):
     """The part of ``webview.Window`` the bridge uses."""
 
@@ -46,20 +65,27 @@ class DesktopApi:
         """The window whose dialogs to open (set once it exists)."""
         self._window = window
 
-    def open_files(self) -> list[int]:
+    def open_files(self, fields: dict[str, Any] | None = None) -> list[int]:
         """Ask for media files in a native dialog and upload each: the new recordings' ids ([] if cancelled).
 
+        ``fields``: the upload's form fields as the Upload page sends them (``steps``, ``language``...);
+        empty and null values are left out.
+
         Raises:
-            httpx.HTTPStatusError: the API refused a file (413, 415, 507...).
+            httpx.HTTPStatusError: the API refused a file (413, 415, 507...): ``"415 name: the server's message"``;
+            the files before it are uploaded.
         """
         assert self._window is not None, "attach() a window first"
         chosen = self._window.create_file_dialog(self._open_dialog, allow_multiple=True, file_types=MEDIA_FILTER)
+        form = {str(k): str(v) for k, v in (fields or {}).items() if v is not None and v != ""}
         ids: list[int] = []
         for name in chosen or ():
             path = Path(name)
             with path.open("rb") as handle:
-                response = self._client.post("/recordings", files={"file": (path.name, handle)}, timeout=None)
-            response.raise_for_status()
+                response = self._client.post(
+                    "/recordings", files={"file": (path.name, handle)}, data=form, timeout=None
+                )
+            raise_refusal(response, path.name)
             ids.extend(int(item["id"]) for item in response.json()["data"])
         return ids
 
@@ -76,7 +102,7 @@ class DesktopApi:
         response = self._client.get(
             f"/recordings/{int(recording_id)}/transcript", params={"format": format, "download": "true"}
         )
-        response.raise_for_status()
+        raise_refusal(response, f"recording {int(recording_id)}")
         recording = self._client.get(f"/recordings/{int(recording_id)}").json()
         suggested = f"{Path(str(recording.get('name', 'transcript'))).stem}.{format}"
         chosen = self._window.create_file_dialog(self._save_dialog, save_filename=suggested)

@@ -42,6 +42,9 @@ class FakeApi:
         if request.url.path == "/recordings" and request.method == "GET":
             return httpx.Response(200, json={"data": self.recordings, "count": len(self.recordings)})
         if request.url.path == "/recordings" and request.method == "POST":
+            if b'filename="notes.exe"' in request.content:
+                detail = {"code": "unsupported_media", "message": "notes.exe is not an audio or video file."}
+                return httpx.Response(415, json={"detail": detail})
             self.uploads.append(request.content.decode("latin-1"))
             return httpx.Response(201, json={"data": [{"id": 40 + len(self.uploads)}]})
         if request.url.path == "/recordings/7/transcript":
@@ -146,6 +149,39 @@ def test_open_dialog_uploads_the_chosen_files(tmp_path: Path) -> None:
     assert 'filename="b.mp3"' in api.uploads[1]
     bridge.attach(FakeWindow(None))
     assert bridge.open_files() == []  # cancelled
+
+
+def test_open_dialog_sends_the_upload_pages_fields(tmp_path: Path) -> None:
+    api = FakeApi()
+    chosen = tmp_path / "talk.wav"
+    chosen.write_bytes(b"RIFF-talk")
+    bridge = DesktopApi(client_on(api))
+    bridge.attach(FakeWindow([str(chosen)]))
+    assert bridge.open_files({"steps": "transcription,summary", "language": "de", "model": "", "glossary": None}) == [
+        41
+    ]
+    body = api.uploads[0]
+    assert 'name="steps"\r\n\r\ntranscription,summary\r\n' in body
+    assert 'name="language"\r\n\r\nde\r\n' in body
+    assert 'name="model"' not in body and 'name="glossary"' not in body  # empty values are left out
+    assert 'filename="talk.wav"' in body and "RIFF-talk" in body
+
+
+def test_a_refused_file_raises_with_the_servers_message(tmp_path: Path) -> None:
+    api = FakeApi()
+    good, bad = tmp_path / "talk.wav", tmp_path / "notes.exe"
+    good.write_bytes(b"RIFF")
+    bad.write_bytes(b"MZ")
+    bridge = DesktopApi(client_on(api))
+    bridge.attach(FakeWindow([str(good), str(bad)]))
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        bridge.open_files()
+    assert str(refused.value) == "415 notes.exe: notes.exe is not an audio or video file."
+    assert refused.value.response.status_code == 415
+    assert len(api.uploads) == 1  # the file before it was uploaded
+    bridge.attach(FakeWindow(("/tmp/x.srt",)))
+    with pytest.raises(httpx.HTTPStatusError, match=r"^404 recording 9: Not Found$"):  # no message in the body
+        bridge.save_export(9, "srt")
 
 
 def test_save_dialog_writes_the_export(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import { RecordingsPage } from "./recordings.js";
 import { SettingsPage } from "./settings.js";
 import { UploadPage } from "./upload.js";
 import { route, startRouter } from "./util.js";
+import { startWindowDrop, windowDrag } from "./window-drop.js";
 
 const { createApp, computed, watch, nextTick, onMounted } = Vue;
 
@@ -75,7 +76,7 @@ const App = {
       startStream();
     });
 
-    return { route, page, pageKey, section, stream, auth, skipToMain };
+    return { route, page, pageKey, section, stream, auth, skipToMain, windowDrag };
   },
   template: `
     <a class="skip-link" href="#main" @click.prevent="skipToMain" data-testid="skip-link">Skip to main content</a>
@@ -103,10 +104,14 @@ const App = {
     </main>
     <Notices />
     <ConfirmDialog />
+    <div v-if="windowDrag.active" class="drop-overlay" data-testid="drop-overlay" aria-hidden="true">
+      <p>Drop the files to upload them</p>
+    </div>
   `,
 };
 
 startRouter();
+startWindowDrop();
 const app = createApp(App);
 app.config.errorHandler = (err, _instance, info) => {
   // Keep failures visible to developers without breaking the page.

@@ -1,10 +1,13 @@
 // Upload page: files by drag and drop or picker, one XMLHttpRequest per file
 // with its own progress bar; options for the processing steps; recording from
-// the microphone (MediaRecorder, audio/webm) sent like an upload.
+// the microphone (MediaRecorder, audio/webm) sent like an upload. Files dropped anywhere on the window
+// come here too (window-drop.js); in the desktop window "Choose files…" opens the native dialog (desktop.js).
 
 import { api, endpoints, uploadRecording } from "./api.js";
 import { ProgressBar } from "./components.js";
-import { formatBytes, formatDuration, STEPS, stepLabel } from "./util.js";
+import { chooseAndUpload, desktop } from "./desktop.js";
+import { formatBytes, formatDuration, navigate, STEPS, stepLabel } from "./util.js";
+import { receiveDroppedFiles } from "./window-drop.js";
 
 const { ref, reactive, computed, onMounted, onBeforeUnmount } = Vue;
 
@@ -112,9 +115,24 @@ export const UploadPage = {
       addFiles(ev.target.files);
       ev.target.value = "";
     }
-    function onDrop(ev) {
-      dragging.value = false;
-      if (ev.dataTransfer && ev.dataTransfer.files) addFiles(ev.dataTransfer.files);
+
+    // The desktop window's native dialog: the bridge uploads the chosen files itself (no progress to show),
+    // then the page opens the new recording (one file) or the Processing page (several).
+    const native = reactive({ busy: false });
+    async function chooseNative() {
+      if (native.busy) return;
+      native.busy = true;
+      try {
+        const ids = await chooseAndUpload(fields());
+        if (ids.length === 1) navigate(`/recordings/${encodeURIComponent(ids[0])}`);
+        else if (ids.length > 1) navigate("/processing");
+      } catch (err) {
+        const item = reactive({ id: nextId++, name: "The chosen files", size: null, progress: 0, state: "error" });
+        Object.assign(item, { error: err.message, recordings: [], abort: null });
+        items.value.unshift(item);
+      } finally {
+        native.busy = false;
+      }
     }
     function cancelItem(item) {
       if (item.abort) item.abort();
@@ -219,6 +237,7 @@ export const UploadPage = {
       micStream = null;
     }
 
+    const stopReceiving = receiveDroppedFiles(addFiles); // the drop itself is handled on the window
     onMounted(async () => {
       checkMic();
       try {
@@ -228,6 +247,7 @@ export const UploadPage = {
       }
     });
     onBeforeUnmount(() => {
+      stopReceiving();
       clearInterval(tick);
       if (recorder && recorder.state !== "inactive") {
         discard = true;
@@ -251,7 +271,9 @@ export const UploadPage = {
       STEPS,
       stepLabel,
       onPick,
-      onDrop,
+      desktop,
+      native,
+      chooseNative,
       importUrl,
       importFromUrl,
       cancelItem,
@@ -270,13 +292,20 @@ export const UploadPage = {
       <h2 id="files-title">Audio or video files</h2>
       <div class="dropzone" :class="{ dragging }" data-testid="dropzone"
            @dragenter.prevent="dragging = true" @dragover.prevent="dragging = true"
-           @dragleave.prevent="dragging = false" @drop.prevent="onDrop">
-        <p>Drop files here, or</p>
-        <label for="upload-input" class="btn btn-primary file-label">Choose files…</label>
-        <input id="upload-input" ref="fileInput" class="file-input" type="file" multiple
-               accept="audio/*,video/*,.wav,.mp3,.m4a,.flac,.ogg,.opus,.webm,.mp4,.mkv,.mov"
-               data-testid="upload-input" @change="onPick"
-               aria-describedby="upload-hint">
+           @dragleave.prevent="dragging = false" @drop="dragging = false">
+        <p>Drop files here (or anywhere on the window), or</p>
+        <template v-if="desktop.available">
+          <button type="button" class="btn btn-primary file-label" data-testid="upload-native" :disabled="native.busy"
+                  aria-describedby="upload-hint" @click="chooseNative">{{ native.busy ? 'Uploading…' : 'Choose files…' }}</button>
+          <p v-if="native.busy" class="small" role="status" data-testid="upload-native-busy">Uploading the files chosen in the dialog…</p>
+        </template>
+        <template v-else>
+          <label for="upload-input" class="btn btn-primary file-label">Choose files…</label>
+          <input id="upload-input" ref="fileInput" class="file-input" type="file" multiple
+                 accept="audio/*,video/*,.wav,.mp3,.m4a,.flac,.ogg,.opus,.webm,.mp4,.mkv,.mov"
+                 data-testid="upload-input" @change="onPick"
+                 aria-describedby="upload-hint">
+        </template>
         <p id="upload-hint" class="muted small">Each file is uploaded separately and processed with the options below.</p>
       </div>
       <form class="url-import" data-testid="url-import" @submit.prevent="importFromUrl">

@@ -1,9 +1,11 @@
 // The transcript card: version switch, exports, speaker names, the segments (seek on click or Enter,
 // highlighted while playing, edited in place; the word being played highlighted, a click on a word seeks
-// to it) and the comparison with the original.
+// to it) and the comparison with the original. In the desktop window the transcript exports open the native
+// save dialog (desktop.js) instead of being downloads.
 
 import { endpoints } from "../endpoints.js";
 import { segmentAt, timedTokens, useTranscript, wordAt } from "../composables/index.js";
+import { desktop, saveExport } from "../desktop.js";
 import { formatDateTime, formatDuration, formatTimestamp, notify } from "../util.js";
 import { TranscriptDiff } from "./diff.js";
 import { SpeakerNames } from "./speakers.js";
@@ -43,6 +45,18 @@ export const RecordingTranscript = {
       })),
     );
     const summaryHref = endpoints.recordingSummary(id, { download: true });
+    // The native save dialog: where the export was written, or why not (a cancel shows nothing).
+    const saved = reactive({ path: "", error: "", busy: false });
+    async function saveNative(format) {
+      Object.assign(saved, { path: "", error: "", busy: true });
+      try {
+        saved.path = (await saveExport(id, format)) || "";
+      } catch (err) {
+        saved.error = err.message;
+      } finally {
+        saved.busy = false;
+      }
+    }
 
     watch(activeIndex, async (idx) => {
       if (idx < 0 || !props.playback.playing() || editing.index !== null) return;
@@ -92,7 +106,7 @@ export const RecordingTranscript = {
     }
 
     return {
-      tr, list, speakersOpen, editing, activeIndex, activeWord, tokens, exports, baseName, summaryHref,
+      tr, list, speakersOpen, editing, activeIndex, activeWord, tokens, exports, baseName, summaryHref, desktop, saved, saveNative,
       startEdit, cancelEdit, saveEdit, moveSegment, formatDateTime, formatDuration, formatTimestamp,
     };
   },
@@ -118,12 +132,21 @@ export const RecordingTranscript = {
       <div class="transcript-tools">
         <div class="exports" role="group" aria-label="Export">
           <span class="small muted">Export:</span>
-          <a v-for="e in exports" :key="e.format" class="btn btn-small" :href="e.href" :download="e.file" :data-testid="'export-' + e.format">{{ e.format.toUpperCase() }}</a>
+          <template v-if="desktop.available">
+            <button v-for="e in exports" :key="e.format" type="button" class="btn btn-small" :disabled="saved.busy"
+                    :data-testid="'export-' + e.format" :aria-label="'Save the transcript as ' + e.format.toUpperCase() + '…'"
+                    @click="saveNative(e.format)">{{ e.format.toUpperCase() }}…</button>
+          </template>
+          <template v-else>
+            <a v-for="e in exports" :key="e.format" class="btn btn-small" :href="e.href" :download="e.file" :data-testid="'export-' + e.format">{{ e.format.toUpperCase() }}</a>
+          </template>
           <a v-if="hasSummary" class="btn btn-small" :href="summaryHref" :download="baseName + '-summary.md'" data-testid="export-summary">Summary .md</a>
         </div>
         <button v-if="tr.labels.length" type="button" class="btn btn-small" :aria-expanded="speakersOpen"
                 aria-controls="speakers-form" @click="speakersOpen = !speakersOpen" data-testid="speakers-toggle">Name speakers</button>
       </div>
+      <p v-if="saved.path" class="small" role="status" data-testid="export-saved">Saved to <code>{{ saved.path }}</code></p>
+      <p v-if="saved.error" class="error" role="alert" data-testid="export-error">{{ saved.error }}</p>
       <SpeakerNames v-if="speakersOpen" :transcript="tr" @close="speakersOpen = false" />
       <div v-if="tr.speakers.length > 1" class="field speaker-filter">
         <label for="speaker-filter" class="small">Show speaker</label>
