@@ -95,20 +95,17 @@ class PipelineRequest:
 
         Raises:
             ConfigurationError: an unknown step or one without the steps it needs (a diarization without a
-                transcription among them: nothing would show it), an unknown language,
-                model, glossary term, channels value or template, an English-only model for another
-                language, a ``beam_size`` outside 1..20, or a flag that is not yes/no; a ``task`` other than
-                ``transcribe`` or ``translate``, or a translation with an English-only model (:func:`_checked_task`);
-                a speaker count that is
-                not a whole number from 1 to :data:`MAX_SPEAKER_COUNT`, ``num_speakers`` with
-                ``min_speakers``/``max_speakers``, ``min_speakers`` over ``max_speakers``, or a count for an
-                upload that does not diarize.
+                transcription: nothing would show it), an unknown language, model, glossary term, channels value
+                or template, an English-only model for another language, a ``beam_size`` outside 1..20, a flag
+                that is not yes/no; a ``task`` other than ``transcribe`` or ``translate``, or a translation with an
+                English-only model (:func:`_checked_task`); a speaker count not a whole number from 1 to
+                :data:`MAX_SPEAKER_COUNT`, ``num_speakers`` with ``min_speakers``/``max_speakers``,
+                ``min_speakers`` over ``max_speakers``, or a count for an upload that does not diarize.
 
         ``diarize=false`` leaves out the ``diarization`` and ``speakers`` steps, and so does ``channels=split``
-        (each channel is one speaker). ``channels`` is ``auto`` when not given: the transcription then splits
-        the channels when each carries its own voice
-        (:mod:`~stenograph.steps.transcription.channel_choice`). Diarization turns word timestamps on (segments
-        are split at words).
+        (each channel is one speaker). ``channels`` is ``auto`` when not given: the transcription splits the
+        channels when each carries its own voice (:mod:`~stenograph.steps.transcription.channel_choice`).
+        Diarization turns word timestamps on (segments are split at words).
         """
         language, model, template, channels = (
             clean_text(value) if isinstance(value, str) else value for value in (language, model, template, channels)
