@@ -111,8 +111,9 @@ class Settings(BaseSettings):
     transcription_cancel_grace_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="Time a transcription gets to stop by itself after a cancel before its process is killed: "
-        "Whisper cannot be interrupted inside a 30 s decode, and a kill costs only a model reload.",
+        description="Time a transcription or a diarization gets to stop by itself after a cancel before its "
+        "process is killed: Whisper cannot be interrupted inside a 30 s decode, nor diarization inside one "
+        "window, and a kill costs only a model reload.",
     )
     max_attempts: int = Field(default=3, ge=1, description="Attempts per task, the first one included.")
     backoff_base_seconds: float = Field(default=2.0, ge=0, description="Backoff before the first retry.")

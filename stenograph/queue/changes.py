@@ -58,7 +58,7 @@ def fail_attempt(
 
 def release_run(conn: Connection, driver: DriverSQL, task_id: int, worker: tuple[str, int], message: str) -> TaskRecord:
     """running → pending without counting the attempt; cancelled instead when a cancel was requested (it
-    has not run, or its run is given up), its dependants with it."""
+    has not run, or its run is given up), with the dependants that require it."""
     if current(conn, driver, task_id)["cancel_requested"]:
         never_ran: dict[str, Any] = {"started_at": None, "duration_s": None, "eta_s": None}
         never_ran |= {"finished_at": clock.now(), "lease_expires_at": None}
@@ -72,7 +72,8 @@ def release_run(conn: Connection, driver: DriverSQL, task_id: int, worker: tuple
 def cancel_once(
     conn: Connection, driver: DriverSQL, task_id: int, now: datetime
 ) -> tuple[TaskRecord, Literal["cancelled", "requested"]] | None:
-    """One try at cancelling: a pending task at once (its dependants with it), a running one by request.
+    """One try at cancelling: a pending task at once (with the dependants that require it), a running one
+    by request.
     None: the task changed under us (claimed between the read and the update); try again.
 
     Raises:
@@ -105,7 +106,8 @@ def cancel_once(
 
 
 def delete_task(conn: Connection, driver: DriverSQL, task_id: int, now: datetime) -> None:
-    """Delete a task that is not running, with its history and edges; its pending dependants are cancelled.
+    """Delete a task that is not running, with its history and edges; its pending dependants that require it
+    are cancelled (the others no longer wait for it).
 
     Raises:
         NotFoundError, TransitionError (running: cancel it first).

@@ -1,8 +1,10 @@
 """Dependencies between tasks (the ``task_dependencies`` edges, revision 0006), as functions over a connection.
 
-A task runs once every task it depends on has ended: completed, or failed where the edge is not
-``required``. When a task fails, its pending dependants that require it fail too; when it is cancelled (or
-deleted), every pending dependant is cancelled. Both recursively. A retried task reopens the dependants
+A task runs once every task it depends on has ended: completed, or failed or cancelled where the edge is
+not ``required`` (an ordering-only dependency, ``after``: cancelling a correction lets the summary run on
+the uncorrected transcript). When a task fails, its pending dependants that require it fail too; when it
+is cancelled (or deleted), its pending dependants that require it are cancelled. Both recursively; the
+dependants that do not require it may run now. A retried task reopens the dependants
 that ended because of it. Every status change here goes through :func:`~stenograph.queue.transitions.transition`.
 """
 
@@ -21,7 +23,6 @@ from stenograph.queue.statements import (
     DEPENDENCY_CANCELLED,
     DEPENDENCY_FAILED,
     ENDED_BY,
-    PENDING_DEPENDANTS,
     PENDING_REQUIRING,
     SELECT_DEPENDENCIES,
     WAITING_DEPENDANTS,
@@ -39,19 +40,20 @@ FRESH: Outcome = (P.value, None, None)
 def cascade(
     conn: Connection, driver: DriverSQL, parent: TaskRecord, now: datetime, forced_status: TaskStatus | None = None
 ) -> None:
-    """End the pending dependants of a task that failed or was cancelled (``forced_status``: as if it had;
-    a deleted task's dependants are cancelled), recursively."""
+    """End the pending dependants that require a task that failed or was cancelled (``forced_status``: as
+    if it had; a deleted task's are cancelled), recursively. Ordering-only dependants are left pending:
+    they may run now."""
     status = forced_status or parent.status
     if status not in (F, X):
         return
-    if status == F:  # a failure ends only the tasks that require it; the others may run now
-        kind, why, dependants = DEPENDENCY_FAILED, "failed", PENDING_REQUIRING
+    # Either ends only the tasks that require it; the others may run now.
+    if status == F:
+        kind, why = DEPENDENCY_FAILED, "failed"
     else:
-        why = "was cancelled" if forced_status is None else "was deleted"
-        kind, dependants = DEPENDENCY_CANCELLED, PENDING_DEPENDANTS
+        kind, why = DEPENDENCY_CANCELLED, "was cancelled" if forced_status is None else "was deleted"
     message = f"depends on task {parent.id} ({parent.type}), which {why}"
     values = {"finished_at": now, "error_kind": kind, "error_message": message}
-    for child_id in conn.execute(dependants, {"parent": parent.id}).scalars().all():
+    for child_id in conn.execute(PENDING_REQUIRING, {"parent": parent.id}).scalars().all():
         try:
             child = transition(conn, driver, child_id, status, values, sources=(P,), message=message)
         except TransitionError:
@@ -74,8 +76,8 @@ def has_waiting_dependants(conn: Connection, driver: DriverSQL, task_ids: Sequen
 
 
 def creation_outcomes(conn: Connection, specs: Sequence[TaskSpec]) -> list[Outcome]:
-    """Per spec: (status, error kind, message): pending, or failed/cancelled at once when a dependency
-    already is.
+    """Per spec: (status, error kind, message): pending, or failed/cancelled at once when a dependency it
+    requires already is (an ordering-only dependency that failed or was cancelled does not hold it back).
 
     Raises:
         NotFoundError: a dependency names no task.
@@ -92,7 +94,7 @@ def creation_outcomes(conn: Connection, specs: Sequence[TaskSpec]) -> list[Outco
         outcome = FRESH
         for dep_id, must in spec.edges().items():
             dep = found[dep_id]
-            if dep.status == X:
+            if dep.status == X and must:
                 outcome = (X.value, DEPENDENCY_CANCELLED, f"depends on task {dep_id} ({dep.type}), which was cancelled")
                 break
             if dep.status == F and must:

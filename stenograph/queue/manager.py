@@ -118,8 +118,7 @@ class TaskQueue:
         Args:
             depends_on: the task(s) it requires: it runs once they have all completed, and fails (is
                 cancelled) when one of them fails (is cancelled).
-            after: tasks it waits for without requiring them: it runs once each has completed or failed,
-                and is cancelled with them.
+            after: tasks it only waits for: it runs once each has completed, failed or been cancelled.
             affinity: the data directory id whose workers must run it (see :mod:`stenograph.datadir`).
             conn: a transaction to enqueue in (with other writes); default a transaction of its own.
 
@@ -380,13 +379,14 @@ class TaskQueue:
         return record
 
     def mark_cancelled(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
-        """running → cancelled: the handler honoured a cancel request. Dependants are cancelled."""
+        """running → cancelled: the handler honoured a cancel request (its dependants: see :meth:`cancel`)."""
         now = clock.now()
         with self.engine.begin() as conn:
             record = transition(
                 conn, self._driver, task_id, X, finished(now), worker=(worker_id, attempt), message=message
             )
             cascade(conn, self._driver, record, now)
+        self._notify()  # the tasks ordered after it may run now
         return record
 
     def release(self, task_id: int, worker_id: str, attempt: int, message: str) -> TaskRecord:
@@ -473,6 +473,7 @@ class TaskQueue:
     # the user's side
     def cancel(self, task_id: int) -> tuple[TaskRecord, Literal["cancelled", "requested"]]:
         """Cancel: a pending task at once (``"cancelled"``), a running one by request (``"requested"``).
+        Dependants that require it are cancelled with it; those only ordered after it (``after``) run.
 
         Raises:
             NotFoundError, TransitionError (the task has finished).
@@ -482,6 +483,8 @@ class TaskQueue:
             with self.engine.begin() as conn:
                 outcome = cancel_once(conn, self._driver, task_id, now)
             if outcome is not None:
+                if outcome[1] == "cancelled":
+                    self._notify()  # the tasks ordered after it may run now
                 return outcome
         raise TransitionError(f"task {task_id} kept changing; try again", task_id=task_id, status=None)
 
@@ -501,13 +504,14 @@ class TaskQueue:
         return record
 
     def delete(self, task_id: int) -> None:
-        """Delete a task that is not running, with its history. Its pending dependants are cancelled.
+        """Delete a task that is not running, with its history (its dependants: as for :meth:`cancel`).
 
         Raises:
             NotFoundError, TransitionError (running: cancel it first).
         """
         with self.engine.begin() as conn:
             delete_task(conn, self._driver, task_id, clock.now())
+        self._notify()  # the tasks ordered after it may run now
 
     # ------------------------------------------------------------------------------------------
     # reads

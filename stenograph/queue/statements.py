@@ -187,8 +187,7 @@ SELECT_EXPIRED = select(
 # dependencies
 SELECT_DEPENDENCIES = select(T.c.id, T.c.status, T.c.type).where(T.c.id.in_(bindparam("ids", expanding=True)))
 _EDGES_FROM = select(D.c.task_id).where(D.c.depends_on == bindparam("parent"))
-#: The pending dependants a cancelled (deleted) task ends, and those a failed task ends (they require it).
-PENDING_DEPENDANTS = select(T.c.id).where(T.c.id.in_(_EDGES_FROM), TASK_IS_PENDING)
+#: The pending dependants a failed, cancelled or deleted task ends: those that require it.
 PENDING_REQUIRING = select(T.c.id).where(T.c.id.in_(_EDGES_FROM.where(D.c.required == true())), TASK_IS_PENDING)
 #: The dependants that ended because of ``parent`` (reopened when it is retried).
 ENDED_BY = select(T.c.id).where(
@@ -199,14 +198,17 @@ ENDED_BY = select(T.c.id).where(
 
 
 def blocked_by_dependency(task: Any) -> Any:
-    """SQL: the task ``task`` (a ``tasks`` table or alias) waits for a dependency that has not ended (or
-    failed where required)."""
+    """SQL: the task ``task`` (a ``tasks`` table or alias) waits for a dependency that has not ended, or
+    that failed or was cancelled where it is required (such a task is ended by
+    :func:`~stenograph.queue.dependencies.cascade`)."""
     dep = T.alias("dep")
     return exists(
         select(D.c.depends_on)
         .join(dep, dep.c.id == D.c.depends_on)
         .where(
-            D.c.task_id == task.c.id, dep.c.status != "completed", (D.c.required == true()) | (dep.c.status != "failed")
+            D.c.task_id == task.c.id,
+            dep.c.status != "completed",
+            (D.c.required == true()) | dep.c.status.not_in(("failed", "cancelled")),
         )
     )
 

@@ -66,6 +66,9 @@ class PipelineRequest:
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    #: A client waits on its connection for the answer (the OpenAI-compatible routes): its tasks get
+    #: :data:`~stenograph.steps.base.INTERACTIVE_PRIORITY`, claimed before the pipeline backlog.
+    waiting: bool = False
 
     @classmethod
     def build(
@@ -540,6 +543,7 @@ def _create(
                 recording_id=recording_id,
                 depends_on=[ids[d] for d in required if d in ids],
                 after=[ids[other] for other in step.after if other in ids and other not in step.depends_on],
+                waiting=request.waiting,
                 conn=conn,
             )
             tasks.append(task)
@@ -560,10 +564,12 @@ def enqueue_step(
     recording_id: int | None = None,
     depends_on: Sequence[int] = (),
     after: Sequence[int] = (),
+    waiting: bool = False,
     conn: Connection | None = None,
 ) -> TaskRecord:
     """Enqueue a task of step ``name`` with what the step asks of the queue: the data directory's
-    ``affinity`` when it needs the recording's media, a high priority when it is interactive. A task may
+    ``affinity`` when it needs the recording's media, a high priority when it is interactive or a client
+    is ``waiting`` for it. A task may
     belong to no recording (``recording_id`` None: a webhook delivery, a question to the LLM) and require
     any number of tasks (``depends_on``: it starts once they have all completed).
 
@@ -578,6 +584,6 @@ def enqueue_step(
         depends_on=list(depends_on) or None,
         after=list(after),
         affinity=data_dir_id(queue.settings.data_dir) if step.needs_media else None,
-        priority=INTERACTIVE_PRIORITY if step.interactive else 0,
+        priority=INTERACTIVE_PRIORITY if step.interactive or waiting else 0,
         conn=conn,
     )

@@ -74,9 +74,17 @@ def targets(settings: Settings, store: WebhookStore, conn: Connection) -> list[T
     return found
 
 
-def links(settings: Settings, recording_id: int) -> dict[str, str]:
-    """Where the recording, its transcript and its summary are read (on ``server_url``, else host:port)."""
-    base = (settings.server_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+def links(settings: Settings, recording_id: int) -> dict[str, str] | None:
+    """Where the recording, its transcript and its summary are read: on ``server_url``
+    (``STENOGRAPH_SERVER_URL``), else on the URL the server of this data directory published
+    (``data_dir/server.json``, :mod:`stenograph.instance`), else None: a worker apart from the server does
+    not know where it serves, and links made of its own host and port would point nowhere."""
+    from stenograph.instance import running_url
+
+    base = settings.server_url or running_url(settings.data_dir)
+    if not base:
+        return None
+    base = base.rstrip("/")
     recording = f"{base}/recordings/{recording_id}"
     return {"recording": recording, "transcript": f"{recording}/transcript", "summary": f"{recording}/summary"}
 
@@ -156,6 +164,9 @@ def enqueue_event(
     """One delivery and one ``webhook`` task per target that wants ``event`` (a test event goes to the
     targets given whatever they want). Returns the deliveries' ids."""
     payload = event_payload(event, data)
+    secret = queue.settings.webhook_secret
+    if secret and any(target.endpoint_id is None for target in found):
+        store.keep_settings_secret(conn, secret)  # for a worker started without it
     ids: list[int] = []
     for target in found:
         if event != TEST_EVENT and target.events is not None and event not in target.events:

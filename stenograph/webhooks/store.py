@@ -1,4 +1,10 @@
-"""The webhooks' SQL: endpoints, deliveries, and the task rows the events are made of (revision 0009)."""
+"""The webhooks' SQL: endpoints, deliveries, and the task rows the events are made of (revision 0009).
+
+The secret of the settings' URLs (``STENOGRAPH_WEBHOOK_SECRET``) is kept in ``app_settings`` under
+:data:`SETTINGS_SECRET_KEY` by the process that records a delivery to them, beside the endpoints' own
+secrets: the worker that makes the delivery may have been started without the webhook settings (a
+``stenograph worker`` apart from ``serve``), and signs with it all the same.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from stenograph import clock
-from stenograph.db.models import recordings_table, tasks_table, webhook_deliveries_table, webhook_endpoints_table
+from stenograph.db.models import (
+    AppSetting,
+    recordings_table,
+    tasks_table,
+    webhook_deliveries_table,
+    webhook_endpoints_table,
+)
 from stenograph.errors import NotFoundError
 
 E, D, T, R = webhook_endpoints_table, webhook_deliveries_table, tasks_table, recordings_table
 
 #: A delivery's statuses: waiting for (another) attempt, answered 2xx, given up.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+#: ``app_settings`` key of the secret that signs deliveries to the settings' URLs.
+SETTINGS_SECRET_KEY = "webhook_settings_secret"
 
 
 def _endpoint(row: Any) -> dict[str, Any]:
@@ -95,6 +110,22 @@ class WebhookStore:
         }
         delivery_id = conn.execute(insert(D).values(values).returning(D.c.id)).scalar_one()
         return int(delivery_id), message_id
+
+    def keep_settings_secret(self, conn: Connection, secret: str) -> None:
+        """Store the settings' secret for the workers that deliver (an upsert, written only when it changed,
+        so that concurrent recorders neither wait on the row nor collide on its insert)."""
+        stored = conn.execute(select(AppSetting.value).where(AppSetting.key == SETTINGS_SECRET_KEY)).scalar()
+        if stored == secret:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(AppSetting).values(key=SETTINGS_SECRET_KEY, value=secret)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[AppSetting.key], set_={"value": secret}))
+
+    def settings_secret(self) -> str | None:
+        """The secret the last delivery to a settings' URL was recorded with, None when none was."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(AppSetting.value).where(AppSetting.key == SETTINGS_SECRET_KEY)).scalar()
+        return value if isinstance(value, str) and value else None
 
     def set_task(self, conn: Connection, delivery_id: int, task_id: int) -> None:
         conn.execute(update(D).where(D.c.id == delivery_id).values(task_id=task_id))

@@ -304,12 +304,45 @@ def test_a_task_requiring_several_waits_for_all_and_fails_with_any(queue: TaskQu
     assert queue.enqueue("summary", depends_on=[other.id, one.id]).status == "failed"  # created failed
 
 
-def test_cancelling_a_task_cancels_the_tasks_after_it(queue: TaskQueue) -> None:
+def test_a_task_after_one_that_was_cancelled_runs_while_one_requiring_it_is_cancelled(queue: TaskQueue) -> None:
+    """README: an ordering-only dependency lets its dependants run once it has ended, cancelled included
+    (cancelling a slow correction leaves the summary of the uncorrected transcript)."""
+    transcription = queue.enqueue("transcription")
+    correction = queue.enqueue("correction", depends_on=transcription.id)
+    summary = queue.enqueue("summary", depends_on=transcription.id, after=[correction.id])
+    strict = queue.enqueue("summary", depends_on=correction.id)
+    _finish(queue, transcription.id)
+    assert queue.claim("w", types=["summary"]) is None  # it waits for the correction to end
+    queue.cancel(correction.id)
+    assert queue.get(strict.id).status == "cancelled" and queue.get(strict.id).error_kind == "dependency_cancelled"
+    assert queue.get(summary.id).status == "pending"
+    _finish(queue, summary.id)
+    assert queue.get(summary.id).status == "completed"
+    assert queue.enqueue("summary", after=[correction.id]).status == "pending"  # created runnable
+    assert queue.enqueue("summary", depends_on=correction.id).status == "cancelled"  # created cancelled
+
+
+def test_a_task_after_one_cancelled_while_running_runs(queue: TaskQueue) -> None:
     first = queue.enqueue("correction")
     later = queue.enqueue("summary", after=[first.id])
-    queue.cancel(first.id)
-    assert queue.get(later.id).status == "cancelled" and queue.get(later.id).error_kind == "dependency_cancelled"
-    assert queue.enqueue("summary", after=[first.id]).status == "cancelled"
+    needing = queue.enqueue("summary", depends_on=first.id)
+    claimed = queue.claim("w", types=["correction"])
+    assert claimed is not None and claimed.id == first.id
+    assert queue.cancel(first.id)[1] == "requested"
+    queue.mark_cancelled(first.id, "w", claimed.attempts, "stopped on request")
+    assert queue.get(needing.id).status == "cancelled"
+    assert queue.get(later.id).status == "pending"
+    _finish(queue, later.id)
+
+
+def test_deleting_a_task_cancels_only_the_tasks_requiring_it(queue: TaskQueue) -> None:
+    first = queue.enqueue("correction")
+    later = queue.enqueue("summary", after=[first.id])
+    needing = queue.enqueue("summary", depends_on=first.id)
+    queue.delete(first.id)
+    assert queue.get(needing.id).status == "cancelled"
+    assert queue.get(later.id).status == "pending"
+    _finish(queue, later.id)
 
 
 def test_a_worker_with_a_home_claims_only_tasks_bound_to_it_or_to_none(queue: TaskQueue) -> None:

@@ -3,6 +3,8 @@ them there; a step's dependencies and cancel grace are the step's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stenograph.errors import PermanentError
@@ -56,6 +58,29 @@ def test_the_step_says_its_cancel_grace() -> None:
     assert handlers.cancel_grace_s("transcription", settings) == 1.0
     assert handlers.cancel_grace_s("correction", settings) == 10.0
     assert handlers.cancel_grace_s("a-simulated-type", settings) == 10.0
+
+
+def _readme_row(setting: str) -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith(f"| `{setting}`")]
+    return row
+
+
+def test_the_readme_says_every_steps_cancel_grace() -> None:
+    """A step whose grace is not the general STENOGRAPH_CANCEL_GRACE_SECONDS is named in the README's settings
+    table: on the row of the setting it follows, or with its own limit on the general row."""
+    settings = build_settings(cancel_grace_seconds=10.0, transcription_cancel_grace_seconds=1.0)
+    general = _readme_row("STENOGRAPH_CANCEL_GRACE_SECONDS")
+    transcription = _readme_row("STENOGRAPH_TRANSCRIPTION_CANCEL_GRACE_SECONDS")
+    for step in all_steps():
+        grace = handlers.cancel_grace_s(step.name, settings)
+        if grace == 1.0:
+            assert f"`{step.name}`" in transcription, (step.name, transcription)
+        elif grace != 10.0:
+            assert f"`{step.name}`: at most {grace:g} s" in general, (step.name, grace, general)
+    assert handlers.cancel_grace_s("diarization", settings) == 1.0
+    longer = build_settings(cancel_grace_seconds=10.0, transcription_cancel_grace_seconds=4.0)
+    assert handlers.cancel_grace_s("diarization", longer) == 4.0  # it follows the setting the README names
 
 
 def test_dependencies_media_and_params_are_the_steps() -> None:

@@ -2,7 +2,9 @@
 through the same queue.
 
 Existing OpenAI clients point their base URL at Stenograph (``http://127.0.0.1:8000/v1``). The upload
-becomes a recording with a transcription task; the answer comes when the task is done. ``model=whisper-1``
+becomes a recording with a transcription task only (no correction nor summary: OpenAI's API is plain
+transcription), enqueued with a high priority since the client waits on its connection, so it is claimed
+before the pipeline backlog; the answer comes as soon as that task is done. ``model=whisper-1``
 means the configured default model. A translation is Whisper's own (``task="translate"``, into English),
 kept as the recording's ``translation`` version; it needs a multilingual model (422 otherwise). Errors
 carry OpenAI's ``{"error": {...}}`` shape beside ours.
@@ -11,6 +13,7 @@ carry OpenAI's ``{"error": {...}}`` shape beside ours.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -54,7 +57,7 @@ def _submit(
     """
     asked = form.first("diarize")  # Stenograph's own field: speakers only when asked for
     try:
-        pipeline = service.pipeline(
+        asks = service.pipeline(
             steps=["transcription", "diarization", "speakers"] if asked else ["transcription"],
             diarize=asked,
             num_speakers=form.first("num_speakers"),
@@ -64,6 +67,7 @@ def _submit(
             word_timestamps=word_timestamps,
             task=task,
         )
+        pipeline = dataclasses.replace(asks, waiting=True)  # claimed before the backlog: the client waits
         [recording] = service.submit_uploads(form.files[:1], pipeline)
     except ServiceError as exc:
         code = "invalid_request" if exc.code == "invalid_options" else exc.code
@@ -86,19 +90,24 @@ def list_models(service: ServiceDep) -> OpenAIModelList:
 TEXT_CONTENT = {"schema": {"type": "string"}}
 
 
+def _audio_responses(answer: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers both audio routes share (200 described by ``answer``, 400, 503)."""
+    return {
+        200: {
+            "model": OpenAITranscription,
+            "content": {"text/plain": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
+            "description": answer,
+        },
+        400: {"model": OpenAIError, "description": "Bad options or not usable media."},
+        503: {"model": OpenAIError, "description": "No worker is live; nothing was stored."},
+    }
+
+
 @router.post(
     "/audio/transcriptions",
     operation_id="openai_create_transcription",
     response_model=None,
-    responses={
-        200: {
-            "model": OpenAITranscription,
-            "content": {"text/plain": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
-            "description": "JSON (json, verbose_json) or text (text, srt, vtt), as response_format asks.",
-        },
-        400: {"model": OpenAIError, "description": "Bad options or not usable media."},
-        503: {"model": OpenAIError, "description": "No worker is live; nothing was stored."},
-    },
+    responses=_audio_responses("JSON (json, verbose_json) or text (text, srt, vtt), as response_format asks."),
 )
 async def create_transcription(request: Request, service: ServiceDep) -> Response:
     """Fields: ``file``, ``model``, ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt,
@@ -117,14 +126,8 @@ async def create_transcription(request: Request, service: ServiceDep) -> Respons
     operation_id="openai_create_translation",
     response_model=None,
     responses={
-        200: {
-            "model": OpenAITranscription,
-            "content": {"text/plain": TEXT_CONTENT, "text/vtt": TEXT_CONTENT},
-            "description": "The English translation: JSON (json, verbose_json) or text (text, srt, vtt).",
-        },
-        400: {"model": OpenAIError, "description": "Bad options or not usable media."},
+        **_audio_responses("The English translation: JSON (json, verbose_json) or text (text, srt, vtt)."),
         422: {"model": OpenAIError, "description": "An English-only model, which cannot translate."},
-        503: {"model": OpenAIError, "description": "No worker is live; nothing was stored."},
     },
 )
 async def create_translation(request: Request, service: ServiceDep) -> Response:

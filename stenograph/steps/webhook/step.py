@@ -58,10 +58,12 @@ class WebhookStep(StepBase):
 
         Raises:
             RetryableError: no answer within the timeout, a connection error or an answer that is not 2xx.
-            PermanentError: the delivery or its endpoint was deleted, or no secret signs it; or (``refused_url``)
-                the URL is not http(s), or its host resolves at the connection only to loopback, private,
-                link-local or reserved addresses and ``webhook_allow_private`` is off: the delivery is
-                ``failed`` at once, its error saying which setting allows it (:mod:`stenograph.net_guard`).
+            PermanentError: the delivery or its endpoint was deleted, or no secret signs it (a settings' URL
+                is signed with the secret the delivery was recorded under, kept in the database by the
+                process that recorded it, else with this worker's ``STENOGRAPH_WEBHOOK_SECRET``); or
+                (``refused_url``) the URL is not http(s), or its host resolves at the connection only to
+                loopback, private, link-local or reserved addresses and ``webhook_allow_private`` is off: the
+                delivery is ``failed`` at once, its error saying which setting allows it (:mod:`stenograph.net_guard`).
         """
         import httpx
 
@@ -78,9 +80,13 @@ class WebhookStep(StepBase):
             raise PermanentError(f"webhook delivery {params.delivery_id} or its endpoint was deleted") from exc
         if delivery["status"] == DELIVERED:
             return {"delivery_id": delivery["id"], "status_code": delivery["response_status"], "attempt": ctx.attempt}
-        secret = endpoint["secret"] if endpoint is not None else settings.webhook_secret
+        # A settings' URL: the secret it was recorded under (this worker may run without the webhook
+        # settings), else this worker's own.
+        secret = endpoint["secret"] if endpoint is not None else store.settings_secret() or settings.webhook_secret
         if not secret:
-            raise PermanentError("no STENOGRAPH_WEBHOOK_SECRET signs deliveries to STENOGRAPH_WEBHOOK_URLS")
+            why = "no STENOGRAPH_WEBHOOK_SECRET signs deliveries to STENOGRAPH_WEBHOOK_URLS"
+            store.record_attempt(delivery["id"], attempt=ctx.attempt, status=FAILED, response_status=None, error=why)
+            raise PermanentError(why)
         payload = delivery["payload"]
         if endpoint is not None and endpoint["include_transcript"]:
             payload = _with_transcript(ctx, payload)
