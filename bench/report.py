@@ -18,6 +18,10 @@ PICKUP_GOAL_MS = 50.0
 THROUGHPUT_GOAL_RATIO = 2.0
 OVERHEAD_GOAL_PERCENT = 3.0
 MEMORY_GOAL_MIB = 200.0
+#: Batched decoding becomes the default only within this many WER points of sequential decoding ...
+BATCHED_WER_POINTS = 0.5
+#: ... and at least this many times as fast.
+BATCHED_SPEEDUP = 2.0
 #: ``enqueue_many`` no-op tasks per second on SQLite, in batches of 1,000 (architecture issue).
 ENQUEUE_MANY_GOAL_PER_S = 50_000.0
 PROCRASTINATE = "procrastinate"
@@ -154,6 +158,17 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             overhead <= OVERHEAD_GOAL_PERCENT,
             f"{overhead:+.1f}% ({transcription['corpus_queue_s']:.1f} s vs {transcription['corpus_direct_s']:.1f} s)",
         )
+    if "batched_speedup" in transcription:
+        delta, speedup = float(transcription["batched_wer_delta_points"]), float(transcription["batched_speedup"])
+        passed = delta <= BATCHED_WER_POINTS and speedup >= BATCHED_SPEEDUP
+        add(
+            f"batched decoding as default: WER <= sequential's + {BATCHED_WER_POINTS:g} point and >= "
+            f"{BATCHED_SPEEDUP:g}x its throughput (shuffled corpus recordings, same run)",
+            speedup / BATCHED_SPEEDUP,
+            passed,
+            f"WER {transcription['batched_wer_batched_mean'] * 100:.2f} % vs "
+            f"{transcription['batched_wer_sequential_mean'] * 100:.2f} % ({delta:+.2f} points), {speedup:.2f}x",
+        )
     language = results.get("language", {})
     if "max_s" in language:
         worst, limit = float(language["max_s"]), float(language["goal_s"])
@@ -190,6 +205,30 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def batched_rows(transcription: dict[str, Any]) -> list[list[str]]:
+    """Per repetition of the batched-decoding benchmark: recording seconds, WER (%) and RTF of sequential and
+    batched decoding, and the speed-up (sequential seconds / batched seconds)."""
+    rows = []
+    for number, seconds in enumerate(transcription.get("batched_recording_s", [])):
+        wer_seq, wer_bat = (transcription[f"batched_wer_{side}_{number}"] * 100 for side in ("sequential", "batched"))
+        rtf_seq, rtf_bat = (transcription[f"batched_rtf_{side}_{number}"] for side in ("sequential", "batched"))
+        cells = [f"{wer_seq:.2f}", f"{wer_bat:.2f}", f"{rtf_seq:.3f}", f"{rtf_bat:.3f}", f"{rtf_seq / rtf_bat:.2f}x"]
+        rows.append([str(number), f"{seconds:.0f}", *cells])
+    return rows
+
+
+BATCHED_HEADER = ["seed", "audio s", "WER seq %", "WER batched %", "RTF seq", "RTF batched", "speed-up"]
+
+
+def batched_table(transcription: dict[str, Any]) -> Table:
+    table = Table(title="Batched against sequential decoding (Stenograph's transcriber, WER against references)")
+    for name in BATCHED_HEADER:
+        table.add_column(name, justify="right")
+    for row in batched_rows(transcription):
+        table.add_row(*row)
+    return table
+
+
 def goals_table(found: list[dict[str, Any]]) -> Table:
     table = Table(title="Goals", show_lines=False)
     table.add_column("goal")
@@ -223,6 +262,8 @@ def print_report(console: Console, results: dict[str, Any]) -> None:
     for section, figures in results.items():
         if section not in ("queue", "meta") and isinstance(figures, dict):
             console.print(figures_table(section, figures))
+    if batched_rows(results.get("transcription", {})):
+        console.print(batched_table(results["transcription"]))
     console.print(goals_table(goals(results)))
 
 
@@ -328,6 +369,10 @@ def markdown_summary(results: dict[str, Any]) -> str:
         for key, value in transcription.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 lines.append(f"| `{key}` | {value:,.3f} |")
+    rows_batched = batched_rows(results.get("transcription", {}))
+    if rows_batched:
+        lines += ["", "| " + " | ".join(BATCHED_HEADER) + " |", "|" + " --- |" * len(BATCHED_HEADER)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows_batched]
     found = goals(results)
     if found:
         lines += ["", "| goal | ratio | result | measured |", "| --- | --- | --- | --- |"]

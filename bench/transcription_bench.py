@@ -14,12 +14,22 @@ Figures (wall seconds unless named otherwise; the model is loaded before any tim
 - ``long_*``: one recording over 5 minutes (the English clips joined with 1 s of silence between them,
   repeated): faster-whisper's sequential ``WhisperModel.transcribe``, its ``BatchedInferencePipeline``
   (``batch_size`` 8, its default), and Stenograph (sequential, through the queue).
+- ``batched_*``: Stenograph's transcriber, sequential against batched decoding
+  (``STENOGRAPH_BATCHED_DECODING``, :mod:`stenograph.steps.transcription.batched`), judged against the
+  references: per repetition ``r`` (``BATCHED_REPETITIONS``, seed ``r``) a recording of at least
+  ``BATCHED_RECORDING_S`` built from the English clips in rounds, each round shuffled
+  (:func:`bench.corpus.shuffled_order`), 1 s of silence after each clip, its reference the clips' references
+  in the same order; ``batched_wer_{sequential,batched}_r`` (corpus WER after Whisper's English normaliser,
+  0..1) and ``batched_rtf_{sequential,batched}_r``, both decoded in the same run, alternating which goes
+  first; ``batched_speedup`` = total sequential seconds / total batched seconds, ``batched_wer_delta_points``
+  = (mean batched WER - mean sequential WER) * 100.
 - ``rtf_*``: processing seconds per audio second, per clip, for tiny.en and base (Stenograph's transcriber,
   word timestamps on).
 - ``cancel_latency_s_*``: seconds from a cancel request to the running transcription being cancelled.
 
-Each timing in the full mode is the best of two runs (the machine is shared); the quick mode transcribes
-one clip once and skips the long recording, the real-time factors and the cancel latency.
+Each timing in the full mode is the best of two runs (the machine is shared), but the ``batched_*`` ones
+(each repetition once, both sides alternating); the quick mode transcribes one clip once and skips the long
+recordings, the real-time factors and the cancel latency.
 """
 
 from __future__ import annotations
@@ -29,10 +39,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.common import bench_settings, corpus_dir, start_workers, stop_workers, submit_file, wait_for
+from bench.corpus import english_references, shuffled_order
 from stenograph.settings import Settings, build_settings
 from stenograph.steps.submit import PipelineRequest
 from stenograph.steps.transcription.media import probe
@@ -43,6 +55,10 @@ from stenograph.steps.transcription.whisper_models import load_whisper
 LONG_RECORDING_S = 330.0
 #: faster-whisper's default batch size for BatchedInferencePipeline.transcribe.
 BATCH_SIZE = 8
+#: Length of each recording of the batched-decoding benchmark, at least, in seconds.
+BATCHED_RECORDING_S = 600.0
+#: Recordings (seeds 0, 1, ...) of the batched-decoding benchmark in the full mode.
+BATCHED_REPETITIONS = 3
 
 
 def corpus_clips() -> list[tuple[str, str]]:
@@ -142,11 +158,11 @@ def cancel_latency(clip: Path, repeats: int = 3) -> list[float]:
         try:
             for _ in range(repeats):
                 task_id = submit_file(settings, queue, clip)
-                wait_for(lambda t=task_id: queue.get(t).progress > 0.05, timeout=300, interval=0.02)
+                wait_for(partial(lambda t: queue.get(t).progress > 0.05, task_id), timeout=300, interval=0.02)
                 asked = time.monotonic()
                 queue.cancel(task_id)
                 queue.notify()
-                wait_for(lambda t=task_id: queue.get(t).status == "cancelled", timeout=120, interval=0.02)
+                wait_for(partial(lambda t: queue.get(t).status == "cancelled", task_id), timeout=120, interval=0.02)
                 latencies.append(time.monotonic() - asked)
         finally:
             stop_workers([worker])
@@ -166,6 +182,70 @@ def long_clip(folder: Path, clips: list[Path], min_seconds: float = 0.0) -> Path
     repeats = max(2, int(min_seconds // once) + 1)
     subprocess.run(["sox", *(parts * repeats), str(out)], check=True)
     return out
+
+
+def shuffled_recording(folder: Path, scratch: Path, seed: int, min_seconds: float) -> tuple[Path, str]:
+    """A 16 kHz mono WAV of the English clips in :func:`shuffled_order` (seed ``seed``, 1 s of silence after
+    each) lasting at least ``min_seconds``, and its reference text (the clips' references in that order)."""
+    references = english_references(folder)
+    parts = {}
+    for name in references:
+        part = scratch / f"{name}.16k.wav"
+        if not part.exists():
+            subprocess.run(
+                ["sox", str(folder / name), "-r", "16000", "-c", "1", "-b", "16", str(part), "pad", "0", "1"],
+                check=True,
+            )
+        parts[name] = part
+    order = shuffled_order({name: probe(part).duration_s - 1.0 for name, part in parts.items()}, min_seconds, seed)
+    out = scratch / f"shuffled-{seed}.wav"
+    subprocess.run(["sox", *(str(parts[name]) for name in order), str(out)], check=True)
+    return out, " ".join(references[name] for name in order)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """WER (0..1+) of ``hypothesis`` after Whisper's English normaliser, as ``tests/llm/wer.py`` scores."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalise = EnglishTextNormalizer()
+    return float(jiwer.wer(normalise(reference), normalise(hypothesis)))
+
+
+def batched_against_sequential(repetitions: int, min_seconds: float = BATCHED_RECORDING_S) -> dict[str, Any]:
+    """The ``batched_*`` figures (module docstring): Stenograph's transcriber on each shuffled recording,
+    sequential and batched (one model, loaded first), word timestamps as an upload has them."""
+    folder = corpus_dir()
+    plain = build_settings(batched_decoding=False)
+    batched = build_settings(batched_decoding=True, batched_decoding_min_seconds=0.0)
+    model = load_whisper(plain)
+    options = TranscriptionOptions(
+        word_timestamps=PipelineRequest.build(plain, steps=["transcription"]).word_timestamps
+    )
+    sides = {"sequential": plain, "batched": batched}
+    results: dict[str, Any] = {"batched_recording_s": []}
+    seconds = dict.fromkeys(sides, 0.0)
+    with tempfile.TemporaryDirectory() as scratch:
+        for repetition in range(repetitions):
+            recording, reference = shuffled_recording(folder, Path(scratch), repetition, min_seconds)
+            duration = probe(recording).duration_s
+            results["batched_recording_s"].append(duration)
+            for side in list(sides)[:: 1 if repetition % 2 == 0 else -1]:
+                transcriber = FasterWhisperTranscriber(sides[side], model=model)
+                started = time.monotonic()
+                text = " ".join(segment.text for segment in transcriber.transcribe(recording, options))
+                elapsed = time.monotonic() - started
+                seconds[side] += elapsed
+                results[f"batched_wer_{side}_{repetition}"] = word_error_rate(reference, text)
+                results[f"batched_rtf_{side}_{repetition}"] = elapsed / duration
+    for side in sides:
+        wers = [results[f"batched_wer_{side}_{r}"] for r in range(repetitions)]
+        results[f"batched_wer_{side}_mean"] = sum(wers) / len(wers)
+    results["batched_speedup"] = seconds["sequential"] / seconds["batched"]
+    results["batched_wer_delta_points"] = (
+        results["batched_wer_batched_mean"] - results["batched_wer_sequential_mean"]
+    ) * 100
+    return results
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -200,6 +280,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         results["long_stenograph_s"] = best_of(runs, lambda: through_queue([long], folder / "jfk.wav"))
         results["batched_speedup_vs_sequential"] = results["long_sequential_s"] / results["long_batched_s"]
         results["batched_speedup_vs_stenograph"] = results["long_stenograph_s"] / results["long_batched_s"]
+    results.update(batched_against_sequential(BATCHED_REPETITIONS))
     for model in ("tiny.en", "base"):
         clips = english if model == "tiny.en" else clips_all
         factors = real_time_factors(model, clips)

@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     )
     whisper_beam_size: int = Field(default=5, ge=1)
     whisper_vad: bool = True
+    batched_decoding: bool = Field(
+        default=False,
+        description="Decode recordings of at least batched_decoding_min_seconds with faster-whisper's "
+        "BatchedInferencePipeline (15 s VAD chunks, 8 at a time) instead of sequentially; needs whisper_vad.",
+    )
+    batched_decoding_min_seconds: float = Field(
+        default=600.0, ge=0, description="Shortest recording (seconds) decoded batched when batched_decoding."
+    )
     no_speech_threshold: float = Field(default=0.6, ge=0, le=1, description="Drop a segment above this ...")
     logprob_threshold: float = Field(default=-1.0, description="... when its avg log-probability is below this.")
     repetition_max_repeats: int = Field(

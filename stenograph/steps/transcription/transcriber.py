@@ -34,6 +34,10 @@ How :class:`FasterWhisperTranscriber` works:
 * ``should_stop`` is checked before each window and after each segment; a stopped run ends its iteration and
   sets ``run.stopped``. Whisper decodes 30 s of audio at a time, so a stop takes effect within one such
   decode (about 1-3 s with tiny.en on a CPU).
+* Batched decoding (``settings.batched_decoding``, for recordings of at least
+  ``settings.batched_decoding_min_seconds`` with VAD on): each window goes through
+  :func:`~stenograph.steps.transcription.batched.decode_batched` instead; windows, seams, resume and guards
+  stay as above, and a stop takes effect after the batch being decoded (8 chunks of up to 15 s).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import numpy.typing as npt
 from stenograph.errors import PermanentError
 from stenograph.settings import Settings
 from stenograph.steps.correction.glossary import HOTWORDS_MAX_CHARS, hotwords_that_fit
+from stenograph.steps.transcription.batched import decode_batched
 from stenograph.steps.transcription.guards import (
     RepeatedSegmentFilter,
     collapse_repetitions,
@@ -61,7 +66,7 @@ from stenograph.steps.transcription.guards import (
 )
 from stenograph.steps.transcription.media import AudioWindow, iter_audio_windows, probe
 from stenograph.steps.transcription.model_choice import LanguageCheck, choose_model
-from stenograph.steps.transcription.retiming import RETIME_OVER_S, retime
+from stenograph.steps.transcription.retiming import retimed
 from stenograph.steps.transcription.whisper_models import load_whisper
 from stenograph.transcript.types import Segment, TranscriptInfo, Word
 
@@ -339,9 +344,14 @@ class FasterWhisperTranscriber:
             warnings=warnings,
         )
 
+        settings = self.settings
+        batched = (
+            settings.batched_decoding and options.vad and media.duration_s >= settings.batched_decoding_min_seconds
+        )
+
         def produce(run: TranscriptionRun) -> Iterator[Segment]:
             streams = [
-                self._channel_segments(model, buffer, label, start_at, options, language, run, should_stop)
+                self._channel_segments(model, buffer, label, start_at, options, language, run, should_stop, batched)
                 for buffer, label in zip(buffers, labels, strict=True)
             ]
             merged: Iterable[Segment] = (
@@ -396,8 +406,10 @@ class FasterWhisperTranscriber:
         language: _Language,
         run: TranscriptionRun,
         should_stop: Callable[[], bool],
+        batched: bool = False,
     ) -> Iterator[Segment]:
-        """Segments of one channel (or the mix), window by window, with absolute times; index left at -1."""
+        """Segments of one channel (or the mix), window by window, with absolute times; index left at -1;
+        ``batched``: each window through :func:`decode_batched`."""
         settings = self.settings
         position = start_at
         while True:
@@ -417,11 +429,12 @@ class FasterWhisperTranscriber:
                 continue
             if language.code is None:
                 self._detect(model, audio, language)
-            raw = self._decode(model, audio, options, language.code)
+            raw = self._decode(model, audio, options, language.code, batched)
             last_kept_end: float | None = None
             next_start: float | None = None
             restart_at: float | None = None
-            for produced in _whisper_timed(model, raw, audio, options, language.code, settings):
+            beam_size = options.beam_size or settings.whisper_beam_size
+            for produced in retimed(model, raw, audio, language=language.code, beam_size=beam_size, vad=options.vad):
                 if getattr(produced, "restart", False):
                     restart_at = window_start + produced.start
                     break
@@ -463,23 +476,30 @@ class FasterWhisperTranscriber:
                 position = max(cutoff, position + 1.0)
 
     def _decode(
-        self, model: Any, audio: npt.NDArray[np.float32], options: TranscriptionOptions, language: str | None
+        self,
+        model: Any,
+        audio: npt.NDArray[np.float32],
+        options: TranscriptionOptions,
+        language: str | None,
+        batched: bool = False,
     ) -> Iterable[Any]:
-        """faster-whisper's lazy segments of ``audio`` (16 kHz mono), times from its start."""
+        """faster-whisper's lazy segments of ``audio`` (16 kHz mono), times from its start; ``batched``:
+        through :func:`decode_batched`."""
         settings = self.settings
-        raw, _ = model.transcribe(
-            audio,
-            language=language,
-            beam_size=options.beam_size or settings.whisper_beam_size,
-            initial_prompt=options.initial_prompt or None,
-            hotwords=", ".join(options.hotwords) or None,
+        kwargs: dict[str, Any] = {
+            "language": language,
+            "beam_size": options.beam_size or settings.whisper_beam_size,
+            "initial_prompt": options.initial_prompt or None,
+            "hotwords": ", ".join(options.hotwords) or None,
             # Short audio is timed word by word anyway: the invented-words guard reads word timings.
-            word_timestamps=options.word_timestamps or len(audio) <= WORDS_FOR_GUARD_S * SAMPLE_RATE,
-            vad_filter=options.vad,
-            no_speech_threshold=settings.no_speech_threshold,
-            log_prob_threshold=settings.logprob_threshold,
-            task=options.task,
-        )
+            "word_timestamps": options.word_timestamps or len(audio) <= WORDS_FOR_GUARD_S * SAMPLE_RATE,
+            "no_speech_threshold": settings.no_speech_threshold,
+            "log_prob_threshold": settings.logprob_threshold,
+            "task": options.task,
+        }
+        if batched:
+            return decode_batched(model, audio, **kwargs)
+        raw, _ = model.transcribe(audio, vad_filter=options.vad, **kwargs)
         result: Iterable[Any] = raw
         return result
 
@@ -560,29 +580,6 @@ def _unheard_tail(segment: Segment, guarded: Segment | None) -> float | None:
         return None
     kept_end, said_end = guarded.words[-1].end, segment.words[-1].end
     return kept_end if kept_end < said_end - TAIL_GAP_S else None
-
-
-def _whisper_timed(
-    model: Any,
-    raw: Iterable[Any],
-    audio: npt.NDArray[np.float32],
-    options: TranscriptionOptions,
-    language: str | None,
-    settings: Settings,
-) -> Iterator[Any]:
-    """faster-whisper's segments, each longer than :data:`RETIME_OVER_S` cut at Whisper's own boundaries
-    (:func:`stenograph.steps.transcription.retiming.retime`: a prompt or hotwords made the decoder stop
-    emitting timestamps).
-
-    Re-timing every 30 s decode of a conditioned run was tried and dropped: an unconditioned decode that
-    starts a fraction of a second away from the plain run's start cuts elsewhere too (tiny.en, measured).
-    """
-    beam_size = options.beam_size or settings.whisper_beam_size
-    for produced in raw:
-        if produced.end - produced.start > RETIME_OVER_S:
-            yield from retime(model, audio, [produced], language=language, beam_size=beam_size, vad=options.vad)
-        else:
-            yield produced
 
 
 def _fitting_hotwords(options: TranscriptionOptions) -> TranscriptionOptions:
