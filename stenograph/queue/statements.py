@@ -208,7 +208,8 @@ def blocked_by_dependency(task: Any) -> Any:
         .where(
             D.c.task_id == task.c.id,
             dep.c.status != "completed",
-            (D.c.required == true()) | dep.c.status.not_in(("failed", "cancelled")),
+            # The statuses as literals: one statement text whatever the values (no expanding parameter).
+            (D.c.required == true()) | dep.c.status.not_in([literal_column("'failed'"), literal_column("'cancelled'")]),
         )
     )
 
