@@ -180,6 +180,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Global names and terms, comma separated."
     )
     summary_template: str = "meeting-notes"
+    diarization_embedding: Literal["campplus", "ge2e"] = Field(
+        default="campplus",
+        description="Speaker embedding model of the diarization engine: 3D-Speaker's CAM++ (192-d, the default) "
+        "or Resemblyzer's GE2E (256-d, the earlier one). Voice profiles only compare embeddings of the same "
+        "model (docs/diarization.md).",
+    )
     diarization_profile_threshold: float = Field(
         default=0.72,
         ge=-1,

@@ -13,7 +13,7 @@ import pytest
 
 from stenograph.errors import TaskCancelled
 from stenograph.steps.diarization.diarizer import SAMPLE_RATE, Diarization
-from stenograph.steps.diarization.engine import PyannoteGe2eDiarizer
+from stenograph.steps.diarization.engine import MODEL_NAMES, PyannoteGe2eDiarizer
 from stenograph.steps.diarization.models import SEGMENTATION, DiarizationModelError, assemble_models
 from stenograph.steps.transcription.media import iter_audio_windows
 from tests.audio_factory import AudioFactory
@@ -123,8 +123,26 @@ def test_one_voice_gives_one_speaker_with_a_unit_embedding(engine: PyannoteGe2eD
     assert result.speakers == ["SPEAKER_00"]
     assert sum(t.end - t.start for t in result.turns) > 20.0
     vector = np.asarray(result.embeddings["SPEAKER_00"])
-    assert vector.shape == (256,)
+    assert vector.shape == (192,)  # CAM++
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert result.model == MODEL_NAMES["campplus"]
+
+
+@pytest.mark.corpus
+def test_ge2e_stays_selectable_and_gives_its_own_model_and_size(tmp_path: Path, corpus: Path) -> None:
+    ge2e = PyannoteGe2eDiarizer(assemble_models(tmp_path, embedding="ge2e"))
+    result = ge2e.diarize(voice_audio(corpus, "german")[: 15 * SAMPLE_RATE])
+    assert result.speakers == ["SPEAKER_00"] and result.model == MODEL_NAMES["ge2e"]
+    assert len(result.embeddings["SPEAKER_00"]) == 256
+    with pytest.raises(DiarizationModelError, match="unknown speaker embedding"):
+        assemble_models(tmp_path, embedding="xvector")
+
+
+def test_campplus_embeds_short_and_empty_clips_as_unit_vectors(engine: PyannoteGe2eDiarizer) -> None:
+    noise = np.random.default_rng(0).normal(0, 0.1, 3 * SAMPLE_RATE).astype(np.float32)
+    vectors = engine._encoder.embed([noise, noise[:100], noise[: SAMPLE_RATE // 5]])
+    assert vectors.shape == (3, 192)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
 
 def test_silence_gives_no_turns(engine: PyannoteGe2eDiarizer) -> None:
