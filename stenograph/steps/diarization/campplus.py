@@ -30,8 +30,8 @@ N_MELS = 80
 CAMPPLUS_EMBEDDING_SIZE = 192
 #: clips shorter than this many fbank frames (10 ms each) are repeated up to it (the network needs context).
 MIN_FRAMES = 50
-#: clips are cut into batches of equal length: at most this many frames (10 s) per clip.
-MAX_FRAMES = 1000
+#: at most this many frames (3 s, the middle of the clip) are embedded: the cost grows with it (docs/diarization.md).
+MAX_FRAMES = 300
 
 FloatArray = npt.NDArray[np.float32]
 

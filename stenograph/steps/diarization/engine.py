@@ -66,7 +66,7 @@ MODEL_NAMES = {
 MODEL_NAME = MODEL_NAMES["campplus"]
 #: cosine distance at which clusters stop merging, by embedding model (chosen on the test conversations,
 #: docs/diarization.md).
-THRESHOLDS = {"campplus": 0.6, "ge2e": 0.4}
+THRESHOLDS = {"campplus": 0.55, "ge2e": 0.4}
 
 FloatArray = npt.NDArray[np.float32]
 
