@@ -189,14 +189,20 @@ class Settings(BaseSettings):
         default_factory=list, description="Global names and terms, comma separated."
     )
     summary_template: str = "meeting-notes"
-    diarization_profile_threshold: float = Field(
-        default=0.72,
+    diarization_embedding: Literal["campplus", "ge2e"] = Field(
+        default="campplus",
+        description="Speaker embedding model of the diarization engine: 3D-Speaker's CAM++ (192-d, the default) "
+        "or Resemblyzer's GE2E (256-d, the earlier one). Voice profiles only compare embeddings of the same "
+        "model (docs/diarization.md).",
+    )
+    diarization_profile_threshold: float | None = Field(
+        default=None,
         ge=-1,
         le=1,
-        description="Cosine similarity of a speaker's GE2E embedding to a voice profile's at or above which the "
-        "speaker is labelled with the profile's name: midway between the 5th percentile of same-speaker "
-        "pairs (0.83) and the highest other-speaker pair (0.61) on 5 s pieces of the German and Spanish "
-        "readings; on the other corpus voices it matched both same-speaker pairs and none of the 34 others "
+        description="Cosine similarity of a speaker's embedding to a voice profile's at or above which the "
+        "speaker is labelled with the profile's name; unset: the embedding model's own, measured on 5 s pieces "
+        "of the German and Spanish readings (midway between the 5th percentile of same-speaker pairs and the "
+        "highest other-speaker pair): CAM++ 0.55 (0.77 and 0.34), GE2E 0.72 (0.83 and 0.61) "
         "(docs/diarization.md).",
     )
 

@@ -192,7 +192,7 @@ def test_the_engine_by_channel_finds_both_talkers_of_the_corpus_stereo_clip(
     assert result.speakers == ["SPEAKER_00", "SPEAKER_01"]
     right = [t for t in result.turns if t.speaker == "SPEAKER_01"]
     assert right and right[0].start >= 0.1 and right[-1].end <= 2.8  # NOTES.md: right speaks 0.3-2.5 s
-    assert all(len(result.embeddings[label]) == 256 for label in result.speakers)
+    assert all(len(result.embeddings[label]) == 192 for label in result.speakers)  # CAM++
     reference = [(a, b, "SPEAKER_00" if s == "channel0" else "SPEAKER_01") for a, b, s in
                  stereo_conversation(corpus).reference]  # fmt: skip
     hypothesis = [(t.start, t.end, t.speaker) for t in result.turns]

@@ -14,6 +14,7 @@ from stenograph.api import create_app
 from stenograph.settings import Settings
 from stenograph.steps.diarization.engine import PyannoteGe2eDiarizer
 from stenograph.steps.diarization.models import assemble_models
+from stenograph.steps.speakers.profiles import profile_threshold
 from tests.integration.test_speaker_profiles import diarized_file, latest, profiles, rename
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]
@@ -36,7 +37,7 @@ def test_the_lj_pair_matches_through_the_real_engine_and_another_voice_does_not(
         second = run("LJ001-0007.wav")
         matched = latest(client, second)["version"]["info"]["profiles"]
         assert matched["Speaker 1"]["name"] == "Linda"
-        assert matched["Speaker 1"]["confidence"] >= settings.diarization_profile_threshold
+        assert matched["Speaker 1"]["confidence"] >= profile_threshold(engine.model)
         assert {s["speaker"] for s in latest(client, second)["segments"]} == {"Linda"}
         other = run("jfk.wav")
         assert "profiles" not in latest(client, other)["version"]["info"]

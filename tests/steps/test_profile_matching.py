@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stenograph.recordings.profiles import ProfileVoices
-from stenograph.steps.speakers.profiles import cosine_rows, match_profiles
+from stenograph.steps.speakers.profiles import cosine_rows, match_profiles, profile_threshold
 
 
 def test_each_voice_takes_its_best_profile_at_most_once() -> None:
@@ -27,3 +27,9 @@ def test_a_profile_matches_any_of_its_embeddings_and_nothing_under_the_threshold
     assert match_profiles({"Speaker 1": [1.0, 1.0]}, profiles, 0.72) == {}  # cosine 0.707
     assert match_profiles({"Speaker 1": [1.0, 0.0, 0.0]}, profiles, 0.0) == {}  # another engine's length
     assert match_profiles({}, profiles, 0.72) == {} and match_profiles({"Speaker 1": [1.0, 0.0]}, [], 0.72) == {}
+
+
+def test_the_threshold_follows_the_embedding_model_unless_configured() -> None:
+    assert profile_threshold("pyannote-segmentation-3.0+3dspeaker-campplus") == 0.55
+    assert profile_threshold("pyannote-segmentation-3.0+resemblyzer-ge2e+by-channel") == 0.72
+    assert profile_threshold("pyannote-segmentation-3.0+resemblyzer-ge2e", 0.9) == 0.9

@@ -1,4 +1,5 @@
-"""The diarization engine: pyannote segmentation-3.0 (ONNX) on sliding windows, GE2E embeddings, clustering.
+"""The diarization engine: pyannote segmentation-3.0 (ONNX) on sliding windows, speaker embeddings (CAM++ by
+default, GE2E selectable), clustering.
 
 The algorithm is pyannote.audio 3.x's speaker diarization pipeline (Bredin, "pyannote.audio 2.1 speaker
 diarization pipeline: principle, benchmark, and recipe", Interspeech 2023; Plaquet & Bredin, "Powerset
@@ -8,8 +9,9 @@ multi-class cross entropy loss for neural speaker diarization", Interspeech 2023
 1. **Local segmentation**: 10 s windows every ``step_s`` seconds go through segmentation-3.0, which gives, per
    16.875 ms frame, one of 7 powerset classes (nobody, one of 3 local speakers, or one of 3 pairs); the most
    likely class is turned into 3 binary local-speaker activities (overlap = two at once).
-2. **Embeddings**: for each (window, local speaker) active long enough, a GE2E embedding of the samples where
-   that speaker alone speaks (where it is only ever in overlap, of all its active samples).
+2. **Embeddings**: for each (window, local speaker) active long enough, an embedding (:mod:`.campplus` or
+   :mod:`.embedding`) of the samples where that speaker alone speaks (where it is only ever in overlap, of all
+   its active samples).
 3. **Clustering** (:mod:`.clustering`): the embeddings become global speakers (complete linkage; two local
    speakers of one window cannot link), their count found by a distance threshold or fixed by the caller;
    then each window's local speakers get distinct global ones (Hungarian assignment to the centroids).
@@ -36,6 +38,7 @@ from scipy.optimize import linear_sum_assignment
 
 from stenograph.errors import TaskCancelled
 from stenograph.settings import Settings
+from stenograph.steps.diarization.campplus import CamPlusEncoder
 from stenograph.steps.diarization.clustering import cluster_embeddings, normalise
 from stenograph.steps.diarization.diarizer import SAMPLE_RATE, Diarization, SpeakerTurn
 from stenograph.steps.diarization.embedding import Ge2eEncoder
@@ -55,7 +58,15 @@ POWERSET = np.array(
     [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]],
     dtype=np.uint8,
 )
-MODEL_NAME = "pyannote-segmentation-3.0+resemblyzer-ge2e"
+#: the diarization's model name, by embedding model (stored with each diarization).
+MODEL_NAMES = {
+    "campplus": "pyannote-segmentation-3.0+3dspeaker-campplus",
+    "ge2e": "pyannote-segmentation-3.0+resemblyzer-ge2e",
+}
+MODEL_NAME = MODEL_NAMES["campplus"]
+#: cosine distance at which clusters stop merging, by embedding model (chosen on the test conversations,
+#: docs/diarization.md).
+THRESHOLDS = {"campplus": 0.55, "ge2e": 0.4}
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -67,7 +78,8 @@ class EngineOptions:
     Attributes:
         step_s: seconds between the starts of two 10 s windows (pyannote uses 1 s; 5 s halves the cost of 2.5 s
             and scored as well on the test conversations).
-        threshold: cosine distance at which clusters stop merging (chosen on the test conversations).
+        threshold: cosine distance at which clusters stop merging; None: the embedding model's
+            (:data:`THRESHOLDS`, chosen on the test conversations).
         min_speech_s: a local speaker with less speech than this in a window gets no embedding (and is
             dropped there).
         batch_windows: windows per segmentation batch (progress and cancel are checked between batches).
@@ -77,7 +89,7 @@ class EngineOptions:
     """
 
     step_s: float = 5.0
-    threshold: float = 0.4
+    threshold: float | None = None
     min_speech_s: float = 0.4
     batch_windows: int = 16
     threads: int = 2
@@ -151,6 +163,10 @@ class PyannoteGe2eDiarizer:
         import onnxruntime as ort
 
         self.options = options or EngineOptions()
+        self.model = MODEL_NAMES[models.embedding_kind]
+        self.threshold = (
+            self.options.threshold if self.options.threshold is not None else THRESHOLDS[models.embedding_kind]
+        )
         session_options = ort.SessionOptions()
         session_options.intra_op_num_threads = self.options.threads
         session_options.inter_op_num_threads = 1
@@ -158,7 +174,11 @@ class PyannoteGe2eDiarizer:
             self._session: Any = ort.InferenceSession(
                 str(models.segmentation), session_options, providers=["CPUExecutionProvider"]
             )
-            self._encoder = Ge2eEncoder(models.embedding, threads=self.options.threads)
+            self._encoder: CamPlusEncoder | Ge2eEncoder = (
+                Ge2eEncoder(models.embedding, threads=self.options.threads)
+                if models.embedding_kind == "ge2e"
+                else CamPlusEncoder(models.embedding, threads=self.options.threads)
+            )
         except Exception as exc:  # a damaged file surfaces as onnxruntime's or torch's own error type
             raise DiarizationModelError(f"cannot load the diarization models: {exc}") from exc
 
@@ -181,7 +201,7 @@ class PyannoteGe2eDiarizer:
         started = time.monotonic()
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
         duration = len(audio) / SAMPLE_RATE
-        empty = Diarization(turns=[], speakers=[], model=MODEL_NAME, duration_s=duration)
+        empty = Diarization(turns=[], speakers=[], model=self.model, duration_s=duration)
         if len(audio) < FRAME_SPAN or not np.any(np.abs(audio) > 1e-4):
             return empty
         if duration < 1.0:
@@ -195,7 +215,7 @@ class PyannoteGe2eDiarizer:
         labels = cluster_embeddings(
             embeddings,
             np.asarray(windows.speech_s, dtype=np.float32),
-            threshold=self.options.threshold,
+            threshold=self.threshold,
             num_speakers=num_speakers,
             min_speakers=min_speakers or 1,
             max_speakers=max_speakers,
@@ -209,7 +229,7 @@ class PyannoteGe2eDiarizer:
             "diarized %.1f s of audio in %.1f s: %d speakers", duration, time.monotonic() - started, len(result[1])
         )
         return Diarization(
-            turns=result[0], speakers=result[1], embeddings=result[2], model=MODEL_NAME, duration_s=duration
+            turns=result[0], speakers=result[1], embeddings=result[2], model=self.model, duration_s=duration
         )
 
     def _segment(self, batch: FloatArray) -> npt.NDArray[np.uint8]:
@@ -330,12 +350,13 @@ class PyannoteGe2eDiarizer:
         return turns, list(names.values()), vectors
 
 
-_built: dict[tuple[str, int], PyannoteGe2eDiarizer] = {}
+_built: dict[tuple[str, int, str], PyannoteGe2eDiarizer] = {}
 
 
 def build_diarizer(settings: Settings) -> PyannoteGe2eDiarizer:
-    """The settings' diarizer, built once per process and models folder (its models load once and are kept,
-    like Whisper's): the packaged models assembled into ``settings.models_dir`` and checked.
+    """The settings' diarizer, built once per process, models folder and embedding model (its models load once
+    and are kept, like Whisper's): the packaged models (``settings.diarization_embedding``) assembled into
+    ``settings.models_dir`` and checked.
 
     Threads: ``STENOGRAPH_WHISPER_THREADS`` when set, else :class:`EngineOptions`' default.
 
@@ -343,7 +364,10 @@ def build_diarizer(settings: Settings) -> PyannoteGe2eDiarizer:
         DiarizationModelError: a model package is missing, or a file has another size or SHA-256.
     """
     threads = settings.whisper_threads or EngineOptions().threads
-    key = (str(settings.models_dir), threads)
+    kind = settings.diarization_embedding
+    key = (str(settings.models_dir), threads, kind)
     if key not in _built:
-        _built[key] = PyannoteGe2eDiarizer(assemble_models(settings.models_dir), EngineOptions(threads=threads))
+        _built[key] = PyannoteGe2eDiarizer(
+            assemble_models(settings.models_dir, embedding=kind), EngineOptions(threads=threads)
+        )
     return _built[key]

@@ -2,8 +2,10 @@
 
 A speaker's score against a profile is the highest cosine similarity of the speaker's embedding to one of the
 profile's embeddings (a profile holding a voice in several conditions matches any of them). Pairs at or above
-the threshold (``Settings.diarization_profile_threshold``, measured: docs/diarization.md) are taken best
-first, each profile and each speaker at most once: two voices of one recording are two people.
+the threshold (``Settings.diarization_profile_threshold``, else the embedding model's own,
+:func:`profile_threshold`, measured: docs/diarization.md) are taken best first, each profile and each speaker
+at most once: two voices of one recording are two people. Embeddings of another length (another embedding
+model: CAM++ is 192-d, GE2E 256-d) are never compared.
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ import numpy.typing as npt
 
 from stenograph.recordings.profiles import ProfileVoices
 
-__all__ = ["ProfileMatch", "cosine_rows", "match_profiles"]
+__all__ = ["PROFILE_THRESHOLDS", "ProfileMatch", "cosine_rows", "match_profiles", "profile_threshold"]
+
+#: the lowest cosine similarity that matches a profile, by embedding model (docs/diarization.md).
+PROFILE_THRESHOLDS = {"campplus": 0.55, "ge2e": 0.72}
+
+
+def profile_threshold(model: str, configured: float | None = None) -> float:
+    """The match threshold for voices of the diarization model ``model`` (its stored name): ``configured``
+    when set, else GE2E's for a GE2E diarization and CAM++'s for any other."""
+    if configured is not None:
+        return configured
+    return PROFILE_THRESHOLDS["ge2e" if "ge2e" in model else "campplus"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,14 +140,15 @@ def _match_profiles(ctx: StepContext, assignment: Assignment, diarization: dict[
     """``{"Speaker 1": {"profile_id", "name", "confidence"}}`` for the speakers whose voice matches a profile
     (empty with profiles off, or without embeddings)."""
     from stenograph.recordings.profiles import ProfileStore
-    from stenograph.steps.speakers.profiles import match_profiles
+    from stenograph.steps.speakers.profiles import match_profiles, profile_threshold
 
     embeddings = diarization.get("embeddings") or {}
     voices = {name: embeddings[label] for name, label in assignment.labels.items() if embeddings.get(label)}
     if not ctx.settings.speaker_profiles or not voices:
         return {}
     profiles = ProfileStore(ctx.store.engine).voices()
-    found = match_profiles(voices, profiles, ctx.settings.diarization_profile_threshold)
+    threshold = profile_threshold(str(diarization.get("model", "")), ctx.settings.diarization_profile_threshold)
+    found = match_profiles(voices, profiles, threshold)
     return {
         speaker: {"profile_id": m.profile_id, "name": m.name, "confidence": m.confidence}
         for speaker, m in found.items()
