@@ -63,6 +63,7 @@ def kaldi_fbank(wav: FloatArray) -> FloatArray:
 
 def _network(torch: Any) -> Any:
     """CAM++'s ``torch.nn.Module`` (feat_dim 80, embedding 192, growth 32, blocks (12, 24, 16) layers)."""
+    # Long because the layer classes live here: torch is imported only when diarization runs.
     nn, functional = torch.nn, torch.nn.functional
     module: Any = nn.Module
     module_list: Any = nn.ModuleList
