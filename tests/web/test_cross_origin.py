@@ -143,6 +143,31 @@ def test_a_page_of_another_origin_cannot_upload_or_cancel(browser: Any, server: 
         assert api.post(f"/tasks/{task['id']}/cancel").status_code in (200, 202)
 
 
+def save_completed_summary(
+    engine: Any, store: TranscriptStore, recording_id: int, markdown: str, data: dict[str, Any], *, method: str
+) -> None:
+    """A completed summary task of ``recording_id`` (``result.method``: ``method``) and its stored summary."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        task_id = conn.execute(
+            insert(Task)
+            .values(
+                type="summary",
+                status="completed",
+                params={},
+                result={"method": method},
+                recording_id=recording_id,
+                run_after=now,
+                created_at=now,
+                updated_at=now,
+                finished_at=now,
+                progress=1.0,
+            )
+            .returning(Task.id)
+        ).scalar_one()
+    store.save_summary(recording_id, version_id=None, task_id=task_id, markdown=markdown, data=data)
+
+
 def add_summarised_recording(server: Server, markdown: str) -> int:
     """A recording with a completed summary step and its summary, written to the server's database."""
     engine = create_db_engine(build_settings(data_dir=server.data_dir))
@@ -151,25 +176,7 @@ def add_summarised_recording(server: Server, markdown: str) -> int:
         recording_id = store.create_recording(
             name="remote-image.wav", stored_name="missing.wav", size_bytes=1, duration_s=1.0, media={}, options={}
         )
-        now = datetime.now(UTC)
-        with engine.begin() as conn:
-            task_id = conn.execute(
-                insert(Task)
-                .values(
-                    type="summary",
-                    status="completed",
-                    params={},
-                    result={"method": "extractive"},
-                    recording_id=recording_id,
-                    run_after=now,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=now,
-                    progress=1.0,
-                )
-                .returning(Task.id)
-            ).scalar_one()
-        store.save_summary(recording_id, version_id=None, task_id=task_id, markdown=markdown, data={})
+        save_completed_summary(engine, store, recording_id, markdown, {}, method="extractive")
         return recording_id
     finally:
         engine.dispose()

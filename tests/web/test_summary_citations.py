@@ -3,21 +3,18 @@ that seeks the player there, and a summary stored before decisions cited timesta
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import insert
 
 from stenograph.db import create_db_engine
-from stenograph.db.models import Task
 from stenograph.recordings.store import TranscriptStore
 from stenograph.settings import build_settings
 from stenograph.steps.summary.summary import ActionItem, Decision, KeyPoint, SummaryResult, render_markdown
 
 from .conftest import Server, Watched
-from .test_cross_origin import tone_wav
+from .test_cross_origin import save_completed_summary, tone_wav
 
 pytestmark = pytest.mark.web
 
@@ -41,25 +38,7 @@ def summarised_recording(server: Server, name: str, markdown: str, data: dict[st
             media={"container": "wav"},
             options={},
         )
-        now = datetime.now(UTC)
-        with engine.begin() as conn:
-            task_id = conn.execute(
-                insert(Task)
-                .values(
-                    type="summary",
-                    status="completed",
-                    params={},
-                    result={"method": "llm"},
-                    recording_id=recording_id,
-                    run_after=now,
-                    created_at=now,
-                    updated_at=now,
-                    finished_at=now,
-                    progress=1.0,
-                )
-                .returning(Task.id)
-            ).scalar_one()
-        store.save_summary(recording_id, version_id=None, task_id=task_id, markdown=markdown, data=data)
+        save_completed_summary(engine, store, recording_id, markdown, data, method="llm")
         return recording_id
     finally:
         engine.dispose()

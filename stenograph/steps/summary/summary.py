@@ -70,6 +70,13 @@ MIN_ANSWER_TOKENS = 192
 SAFETY_TOKENS = 64
 _TIMESTAMP = r"^\[?([0-9]{1,2}:)?[0-9]{1,3}:[0-9]{2}\]?$"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: A key point or a decision: its text and the ``mm:ss`` of the segment it comes from.
+_CITED_ITEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}, "timestamp": {"type": "string", "pattern": _TIMESTAMP}},
+    "required": ["text", "timestamp"],
+    "additionalProperties": False,
+}
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -78,21 +85,11 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         "summary": {"type": "string"},
         "key_points": {
             "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"text": {"type": "string"}, "timestamp": {"type": "string", "pattern": _TIMESTAMP}},
-                "required": ["text", "timestamp"],
-                "additionalProperties": False,
-            },
+            "items": _CITED_ITEM,
         },
         "decisions": {
             "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"text": {"type": "string"}, "timestamp": {"type": "string", "pattern": _TIMESTAMP}},
-                "required": ["text", "timestamp"],
-                "additionalProperties": False,
-            },
+            "items": _CITED_ITEM,
         },
         "action_items": {
             "type": "array",
